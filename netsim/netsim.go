@@ -1,0 +1,259 @@
+// Package netsim is the simulator's virtual network: named endpoints (servers and
+// clients) exchange messages over links with drawn latency, loss, duplication and
+// reordering, and can be cut apart by symmetric or one-way partitions. Every random
+// choice comes from the rand stream the world hands in, and every delivery is a timer on
+// the world's virtual clock, so a seed replays the same network bit for bit.
+package netsim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/zabkit/zabkit/clock"
+)
+
+// Endpoint names one attached party by its attach order.
+type Endpoint int32
+
+// Message is one copy of a message in flight.
+type Message struct {
+	ID        uint64 // unique per Send; a duplicate keeps the ID of its original
+	From, To  Endpoint
+	Payload   any // never inspected; senders must not mutate it after Send
+	SizeBytes int
+}
+
+// Handler receives the messages delivered to an endpoint.
+type Handler func(m Message)
+
+// Network is the virtual network. It is not safe for concurrent use.
+type Network struct {
+	clock    *clock.Virtual
+	rng      *rand.Rand
+	defaults Link
+
+	names     []string
+	index     map[string]Endpoint
+	handlers  []Handler
+	down      []bool
+	cut       [][]bool // cut[from][to]: messages from -> to are dropped
+	overrides map[[2]Endpoint]Link
+
+	nextID   uint64
+	stats    Stats
+	observer func(Event)
+}
+
+// New returns a network on the world's clock, drawing from rng, with every link
+// configured as defaults until SetLink says otherwise.
+func New(c *clock.Virtual, rng *rand.Rand, defaults Link) *Network {
+	if err := defaults.Validate(); err != nil {
+		panic(err)
+	}
+	return &Network{clock: c, rng: rng, defaults: defaults, index: map[string]Endpoint{}}
+}
+
+// Attach adds a named endpoint whose deliveries go to h. Names are unique.
+func (n *Network) Attach(name string, h Handler) Endpoint {
+	if _, ok := n.index[name]; ok {
+		panic(fmt.Sprintf("netsim: endpoint %q attached twice", name))
+	}
+	e := Endpoint(len(n.names))
+	n.names = append(n.names, name)
+	n.index[name] = e
+	n.handlers = append(n.handlers, h)
+	n.down = append(n.down, false)
+	for i := range n.cut {
+		n.cut[i] = append(n.cut[i], false)
+	}
+	n.cut = append(n.cut, make([]bool, len(n.names)))
+	return e
+}
+
+// Lookup returns the endpoint attached under name.
+func (n *Network) Lookup(name string) (Endpoint, bool) {
+	e, ok := n.index[name]
+	return e, ok
+}
+
+// Name is the name an endpoint was attached under.
+func (n *Network) Name(e Endpoint) string { return n.names[e] }
+
+// Endpoints is the number of attached endpoints.
+func (n *Network) Endpoints() int { return len(n.names) }
+
+// Stats returns the counters so far.
+func (n *Network) Stats() Stats { return n.stats }
+
+// SetObserver registers f to see every send, delivery, drop and duplication.
+func (n *Network) SetObserver(f func(Event)) { n.observer = f }
+
+// SetLink configures the one-way link from -> to.
+func (n *Network) SetLink(from, to Endpoint, l Link) {
+	if err := l.Validate(); err != nil {
+		panic(err)
+	}
+	if n.overrides == nil {
+		n.overrides = map[[2]Endpoint]Link{}
+	}
+	n.overrides[[2]Endpoint{from, to}] = l
+}
+
+func (n *Network) link(from, to Endpoint) *Link {
+	if l, ok := n.overrides[[2]Endpoint{from, to}]; ok {
+		return &l
+	}
+	return &n.defaults
+}
+
+// SetUp marks an endpoint up or down. A down endpoint is a crashed process: every message
+// that arrives while it is down vanishes, including ones sent before it went down.
+func (n *Network) SetUp(e Endpoint, up bool) { n.down[e] = !up }
+
+// Up reports whether the endpoint is up.
+func (n *Network) Up(e Endpoint) bool { return !n.down[e] }
+
+// Send puts a message on the link from -> to and returns its ID. The network decides,
+// from its rand stream, whether it is lost, how many copies arrive and when each arrives;
+// copies get independent delays, so messages on one link can be reordered.
+func (n *Network) Send(from, to Endpoint, payload any, sizeBytes int) uint64 {
+	n.nextID++
+	m := Message{ID: n.nextID, From: from, To: to, Payload: payload, SizeBytes: sizeBytes}
+	n.stats.Sent++
+	n.stats.SentBytes += int64(sizeBytes)
+	n.observe(EventSend, m, "")
+	if n.cut[from][to] {
+		n.drop(m, DropPartition)
+		return m.ID
+	}
+	l := n.link(from, to)
+	if l.LossProbability > 0 && n.rng.Float64() < l.LossProbability {
+		n.drop(m, DropLoss)
+		return m.ID
+	}
+	n.schedule(m, l)
+	// Duplicates are bounded: at most one extra copy per send, so a storm of duplicates
+	// cannot grow the event queue without limit.
+	if l.DuplicateProbability > 0 && n.rng.Float64() < l.DuplicateProbability {
+		n.stats.Duplicated++
+		n.observe(EventDuplicate, m, "")
+		n.schedule(m, l)
+	}
+	return m.ID
+}
+
+func (n *Network) schedule(m Message, l *Link) {
+	delay := l.Latency.Draw(n.rng)
+	n.clock.AfterFunc(delay, func() { n.deliver(m) })
+}
+
+func (n *Network) deliver(m Message) {
+	switch {
+	case n.down[m.To]:
+		n.drop(m, DropDown)
+	case n.cut[m.From][m.To]:
+		// A partition that starts while the message is in flight loses it too, as a
+		// broken TCP connection loses what it had not yet delivered.
+		n.drop(m, DropPartition)
+	default:
+		n.stats.Delivered++
+		n.stats.DeliveredBytes += int64(m.SizeBytes)
+		n.observe(EventDeliver, m, "")
+		n.handlers[m.To](m)
+	}
+}
+
+func (n *Network) drop(m Message, why string) {
+	switch why {
+	case DropLoss:
+		n.stats.DroppedLoss++
+	case DropPartition:
+		n.stats.DroppedPartition++
+	case DropDown:
+		n.stats.DroppedDown++
+	}
+	n.observe(EventDrop, m, why)
+}
+
+func (n *Network) observe(k EventKind, m Message, why string) {
+	if n.observer != nil {
+		n.observer(Event{Kind: k, Message: m, Reason: why})
+	}
+}
+
+// Latency is a one-way delay distribution: Min plus an exponential with mean
+// Typical-Min, except that with probability TailProbability the delay is drawn uniformly
+// from [Typical, Tail] — the slow packets of a real network. All delays are capped at Tail.
+type Latency struct {
+	Min, Typical, Tail time.Duration
+	TailProbability    float64
+}
+
+// Draw returns one delay.
+func (l Latency) Draw(rng *rand.Rand) time.Duration {
+	if l.TailProbability > 0 && l.Tail > l.Typical && rng.Float64() < l.TailProbability {
+		return l.Typical + time.Duration(rng.Int64N(int64(l.Tail-l.Typical)+1))
+	}
+	d := l.Min
+	if mean := l.Typical - l.Min; mean > 0 {
+		d += time.Duration(rng.ExpFloat64() * float64(mean))
+	}
+	return min(d, l.Tail)
+}
+
+// Link configures one direction between two endpoints.
+type Link struct {
+	Latency              Latency
+	LossProbability      float64
+	DuplicateProbability float64
+}
+
+// Validate reports a configuration the network cannot honour.
+func (l Link) Validate() error {
+	lat := l.Latency
+	if lat.Min < 0 || lat.Typical < lat.Min || lat.Tail < lat.Typical {
+		return fmt.Errorf("netsim: latency must satisfy 0 <= min <= typical <= tail, got %v/%v/%v", lat.Min, lat.Typical, lat.Tail)
+	}
+	for _, p := range []float64{lat.TailProbability, l.LossProbability, l.DuplicateProbability} {
+		if p < 0 || p > 1 {
+			return fmt.Errorf("netsim: probability %v outside [0, 1]", p)
+		}
+	}
+	return nil
+}
+
+// Stats counts what the network did.
+type Stats struct {
+	Sent, Delivered, Duplicated                int64
+	DroppedLoss, DroppedPartition, DroppedDown int64
+	SentBytes, DeliveredBytes                  int64
+}
+
+// Dropped is the number of copies that never arrived, for any reason.
+func (s Stats) Dropped() int64 { return s.DroppedLoss + s.DroppedPartition + s.DroppedDown }
+
+// EventKind is what happened to a message.
+type EventKind uint8
+
+// Event kinds.
+const (
+	EventSend EventKind = iota + 1
+	EventDeliver
+	EventDrop
+	EventDuplicate
+)
+
+// Reasons a message copy was dropped.
+const (
+	DropLoss      = "loss"
+	DropPartition = "partition"
+	DropDown      = "down"
+)
+
+// Event is one network event, for the world's trace.
+type Event struct {
+	Kind    EventKind
+	Message Message
+	Reason  string // for EventDrop
+}
