@@ -67,7 +67,7 @@ var genACL = rapid.Custom(func(t *rapid.T) ACL {
 })
 
 func genStrings(nullable bool) *rapid.Generator[[]string] { return genSliceNullable(genText, nullable) }
-func genACLs(nullable bool) *rapid.Generator[[]ACL]      { return genSliceNullable(genACL, nullable) }
+func genACLs(nullable bool) *rapid.Generator[[]ACL]       { return genSliceNullable(genACL, nullable) }
 
 var (
 	genInt32 = rapid.Int32()
