@@ -1,0 +1,238 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Config sizes a Store.
+type Config struct {
+	Log LogConfig
+	// SnapshotRetainCount is how many verified snapshots SaveSnapshot keeps (with the log
+	// needed to replay from the oldest of them). Default 3, ZooKeeper's minimum for
+	// autopurge.snapRetainCount.
+	SnapshotRetainCount int
+}
+
+const defaultSnapshotRetainCount = 3
+
+// ErrBeforeSnapshot is returned when an operation would reach below the newest snapshot: a
+// TRUNC that would undo txns the snapshot already holds (they are committed: snapshots are
+// only taken of committed state, so such a TRUNC is a protocol bug, and obeying it would
+// reload the newer snapshot at the next start, ZOOKEEPER-4837), or a read of log entries
+// the snapshot supersedes.
+var ErrBeforeSnapshot = errors.New("storage: zxid below the newest snapshot")
+
+// ErrLogGap is returned by Recover when the log does not continue the snapshot: within one
+// epoch zxid counters are consecutive, so a log that starts later in the snapshot's epoch
+// lost the txns in between (ZOOKEEPER-2418 is this seam bug in DIFF).
+var ErrLogGap = errors.New("storage: log does not continue the snapshot")
+
+// Recovered is everything a node needs at start.
+type Recovered struct {
+	AcceptedEpoch uint32
+	CurrentEpoch  uint32
+	// Snapshot is the newest snapshot that verified; HasSnapshot is false when there is none
+	// and the state machine starts empty.
+	Snapshot    Snapshot
+	HasSnapshot bool
+	// Entries are the logged txns after the snapshot, in zxid order, to be replayed onto it.
+	// They are logged, not necessarily committed: ZAB decides which to apply.
+	Entries []Entry
+	// LastLoggedZxid is the zxid of the last txn this node holds (the last entry, else the
+	// snapshot's zxid): what the node must advertise in election (ZOOKEEPER-2845).
+	LastLoggedZxid uint64
+	// Report lists what recovery cut, skipped or removed. The host must log it.
+	Report Report
+}
+
+// Store is one node's durable state: the epoch files and snapshots in a data directory,
+// the txn log in a log directory (ZooKeeper's dataDir and dataLogDir, which may be the same
+// FS). It carries out the node's persist outputs; each method returns once its effect is
+// durable, except Append, which becomes durable at the next Sync.
+type Store struct {
+	data FS
+	log  *Log
+	cfg  Config
+
+	acceptedEpoch uint32
+	currentEpoch  uint32
+	snapshotZxid  uint64 // newest snapshot's zxid, 0 when none
+}
+
+// Recover reads the durable state, repairs a torn tail (reporting it) and opens the store.
+// It fails, changing nothing it cannot undo, when it finds damage it must not repair: a
+// corrupt epoch file, corruption in the middle of the log (*CorruptionError), or a log
+// that does not continue the snapshot.
+func Recover(dataFS, logFS FS, cfg Config) (*Store, Recovered, error) {
+	if cfg.SnapshotRetainCount <= 0 {
+		cfg.SnapshotRetainCount = defaultSnapshotRetainCount
+	}
+	cfg.Log = cfg.Log.withDefaults()
+	var r Recovered
+	var err error
+	if r.Report.RemovedTempFiles, err = removeTempFiles(dataFS); err != nil {
+		return nil, r, err
+	}
+	if r.AcceptedEpoch, err = ReadEpoch(dataFS, AcceptedEpochFile); err != nil {
+		return nil, r, err
+	}
+	if r.CurrentEpoch, err = ReadEpoch(dataFS, CurrentEpochFile); err != nil {
+		return nil, r, err
+	}
+	if r.Snapshot, r.HasSnapshot, r.Report.SkippedSnapshots, err = LoadSnapshot(dataFS); err != nil {
+		return nil, r, err
+	}
+	log, cuts, err := OpenLog(logFS, cfg.Log)
+	r.Report.Cuts = cuts
+	if err != nil {
+		return nil, r, err
+	}
+	s := &Store{data: dataFS, log: log, cfg: cfg, acceptedEpoch: r.AcceptedEpoch, currentEpoch: r.CurrentEpoch, snapshotZxid: r.Snapshot.Zxid}
+	if r.Entries, err = log.EntriesAfter(r.Snapshot.Zxid); err != nil {
+		log.Close()
+		return nil, r, err
+	}
+	if err := checkSeam(r, log); err != nil {
+		log.Close()
+		return nil, r, err
+	}
+	r.LastLoggedZxid = s.LastZxid()
+	return s, r, nil
+}
+
+// checkSeam verifies that a log holding nothing at or below the snapshot starts right after
+// it when both are in the same epoch.
+func checkSeam(r Recovered, log *Log) error {
+	if len(r.Entries) == 0 || len(log.segments) == 0 || log.segments[0].baseZxid <= r.Snapshot.Zxid {
+		return nil
+	}
+	first, prev := r.Entries[0].Zxid, r.Snapshot.Zxid
+	if first>>32 == prev>>32 && first != prev+1 {
+		return fmt.Errorf("%w: snapshot at %#x, log starts at %#x", ErrLogGap, prev, first)
+	}
+	return nil
+}
+
+// AcceptedEpoch is the durable acceptedEpoch.
+func (s *Store) AcceptedEpoch() uint32 { return s.acceptedEpoch }
+
+// CurrentEpoch is the durable currentEpoch.
+func (s *Store) CurrentEpoch() uint32 { return s.currentEpoch }
+
+// SnapshotZxid is the zxid of the newest snapshot (0 when none).
+func (s *Store) SnapshotZxid() uint64 { return s.snapshotZxid }
+
+// LastZxid is the last logged zxid: the last entry appended, else the snapshot's zxid.
+func (s *Store) LastZxid() uint64 { return max(s.log.LastZxid(), s.snapshotZxid) }
+
+// DurableZxid is the highest zxid a crash cannot take away.
+func (s *Store) DurableZxid() uint64 { return max(s.log.DurableZxid(), s.snapshotZxid) }
+
+// Log is the underlying txn log.
+func (s *Store) Log() *Log { return s.log }
+
+// Append writes txns to the log without syncing (see Log.Append).
+func (s *Store) Append(entries []Entry) error {
+	if len(entries) > 0 && entries[0].Zxid <= s.LastZxid() {
+		return fmt.Errorf("%w: zxid %#x, last logged %#x", ErrZxidOrder, entries[0].Zxid, s.LastZxid())
+	}
+	return s.log.Append(entries)
+}
+
+// Sync makes every appended txn durable and returns the durable zxid. A host batches: many
+// Appends, one Sync, then one Persisted report to the node for everything up to the result.
+func (s *Store) Sync() (uint64, error) {
+	if _, err := s.log.Sync(); err != nil {
+		return s.DurableZxid(), err
+	}
+	return s.DurableZxid(), nil
+}
+
+// TruncateAfter durably removes every logged txn above zxid (ZAB's TRUNC).
+func (s *Store) TruncateAfter(zxid uint64) error {
+	if zxid < s.snapshotZxid {
+		return fmt.Errorf("%w: TRUNC to %#x, snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+	}
+	return s.log.TruncateAfter(zxid)
+}
+
+// SetAcceptedEpoch durably records acceptedEpoch.
+func (s *Store) SetAcceptedEpoch(epoch uint32) error {
+	if err := WriteEpoch(s.data, AcceptedEpochFile, epoch); err != nil {
+		return err
+	}
+	s.acceptedEpoch = epoch
+	return nil
+}
+
+// SetCurrentEpoch durably records currentEpoch. The caller must have synced the txns of the
+// epoch's initial history first (ZOOKEEPER-4643).
+func (s *Store) SetCurrentEpoch(epoch uint32) error {
+	if err := WriteEpoch(s.data, CurrentEpochFile, epoch); err != nil {
+		return err
+	}
+	s.currentEpoch = epoch
+	return nil
+}
+
+// EntriesAfter returns the logged txns above zxid. zxid may not be below the newest snapshot:
+// the log before it is not guaranteed to be this node's history (see InstallSnapshot).
+func (s *Store) EntriesAfter(zxid uint64) ([]Entry, error) {
+	if zxid < s.snapshotZxid {
+		return nil, fmt.Errorf("%w: entries after %#x, snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+	}
+	return s.log.EntriesAfter(zxid)
+}
+
+// SaveSnapshot durably stores a snapshot of the committed state at zxid, then keeps the
+// SnapshotRetainCount newest verified snapshots and the log segments needed to replay from
+// the oldest of them. It returns the files removed.
+func (s *Store) SaveSnapshot(zxid uint64, data []byte) ([]string, error) {
+	if zxid < s.snapshotZxid {
+		return nil, fmt.Errorf("%w: snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+	}
+	if zxid > s.log.DurableZxid() && zxid > s.snapshotZxid {
+		return nil, fmt.Errorf("storage: snapshot at %#x is above the durable log %#x", zxid, s.log.DurableZxid())
+	}
+	if err := WriteSnapshot(s.data, zxid, data); err != nil {
+		return nil, err
+	}
+	s.snapshotZxid = zxid
+	removed, oldestKept, kept, err := PurgeSnapshots(s.data, s.cfg.SnapshotRetainCount)
+	if err != nil || kept < s.cfg.SnapshotRetainCount {
+		return removed, err
+	}
+	purged, err := s.log.PurgeThrough(oldestKept)
+	return append(removed, purged...), err
+}
+
+// InstallSnapshot makes a snapshot received from the leader (ZAB's SNAP) this node's whole
+// history. The order is what makes it crash safe:
+//
+//  1. cut the log above zxid: those txns are not in the leader's history, so they were never
+//     committed, and recovery must not replay them on top of the new snapshot
+//     (ZOOKEEPER-2832);
+//  2. write the snapshot durably;
+//  3. drop the rest of the log, which the snapshot supersedes and which need not be the
+//     leader's history.
+//
+// Dropping the log before the snapshot is durable would be wrong: a crash in between would
+// lose txns this node acknowledged, possibly committed ones. A crash between 2 and 3 leaves
+// log entries at or below zxid behind, which EntriesAfter and Recover never return.
+func (s *Store) InstallSnapshot(zxid uint64, data []byte) error {
+	if zxid < s.snapshotZxid {
+		return fmt.Errorf("%w: installing snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+	}
+	if err := s.log.TruncateAfter(zxid); err != nil {
+		return err
+	}
+	if err := WriteSnapshot(s.data, zxid, data); err != nil {
+		return err
+	}
+	s.snapshotZxid = zxid
+	return s.log.TruncateAfter(0)
+}
+
+// Close releases the log without syncing.
+func (s *Store) Close() error { return s.log.Close() }
