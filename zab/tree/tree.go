@@ -1,0 +1,244 @@
+package tree
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Config holds the settings every replica must share: they change what txns do, so two
+// replicas with different settings would diverge.
+type Config struct {
+	// ExtendedTypesEnabled allows TTL nodes (zookeeper.extendedTypesEnabled, default false:
+	// TTL creates then fail with Unimplemented).
+	ExtendedTypesEnabled bool
+	// DynamicConfig is the data of /zookeeper/config (the ensemble membership text in a
+	// quorum; empty for a standalone server).
+	DynamicConfig []byte
+}
+
+// Tree is the replicated state: znodes, interned ACLs, sessions and the running digest,
+// plus, on a leader, the outstanding changes of prepared but not yet applied txns.
+type Tree struct {
+	cfg       Config
+	root      *znode
+	acls      *aclTable
+	sessions  map[int64]*session
+	nodeCount int
+	digest    uint64
+	lastZxid  int64
+	// reapable holds the paths of containers and TTL nodes (DataTree.containers and
+	// DataTree.ttls): derived from the nodes, so neither digested nor snapshotted.
+	reapable map[string]struct{}
+
+	pending outstanding // leader-only; never part of the snapshot or digest
+}
+
+// session is a live session as replicated state (SessionTrackerImpl + DataTree.ephemerals).
+type session struct {
+	timeoutMs  int32
+	ephemerals map[string]struct{}
+}
+
+// New returns the tree of a fresh server: the root, /zookeeper, /zookeeper/quota and
+// /zookeeper/config with the Stats of zk-protocol.md §5.2 (all zxids and times 0; / reports
+// cversion -1 and /zookeeper -2 because they were wired in without bumping create counters;
+// /zookeeper/config is world READ with aversion -1, set by a setACL with version -1 at
+// start-up).
+func New(cfg Config) *Tree {
+	t := &Tree{
+		cfg:      cfg,
+		acls:     newACLTable(),
+		sessions: make(map[int64]*session),
+	}
+	t.pending.init()
+	t.root = &znode{data: []byte{}, acl: t.acls.intern(OpenACL)}
+	t.nodeCount = 1
+	t.digest = t.nodeHash("/", t.root)
+	t.insertSystemNode("/zookeeper", []byte{}, t.acls.intern(OpenACL), 0)
+	t.insertSystemNode("/zookeeper/quota", []byte{}, t.acls.intern(OpenACL), 0)
+	config := slices.Clone(cfg.DynamicConfig)
+	if config == nil {
+		config = []byte{}
+	}
+	t.insertSystemNode("/zookeeper/config", config, t.acls.intern(ReadACL), -1)
+	return t
+}
+
+// insertSystemNode links a node without touching the parent's counters or zxids, as the
+// DataTree constructor does.
+func (t *Tree) insertSystemNode(path string, data []byte, acl uint32, aversion int32) {
+	parentPath, name, _ := splitPath(path)
+	parent := t.mustLookup(parentPath)
+	n := &znode{name: name, data: data, acl: acl, aversion: aversion}
+	t.digest -= t.nodeHash(parentPath, parent)
+	_, i := parent.child(name)
+	parent.children = slices.Insert(parent.children, i, n)
+	t.digest += t.nodeHash(parentPath, parent)
+	t.digest += t.nodeHash(path, n)
+	t.nodeCount++
+}
+
+// Config returns the settings the tree was created with.
+func (t *Tree) Config() Config { return t.cfg }
+
+// LastZxid is the zxid of the last applied txn (0 for a fresh tree).
+func (t *Tree) LastZxid() int64 { return t.lastZxid }
+
+// NodeCount is the number of znodes, the root and system nodes included. (ZooKeeper's
+// "Node count" in srvr/mntr is one more: its map holds the root under "" and "/".)
+func (t *Tree) NodeCount() int { return t.nodeCount }
+
+// lookup finds the node at path without validating it: a malformed path simply finds
+// nothing, as DataTree.getNode does. "" names the root (DataTree maps "" to the root too).
+func (t *Tree) lookup(path string) *znode {
+	if path == "" || path == "/" {
+		return t.root
+	}
+	if path[0] != '/' {
+		return nil
+	}
+	n := t.root
+	rest := path[1:]
+	for depthMax := len(path); depthMax > 0; depthMax-- {
+		name, tail, more := strings.Cut(rest, "/")
+		n, _ = n.child(name)
+		if n == nil || !more {
+			return n
+		}
+		rest = tail
+	}
+	return nil
+}
+
+func (t *Tree) mustLookup(path string) *znode {
+	n := t.lookup(path)
+	if n == nil {
+		panic(fmt.Sprintf("tree: invariant broken: node %q missing (last zxid %#x, %d nodes)",
+			path, t.lastZxid, t.nodeCount))
+	}
+	return n
+}
+
+// createNode adds a node below an existing parent; the caller has validated everything and
+// already holds one reference on aclSlot. It maintains the parent's create counter and pzxid,
+// the owning session's ephemeral set and the digest.
+func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid, timeMs int64) *znode {
+	parentPath, name, ok := splitPath(path)
+	parent := t.lookup(parentPath)
+	if !ok || parent == nil || name == "" {
+		panic(fmt.Sprintf("tree: invariant broken: create %q at zxid %#x: no parent", path, zxid))
+	}
+	existing, i := parent.child(name)
+	if existing != nil {
+		panic(fmt.Sprintf("tree: invariant broken: create %q at zxid %#x: node exists", path, zxid))
+	}
+	n := &znode{
+		name:  name,
+		data:  data,
+		czxid: zxid, mzxid: zxid, pzxid: zxid,
+		ctime: timeMs, mtime: timeMs,
+		owner: owner,
+		acl:   aclSlot,
+	}
+	t.digest -= t.nodeHash(parentPath, parent)
+	parent.children = slices.Insert(parent.children, i, n)
+	parent.creates++
+	parent.pzxid = max(parent.pzxid, zxid)
+	t.digest += t.nodeHash(parentPath, parent)
+	t.digest += t.nodeHash(path, n)
+	t.nodeCount++
+	if ownerKind(owner, t.cfg.ExtendedTypesEnabled) == kindEphemeral {
+		s := t.sessions[owner]
+		if s == nil {
+			panic(fmt.Sprintf("tree: invariant broken: ephemeral %q at zxid %#x owned by unknown session %#x",
+				path, zxid, owner))
+		}
+		s.ephemerals[path] = struct{}{}
+	}
+	return n
+}
+
+// deleteNode removes a childless node. The parent's create counter is untouched (its
+// reported cversion still rises because numChildren drops); pzxid moves forward only, as in
+// DataTree.deleteNode.
+func (t *Tree) deleteNode(path string, zxid int64) *znode {
+	parentPath, name, ok := splitPath(path)
+	parent := t.lookup(parentPath)
+	var n *znode
+	var i int
+	if ok && parent != nil {
+		n, i = parent.child(name)
+	}
+	if n == nil || len(n.children) != 0 {
+		panic(fmt.Sprintf("tree: invariant broken: delete %q at zxid %#x: missing or has children", path, zxid))
+	}
+	t.digest -= t.nodeHash(path, n)
+	t.digest -= t.nodeHash(parentPath, parent)
+	parent.children = slices.Delete(parent.children, i, i+1)
+	parent.pzxid = max(parent.pzxid, zxid)
+	t.digest += t.nodeHash(parentPath, parent)
+	t.nodeCount--
+	t.acls.release(n.acl)
+	if ownerKind(n.owner, t.cfg.ExtendedTypesEnabled) == kindEphemeral {
+		if s := t.sessions[n.owner]; s != nil {
+			delete(s.ephemerals, path)
+		}
+	}
+	return n
+}
+
+func (t *Tree) setNodeData(path string, n *znode, data []byte, version int32, zxid, timeMs int64) {
+	t.digest -= t.nodeHash(path, n)
+	n.data = data
+	n.version = version
+	n.mzxid = zxid
+	n.mtime = timeMs
+	t.digest += t.nodeHash(path, n)
+}
+
+func (t *Tree) setNodeACL(path string, n *znode, aclSlot uint32, aversion int32) {
+	t.digest -= t.nodeHash(path, n)
+	t.acls.release(n.acl)
+	n.acl = aclSlot
+	n.aversion = aversion
+	t.digest += t.nodeHash(path, n)
+}
+
+func (t *Tree) addSession(id int64, timeoutMs int32) {
+	if _, ok := t.sessions[id]; ok {
+		panic(fmt.Sprintf("tree: invariant broken: session %#x created twice", id))
+	}
+	t.sessions[id] = &session{timeoutMs: timeoutMs, ephemerals: make(map[string]struct{})}
+	t.digest += sessionHash(id, timeoutMs)
+}
+
+// sortedEphemerals lists a session's ephemerals in byte order: the order close/expiry deletes
+// them, so every replica fires the same events in the same order.
+func (s *session) sortedEphemerals() []string {
+	paths := make([]string, 0, len(s.ephemerals))
+	for p := range s.ephemerals {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	return paths
+}
+
+// Sessions lists the live sessions' ids in increasing order.
+func (t *Tree) Sessions() []int64 {
+	ids := make([]int64, 0, len(t.sessions))
+	for id := range t.sessions {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// SessionTimeoutMs returns a live session's negotiated timeout.
+func (t *Tree) SessionTimeoutMs(id int64) (int32, bool) {
+	s, ok := t.sessions[id]
+	if !ok {
+		return 0, false
+	}
+	return s.timeoutMs, true
+}
