@@ -75,12 +75,12 @@ func (t *Tree) Prepare(req Request) Txn {
 // prep is one Prepare call: changes go to scratch first so a failing multi leaves nothing
 // behind (PrepRequestProcessor.rollbackPendingChanges).
 type prep struct {
-	t        *Tree
-	req      *Request
-	scratch  map[string]nodeState
-	order    []string // scratch keys in first-change order
-	closing  bool
-	opened   bool
+	t       *Tree
+	req     *Request
+	scratch map[string]nodeState
+	order   []string // scratch keys in first-change order
+	closing bool
+	opened  bool
 }
 
 func (p *prep) get(path string) nodeState {

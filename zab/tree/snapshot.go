@@ -1,0 +1,256 @@
+package tree
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"strings"
+
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// Snapshot layout (all integers big-endian):
+//
+//	magic "ZKTS", format byte, extendedTypes byte, last zxid
+//	ACL lists: count, then each list (as in txns), numbered by first use in node order
+//	sessions: count, then (id, timeoutMs) by increasing id
+//	nodes: depth-first, children in name order: name, data (-1 = null), czxid, mzxid,
+//	       pzxid, ctime, mtime, owner, version, creates, aversion, ACL number, child count
+//	digest, then CRC-32C of everything before it
+//
+// Nothing in it depends on history that the tree does not show (ACL slots are renumbered,
+// maps are sorted), so equal trees give equal bytes, and the bytes of a restored tree equal
+// the snapshot it came from.
+
+var snapshotMagic = [4]byte{'Z', 'K', 'T', 'S'}
+
+const snapshotFormat byte = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Snapshot returns the deterministic snapshot bytes of the replicated state (znodes,
+// sessions, last applied zxid). Outstanding changes are leader state and are not included.
+func (t *Tree) Snapshot() []byte {
+	// Number ACL slots by first use in node order.
+	number := make(map[uint32]uint32)
+	var lists [][]wire.ACL
+	stack := []*znode{t.root}
+	var order []*znode
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		order = append(order, n)
+		if _, ok := number[n.acl]; !ok {
+			number[n.acl] = uint32(len(lists))
+			lists = append(lists, t.acls.get(n.acl))
+		}
+		for i := len(n.children) - 1; i >= 0; i-- {
+			stack = append(stack, n.children[i])
+		}
+	}
+	b := make([]byte, 0, 64+t.nodeCount*96)
+	b = append(b, snapshotMagic[:]...)
+	b = append(b, snapshotFormat)
+	if t.cfg.ExtendedTypesEnabled {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.BigEndian.AppendUint64(b, uint64(t.lastZxid))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(lists)))
+	for _, acl := range lists {
+		b = appendACL(b, acl)
+	}
+	ids := t.Sessions()
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ids)))
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint64(b, uint64(id))
+		b = binary.BigEndian.AppendUint32(b, uint32(t.sessions[id].timeoutMs))
+	}
+	for _, n := range order {
+		b = appendString(b, n.name)
+		b = appendData(b, n.data)
+		for _, v := range [...]int64{n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.owner} {
+			b = binary.BigEndian.AppendUint64(b, uint64(v))
+		}
+		for _, v := range [...]int32{n.version, n.creates, n.aversion} {
+			b = binary.BigEndian.AppendUint32(b, uint32(v))
+		}
+		b = binary.BigEndian.AppendUint32(b, number[n.acl])
+		b = binary.BigEndian.AppendUint32(b, uint32(len(n.children)))
+	}
+	b = binary.BigEndian.AppendUint64(b, t.digest)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// nodeBytesMin is the smallest encoded node: empty name, null data, 6×8 + 5×4 bytes.
+const nodeBytesMin = 4 + 4 + 6*8 + 5*4
+
+// Restore rebuilds a tree from Snapshot bytes. cfg must match the settings the snapshot was
+// taken with (DynamicConfig is ignored: /zookeeper/config's data is in the snapshot).
+// Anything that is not a consistent snapshot — bad checksum, truncation, unsorted or invalid
+// names, an ephemeral of an unknown session, a digest that does not match the content —
+// gives an error wrapping ErrCorrupt, never a panic.
+func Restore(cfg Config, b []byte) (*Tree, error) {
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%w: snapshot of %d bytes", ErrCorrupt, len(b))
+	}
+	body := b[:len(b)-4]
+	if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(b[len(b)-4:]) {
+		return nil, fmt.Errorf("%w: snapshot checksum mismatch", ErrCorrupt)
+	}
+	d := decoder{b: body}
+	if [4]byte(d.take(4)) != snapshotMagic || d.u8() != snapshotFormat {
+		if d.err == nil {
+			d.fail("not a tree snapshot")
+		}
+		return nil, d.err
+	}
+	if ext := d.u8(); d.err == nil && (ext == 1) != cfg.ExtendedTypesEnabled {
+		return nil, d.fail("snapshot taken with a different ExtendedTypesEnabled")
+	}
+	cfg.DynamicConfig = nil
+	t := &Tree{cfg: cfg, acls: newACLTable(), sessions: make(map[int64]*session)}
+	t.lastZxid = int64(d.u64())
+	t.pending.init()
+	t.pending.zxid = t.lastZxid
+
+	nlists := d.count(4)
+	lists := make([][]wire.ACL, 0, nlists)
+	for i := 0; i < nlists && d.err == nil; i++ {
+		acl := d.acl()
+		if len(acl) == 0 {
+			d.fail("empty ACL list")
+		}
+		lists = append(lists, acl)
+	}
+	nsessions := d.count(12)
+	prev := int64(0)
+	for i := 0; i < nsessions && d.err == nil; i++ {
+		id, timeout := int64(d.u64()), int32(d.u32())
+		if d.err != nil {
+			break
+		}
+		if id == 0 || (i > 0 && id <= prev) {
+			d.fail("sessions not sorted")
+			break
+		}
+		prev = id
+		t.addSession(id, timeout)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if err := t.restoreNodes(&d, lists); err != nil {
+		return nil, err
+	}
+	digest := d.u64()
+	if d.err == nil && d.off != len(body) {
+		d.fail("trailing bytes")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if digest != t.digest {
+		return nil, fmt.Errorf("%w: snapshot digest %#x, content hashes to %#x", ErrCorrupt, digest, t.digest)
+	}
+	for _, path := range []string{"/zookeeper", "/zookeeper/quota", "/zookeeper/config"} {
+		if t.lookup(path) == nil {
+			return nil, fmt.Errorf("%w: system node %s missing", ErrCorrupt, path)
+		}
+	}
+	return t, nil
+}
+
+// restoreNodes reads the depth-first node list with an explicit stack (no recursion, so a
+// deep tree cannot exhaust the goroutine stack).
+func (t *Tree) restoreNodes(d *decoder, lists [][]wire.ACL) error {
+	type open struct {
+		n     *znode
+		path  string
+		left  int // children still to read
+		total int
+	}
+	slots := make([]uint32, len(lists))
+	for i, acl := range lists {
+		slots[i] = t.acls.intern(acl)
+	}
+	var stack []open
+	for first := true; first || len(stack) > 0; first = false {
+		if d.err != nil {
+			return d.err
+		}
+		if len(stack) > 0 && stack[len(stack)-1].left == 0 {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if uint64(len(d.b)-d.off) < nodeBytesMin {
+			return d.fail("truncated node list")
+		}
+		n := &znode{name: d.str(), data: d.data()}
+		n.czxid, n.mzxid, n.pzxid = int64(d.u64()), int64(d.u64()), int64(d.u64())
+		n.ctime, n.mtime, n.owner = int64(d.u64()), int64(d.u64()), int64(d.u64())
+		n.version, n.creates, n.aversion = int32(d.u32()), int32(d.u32()), int32(d.u32())
+		aclNumber, nchildren := d.u32(), d.count(nodeBytesMin)
+		if d.err != nil {
+			return d.err
+		}
+		if int(aclNumber) >= len(lists) {
+			return d.fail("ACL number out of range")
+		}
+		n.acl = slots[aclNumber]
+		t.acls.retain(n.acl)
+		path := "/"
+		if first {
+			if n.name != "" {
+				return d.fail("root has a name")
+			}
+			t.root = n
+		} else {
+			top := &stack[len(stack)-1]
+			parent := top.n
+			if strings.IndexByte(n.name, '/') >= 0 || !ValidPath("/"+n.name) {
+				return d.fail("invalid node name")
+			}
+			if k := len(parent.children); k > 0 && parent.children[k-1].name >= n.name {
+				return d.fail("children not in name order")
+			}
+			parent.children = append(parent.children, n)
+			top.left--
+			path = childPath(top.path, n.name)
+		}
+		t.nodeCount++
+		switch ownerKind(n.owner, t.cfg.ExtendedTypesEnabled) {
+		case kindEphemeral:
+			s := t.sessions[n.owner]
+			if s == nil {
+				return d.fail("ephemeral owned by an unknown session")
+			}
+			if nchildren > 0 {
+				return d.fail("ephemeral with children")
+			}
+			s.ephemerals[path] = struct{}{}
+		case kindContainer, kindTTL:
+			t.trackReapable(path, n.owner)
+		}
+		if nchildren > 0 {
+			n.children = make([]*znode, 0, nchildren)
+		}
+		stack = append(stack, open{n: n, path: path, left: nchildren, total: nchildren})
+	}
+	// Digest after the structure is complete: a node's hash covers its child count.
+	var walk []open
+	walk = append(walk, open{n: t.root, path: "/"})
+	for len(walk) > 0 {
+		top := walk[len(walk)-1]
+		walk = walk[:len(walk)-1]
+		t.digest += t.nodeHash(top.path, top.n)
+		for _, c := range top.n.children {
+			walk = append(walk, open{n: c, path: childPath(top.path, c.name)})
+		}
+	}
+	for _, slot := range slots {
+		t.acls.release(slot)
+	}
+	return nil
+}
