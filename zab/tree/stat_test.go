@@ -1,0 +1,120 @@
+package tree
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+func TestFreshTreeSystemNodes(t *testing.T) {
+	tr := New(Config{})
+	cases := []struct {
+		path string
+		stat wire.Stat
+		acl  []wire.ACL
+	}{
+		{"/", wire.Stat{NumChildren: 1, Cversion: -1}, OpenACL},
+		{"/zookeeper", wire.Stat{NumChildren: 2, Cversion: -2}, OpenACL},
+		{"/zookeeper/quota", wire.Stat{}, OpenACL},
+		{"/zookeeper/config", wire.Stat{Aversion: -1}, ReadACL},
+	}
+	for _, c := range cases {
+		got, err := tr.GetData(c.path, nil)
+		require.Equal(t, wire.ErrOK, err, "getData %s on a fresh tree", c.path)
+		assert.Equal(t, c.stat, got.Stat, "Stat of %s on a fresh tree (zk-protocol.md §5.2)", c.path)
+		assert.NotNil(t, got.Data, "%s has empty, not null, data", c.path)
+		acl, err := tr.GetACL(c.path, nil)
+		require.Equal(t, wire.ErrOK, err)
+		assert.Equal(t, c.acl, acl.ACL, "ACL of %s", c.path)
+	}
+	n, err := tr.GetAllChildrenNumber("/", nil)
+	require.Equal(t, wire.ErrOK, err)
+	assert.Equal(t, int32(3), n.TotalNumber, "a fresh server counts 3 nodes under /")
+	assert.Equal(t, 4, tr.NodeCount())
+}
+
+func TestStatTransitions(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.openSession(0x100)
+
+	// create /a at zxid z: czxid = mzxid = pzxid = z, ctime = mtime = now.
+	got := h.create(0x100, "/a", []byte("hello"), wire.ModePersistent)
+	require.Equal(t, wire.ErrOK, got.Err)
+	z := got.Zxid
+	a := wire.Stat{Czxid: z, Mzxid: z, Pzxid: z, Ctime: h.now, Mtime: h.now, DataLength: 5}
+	assert.Equal(t, a, got.Body.(*wire.Create2Response).Stat, "Stat of a new node")
+	assert.Equal(t, a, h.stat("/a"))
+	root := h.stat("/")
+	assert.Equal(t, wire.Stat{NumChildren: 2, Cversion: 0, Pzxid: z}, root, "/ after its first create: cversion -1 → 0")
+
+	// A child create bumps the parent's cversion and pzxid, not mzxid/version.
+	child := h.create(0x100, "/a/b", nil, wire.ModePersistent)
+	require.Equal(t, wire.ErrOK, child.Err)
+	a.Cversion, a.NumChildren, a.Pzxid = 1, 1, child.Zxid
+	assert.Equal(t, a, h.stat("/a"), "parent after child create")
+	assert.Equal(t, int32(0), h.stat("/a/b").DataLength, "null data has length 0")
+
+	// setData on the child: the parent does not change.
+	set := h.write(0x100, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/a/b", Data: []byte("xy"), Version: 0})
+	require.Equal(t, wire.ErrOK, set.Err)
+	assert.Equal(t, a, h.stat("/a"), "child setData leaves the parent alone")
+	b := h.stat("/a/b")
+	assert.Equal(t, wire.Stat{Czxid: child.Zxid, Mzxid: set.Zxid, Pzxid: child.Zxid, Ctime: h.now - 1000,
+		Mtime: h.now, Version: 1, DataLength: 2}, b)
+	assert.Equal(t, b, set.Body.(*wire.SetDataResponse).Stat)
+
+	// setACL: aversion only.
+	acl := h.write(0x100, nil, wire.OpSetACL, &wire.SetACLRequest{Path: "/a/b", ACL: ReadACL, Version: 0})
+	require.Equal(t, wire.ErrOK, acl.Err)
+	b.Aversion = 1
+	assert.Equal(t, b, h.stat("/a/b"), "setACL bumps aversion only")
+	assert.Empty(t, acl.Events, "setACL fires no watch")
+
+	// Delete the child: numChildren -1, reported cversion +1, pzxid = delete zxid.
+	del := h.write(0x100, nil, wire.OpDelete, &wire.DeleteRequest{Path: "/a/b", Version: -1})
+	require.Equal(t, wire.ErrOK, del.Err)
+	a.Cversion, a.NumChildren, a.Pzxid = 2, 0, del.Zxid
+	assert.Equal(t, a, h.stat("/a"), "parent after child delete: cversion = 2*creates - numChildren")
+
+	// Sequential suffix comes from the raw create counter (1), not the cversion (2).
+	seq := h.create(0x100, "/a/s-", nil, wire.ModePersistentSequential)
+	require.Equal(t, wire.ErrOK, seq.Err)
+	assert.Equal(t, "/a/s-0000000001", seq.Body.(*wire.Create2Response).Path)
+	assert.Equal(t, int32(3), h.stat("/a").Cversion)
+
+	// Ephemeral owner is reported; container owner is hidden.
+	eph := h.create(0x100, "/e", nil, wire.ModeEphemeral)
+	require.Equal(t, wire.ErrOK, eph.Err)
+	assert.Equal(t, int64(0x100), h.stat("/e").EphemeralOwner)
+	cont := h.write(0x100, nil, wire.OpCreateContainer, &wire.CreateRequest{Path: "/c", ACL: OpenACL, Flags: wire.ModeContainer})
+	require.Equal(t, wire.ErrOK, cont.Err)
+	assert.Equal(t, int64(0), h.stat("/c").EphemeralOwner, "containers report ephemeralOwner 0")
+
+	// Multi: every op shares one zxid and one time.
+	multi := h.write(0x100, nil, wire.OpMulti, &wire.MultiRequest{Ops: []wire.MultiOp{
+		{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/m", ACL: OpenACL}},
+		{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/m/1", ACL: OpenACL}},
+		{Type: wire.OpSetData, Body: &wire.SetDataRequest{Path: "/m", Data: []byte("z"), Version: -1}},
+	}})
+	require.Equal(t, wire.ErrOK, multi.Err)
+	m := h.stat("/m")
+	assert.Equal(t, wire.Stat{Czxid: multi.Zxid, Mzxid: multi.Zxid, Pzxid: multi.Zxid, Ctime: h.now, Mtime: h.now,
+		Version: 1, Cversion: 1, DataLength: 1, NumChildren: 1}, m)
+}
+
+func TestCversionWrapsAndSequentialSuffixGoesNegative(t *testing.T) {
+	// Java's %010d of a negative int has a sign and no extra padding beyond width 10.
+	h := newHarness(t, Config{})
+	h.openSession(1)
+	h.mustCreate(1, "/q", wire.ModePersistent)
+	n := h.tree.lookup("/q")
+	n.creates = 2147483647 // white-box: skip 2^31 creates
+	h.tree.digest = 0      // digest no longer meaningful in this test
+	p := h.mustCreate(1, "/q/x", wire.ModePersistentSequential)
+	assert.Equal(t, "/q/x2147483647", p)
+	p = h.mustCreate(1, "/q/x", wire.ModePersistentSequential)
+	assert.Equal(t, "/q/x-2147483648", p)
+	assert.Equal(t, int32(0), h.stat("/q").Cversion, "creates = -2^31+1: 2*creates wraps to 2, minus 2 children, as Java int arithmetic does")
+}
