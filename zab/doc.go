@@ -1,0 +1,28 @@
+// Package zab is the ZooKeeper Atomic Broadcast core of zabkit: fast leader election,
+// discovery, synchronization (DIFF, TRUNC, SNAP) and broadcast, with observers.
+//
+// It is a pure, deterministic state machine in the shape of etcd's raft RawNode, with
+// CockroachDB's refinement of Ready: a Persist output carries the messages that may leave
+// only once that write is durable. One Peer is one ensemble member:
+//
+//	p, err := zab.NewPeer(cfg, recovered) // recovered: the durable state read back at start
+//	out := p.Handle(now, zab.Tick{})      // now: the host clock in milliseconds
+//	next := p.NextDeadline()              // when to tick next (lets a simulator skip idle time)
+//
+// The host executes the outputs in order: Send a message; Persist a write (snapshot install,
+// log truncation, appended txns, acceptedEpoch/currentEpoch), send its After messages once it
+// is durable and report Persisted{ID}; note Deliver (the core has just applied the txn to
+// Config.StateMachine, in strict zxid order); follow StateChanged for role and phase.
+//
+// The package replicates opaque txn bytes and imports nothing from the module: no clock, no
+// randomness but Config.Rand, no I/O. Rules that the ZooKeeper implementation once broke are
+// impossible by construction here:
+//   - a follower writes currentEpoch only after every txn received during synchronization is
+//     durable (it waits for Persisted), and its NEWLEADER ack leaves only after that write
+//     (ZOOKEEPER-4643, ZOOKEEPER-4646, ZOOKEEPER-3911);
+//   - proposal ACKs are durable-gated and never overtake the NEWLEADER ack (ZOOKEEPER-4685);
+//   - a peer that returns to election reports its last logged zxid, never its last applied
+//     one (ZOOKEEPER-2845);
+//   - DIFF is chosen by log membership, not by a numeric range (ZOOKEEPER-1154), and SNAP
+//     discards the whole local log (ZOOKEEPER-2832).
+package zab

@@ -1,0 +1,566 @@
+package zab
+
+import (
+	"container/heap"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/zabkit/zabkit/checker"
+)
+
+// The in-test cluster harness: a deterministic world of peers, a network that delays, loses,
+// duplicates, reorders and partitions, and disks on which a write is durable only some time
+// after it was issued and a crash loses whatever was not. One seed decides everything, so a
+// failing seed replays exactly.
+
+type harnessOptions struct {
+	voters, observers int
+	tickMillis        int64
+	initLimitTicks    int64
+	syncLimitTicks    int64
+	diffTxnsMax       int
+	inFlightMax       int
+	// Network: per message latency in [latencyMin, latencyMax] ms; loss and duplication in
+	// per mille; reorder lets messages overtake each other inside one link (TCP would not).
+	latencyMin, latencyMax Time
+	lossPerMille           int
+	dupPerMille            int
+	reorder                bool
+	// Disk: a write becomes durable diskMin..diskMax ms after it was issued, in order.
+	diskMin, diskMax Time
+	// Clients: every proposeEveryMillis the established leaders get a new txn while fewer
+	// than windowTxns of theirs are uncommitted.
+	proposeEveryMillis Time
+	windowTxns         int
+}
+
+func defaultOptions(voters, observers int) harnessOptions {
+	return harnessOptions{
+		voters: voters, observers: observers,
+		tickMillis: 20, initLimitTicks: 10, syncLimitTicks: 5,
+		latencyMin: 1, latencyMax: 6,
+		diskMin: 1, diskMax: 4,
+		proposeEveryMillis: 3, windowTxns: 8,
+	}
+}
+
+type splitRand struct{ r *rand.Rand }
+
+func (s splitRand) Uint64() uint64 { return s.r.Uint64() }
+
+// simDisk is one node's disk content, the same shape zab/storage recovers.
+type simDisk struct {
+	acceptedEpoch, currentEpoch Epoch
+	snap                        Snapshot
+	log                         []Txn
+}
+
+func (d *simDisk) clone() simDisk {
+	c := *d
+	c.log = slices.Clone(d.log)
+	return c
+}
+
+// apply executes one persist and returns the logged zxids it removed.
+func (d *simDisk) apply(w Persist) (removed []Zxid) {
+	if w.Snapshot != nil {
+		for _, t := range d.log {
+			if t.Zxid > w.Snapshot.Zxid {
+				removed = append(removed, t.Zxid)
+			}
+		}
+		d.snap = *w.Snapshot
+		d.log = nil
+	}
+	if w.Truncate {
+		i := 0
+		for i < len(d.log) && d.log[i].Zxid <= w.TruncateAfter {
+			i++
+		}
+		for _, t := range d.log[i:] {
+			removed = append(removed, t.Zxid)
+		}
+		d.log = d.log[:i:i]
+	}
+	d.log = append(d.log, w.Entries...)
+	if w.SetAcceptedEpoch {
+		d.acceptedEpoch = w.AcceptedEpoch
+	}
+	if w.SetCurrentEpoch {
+		d.currentEpoch = w.CurrentEpoch
+	}
+	return removed
+}
+
+type pendingWrite struct {
+	w  Persist
+	at Time
+}
+
+type simNode struct {
+	id        PeerID
+	cfg       Config
+	peer      *Peer
+	sm        *register
+	up        bool
+	restartAt Time
+	lastTick  Time
+	durable   simDisk
+	written   simDisk // what the node has issued, durable or not
+	pending   []pendingWrite
+	proposing map[Zxid]bool // own uncommitted proposals, for the client window
+}
+
+type envelope struct {
+	at  Time
+	seq uint64
+	msg Message
+}
+
+type envelopeHeap []envelope
+
+func (h envelopeHeap) Len() int { return len(h) }
+func (h envelopeHeap) Less(i, j int) bool {
+	return h[i].at < h[j].at || (h[i].at == h[j].at && h[i].seq < h[j].seq)
+}
+func (h envelopeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *envelopeHeap) Push(x any)   { *h = append(*h, x.(envelope)) }
+func (h *envelopeHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+type link [2]PeerID
+
+// crashHook is asked at every step named in steps.go; returning true crashes the node there.
+type crashHook func(c *cluster, n *simNode, step string) bool
+
+type cluster struct {
+	t    testing.TB
+	seed uint64
+	opt  harnessOptions
+	rng  *rand.Rand
+	now  Time
+
+	ids      []PeerID
+	nodes    map[PeerID]*simNode
+	queue    envelopeHeap
+	seq      uint64
+	cut      map[link]bool
+	linkLast map[link]Time
+
+	check  *checker.ZabChecker
+	trace  hash.Hash64
+	recent []string // the last trace lines, printed on failure
+	hook   crashHook
+
+	nextPropose Time
+	proposals   int
+	stats       clusterStats
+}
+
+type clusterStats struct {
+	messages, persists, delivered, proposed, rejected, crashes int
+	syncModes                                                 map[MessageType]int
+}
+
+func newCluster(t testing.TB, seed uint64, opt harnessOptions) *cluster {
+	c := &cluster{
+		t: t, seed: seed, opt: opt,
+		rng:      rand.New(rand.NewPCG(seed, 0x5eed)),
+		nodes:    map[PeerID]*simNode{},
+		cut:      map[link]bool{},
+		linkLast: map[link]Time{},
+		check:    checker.NewZabChecker(),
+		trace:    fnv.New64a(),
+		stats:    clusterStats{syncModes: map[MessageType]int{}},
+	}
+	var voters, observers []PeerID
+	for i := 1; i <= opt.voters+opt.observers; i++ {
+		id := PeerID(i)
+		c.ids = append(c.ids, id)
+		if i <= opt.voters {
+			voters = append(voters, id)
+		} else {
+			observers = append(observers, id)
+		}
+	}
+	for _, id := range c.ids {
+		n := &simNode{id: id, cfg: Config{
+			ID: id, Voters: voters, Observers: observers,
+			TickMillis: opt.tickMillis, InitLimitTicks: opt.initLimitTicks, SyncLimitTicks: opt.syncLimitTicks,
+			Rand:        splitRand{rand.New(rand.NewPCG(seed, uint64(id)))},
+			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax,
+		}}
+		c.nodes[id] = n
+		c.start(n)
+	}
+	return c
+}
+
+func (c *cluster) start(n *simNode) {
+	n.sm = &register{}
+	if len(n.durable.snap.Data) > 0 {
+		if err := n.sm.Restore(n.durable.snap.Data); err != nil {
+			c.fatalf("node %d: restore durable snapshot: %v", n.id, err)
+		}
+	}
+	n.cfg.StateMachine = n.sm
+	p, err := NewPeer(n.cfg, Recovered{
+		AcceptedEpoch: n.durable.acceptedEpoch, CurrentEpoch: n.durable.currentEpoch,
+		SnapshotZxid: n.durable.snap.Zxid, Log: slices.Clone(n.durable.log),
+	})
+	if err != nil {
+		c.fatalf("node %d: NewPeer: %v", n.id, err)
+	}
+	n.peer, n.up, n.lastTick = p, true, c.now-1
+	n.written = n.durable.clone()
+	n.proposing = map[Zxid]bool{}
+	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(n.durable.snap.Zxid)})
+	c.record(n, "start")
+}
+
+func (c *cluster) fatalf(format string, args ...any) {
+	c.t.Helper()
+	c.t.Fatalf("seed %d at t=%d: %s\nreproduce: the same test with seed %d\nlast steps:\n%s",
+		c.seed, c.now, fmt.Sprintf(format, args...), c.seed, strings.Join(c.recent, "\n"))
+}
+
+func (c *cluster) record(n *simNode, line string) {
+	s := fmt.Sprintf("t=%d n%d %s", c.now, n.id, line)
+	fmt.Fprintln(c.trace, s)
+	c.recent = append(c.recent, s)
+	if len(c.recent) > 60 {
+		c.recent = c.recent[1:]
+	}
+}
+
+func (c *cluster) observe(e checker.ZabEvent) {
+	e.Time = int64(c.now)
+	before := len(c.check.Violations())
+	c.check.Observe(e)
+	if v := c.check.Violations(); len(v) > before {
+		c.fatalf("ZAB invariant broken: %v\nevent: %v", v[before], e)
+	}
+}
+
+// handle feeds one input to node n and carries out its outputs.
+func (c *cluster) handle(n *simNode, in Input) {
+	var propose []byte
+	if p, ok := in.(Propose); ok {
+		propose = p.Data
+	}
+	var out []Output
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.fatalf("node %d panicked on %#v: %v", n.id, in, r)
+			}
+		}()
+		out = n.peer.Handle(c.now, in)
+	}()
+	for _, o := range out {
+		if !n.up {
+			return // crashed by a hook in the middle of the outputs
+		}
+		c.output(n, o, propose)
+	}
+}
+
+func (c *cluster) output(n *simNode, o Output, propose []byte) {
+	switch o := o.(type) {
+	case Send:
+		c.send(n, o.Message)
+	case Persist:
+		c.stats.persists++
+		c.record(n, fmt.Sprintf("persist %d snap=%v trunc=%v/%v entries=%d ae=%v/%d ce=%v/%d after=%d",
+			o.ID, o.Snapshot != nil, o.Truncate, o.TruncateAfter, len(o.Entries),
+			o.SetAcceptedEpoch, o.AcceptedEpoch, o.SetCurrentEpoch, o.CurrentEpoch, len(o.After)))
+		if removed := n.written.apply(o); len(removed) > 0 {
+			zs := make([]uint64, len(removed))
+			for i, z := range removed {
+				zs[i] = uint64(z)
+			}
+			c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(n.id), Zxids: zs})
+		}
+		at := c.now + c.opt.diskMin + Time(c.rng.Int64N(int64(c.opt.diskMax-c.opt.diskMin)+1))
+		if k := len(n.pending); k > 0 && n.pending[k-1].at > at {
+			at = n.pending[k-1].at
+		}
+		n.pending = append(n.pending, pendingWrite{w: o, at: at})
+		if c.crashAt(n, "persist-issued") {
+			return
+		}
+	case Deliver:
+		c.stats.delivered++
+		delete(n.proposing, o.Txn.Zxid)
+		c.record(n, fmt.Sprintf("deliver %v %q", o.Txn.Zxid, o.Txn.Data))
+		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(n.id), Zxid: uint64(o.Txn.Zxid), Txn: o.Txn.Data})
+	case Restored:
+		c.record(n, fmt.Sprintf("restored %v", o.Zxid))
+		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(o.Zxid)})
+	case StateChanged:
+		c.record(n, fmt.Sprintf("state %v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason))
+		if o.Role == Leading && o.Phase == Broadcast {
+			base, zxids := n.peer.History()
+			zs := make([]uint64, len(zxids))
+			for i, z := range zxids {
+				zs[i] = uint64(z)
+			}
+			c.observe(checker.ZabEvent{Kind: checker.ZabEstablished, Node: uint64(n.id), Epoch: uint32(o.Epoch), Base: uint64(base), Zxids: zs})
+		}
+	case Proposed:
+		c.stats.proposed++
+		n.proposing[o.Zxid] = true
+		c.record(n, fmt.Sprintf("proposed %v %q", o.Zxid, propose))
+		c.observe(checker.ZabEvent{Kind: checker.ZabProposed, Node: uint64(n.id), Zxid: uint64(o.Zxid), Txn: propose})
+	case Rejected:
+		c.stats.rejected++
+		c.record(n, fmt.Sprintf("rejected: %v", o.Err))
+	default:
+		c.fatalf("unknown output %T", o)
+	}
+}
+
+func (c *cluster) send(n *simNode, m Message) {
+	c.stats.messages++
+	c.record(n, "send "+m.String())
+	if m.From != n.id {
+		c.fatalf("node %d sent a message from %d: %v", n.id, m.From, m)
+	}
+	l := link{m.From, m.To}
+	if c.cut[l] || c.roll(c.opt.lossPerMille) {
+		return
+	}
+	copies := 1
+	if c.roll(c.opt.dupPerMille) {
+		copies = 2
+	}
+	for range copies {
+		at := c.now + c.opt.latencyMin + Time(c.rng.Int64N(int64(c.opt.latencyMax-c.opt.latencyMin)+1))
+		if !c.opt.reorder && c.linkLast[l] > at {
+			at = c.linkLast[l]
+		}
+		c.linkLast[l] = max(c.linkLast[l], at)
+		c.seq++
+		heap.Push(&c.queue, envelope{at: at, seq: c.seq, msg: m})
+	}
+}
+
+func (c *cluster) roll(perMille int) bool { return perMille > 0 && c.rng.IntN(1000) < perMille }
+
+// crashAt asks the hook whether to crash n at step, and does so.
+func (c *cluster) crashAt(n *simNode, step string) bool {
+	if c.hook == nil || !n.up || !c.hook(c, n, step) {
+		return false
+	}
+	c.crash(n, "hook at "+step)
+	return true
+}
+
+// crash loses everything n had not made durable. It restarts restartAfter ms later.
+func (c *cluster) crash(n *simNode, why string) {
+	c.stats.crashes++
+	c.record(n, "CRASH "+why)
+	n.up, n.peer, n.pending = false, nil, nil
+	n.restartAt = c.now + 1 + Time(c.rng.Int64N(int64(4*c.opt.tickMillis)))
+	c.observe(checker.ZabEvent{Kind: checker.ZabCrashed, Node: uint64(n.id)})
+}
+
+// step runs the earliest pending event; it returns false when nothing is due before until.
+func (c *cluster) step(until Time) bool {
+	type next struct {
+		at   Time
+		kind int // 0 restart, 1 durable, 2 message, 3 tick, 4 client
+		n    *simNode
+	}
+	best := next{at: until + 1}
+	consider := func(x next) {
+		if x.at < best.at || (x.at == best.at && x.kind < best.kind) {
+			best = x
+		}
+	}
+	for _, id := range c.ids {
+		n := c.nodes[id]
+		if !n.up {
+			consider(next{at: n.restartAt, kind: 0, n: n})
+			continue
+		}
+		if len(n.pending) > 0 {
+			consider(next{at: n.pending[0].at, kind: 1, n: n})
+		}
+		consider(next{at: max(n.peer.NextDeadline(), n.lastTick+1), kind: 3, n: n})
+	}
+	if len(c.queue) > 0 {
+		consider(next{at: c.queue[0].at, kind: 2})
+	}
+	if c.opt.proposeEveryMillis > 0 {
+		consider(next{at: c.nextPropose, kind: 4})
+	}
+	if best.at > until {
+		return false
+	}
+	c.now = max(c.now, best.at)
+	switch best.kind {
+	case 0:
+		c.start(best.n)
+	case 1:
+		c.makeDurable(best.n)
+	case 2:
+		e := heap.Pop(&c.queue).(envelope)
+		c.deliver(e.msg)
+	case 3:
+		best.n.lastTick = c.now
+		c.handle(best.n, Tick{})
+	case 4:
+		c.nextPropose = c.now + c.opt.proposeEveryMillis
+		c.clientPropose()
+	}
+	return true
+}
+
+func (c *cluster) makeDurable(n *simNode) {
+	if c.crashAt(n, "before-durable") {
+		return
+	}
+	w := n.pending[0].w
+	n.pending = n.pending[1:]
+	n.durable.apply(w)
+	c.record(n, fmt.Sprintf("durable %d", w.ID))
+	if c.crashAt(n, "after-durable") {
+		return
+	}
+	for _, m := range w.After {
+		c.send(n, m)
+		if c.crashAt(n, "after-send-"+m.Type.String()) {
+			return
+		}
+	}
+	c.handle(n, Persisted{ID: w.ID})
+}
+
+func (c *cluster) deliver(m Message) {
+	n := c.nodes[m.To]
+	if n == nil || !n.up {
+		return
+	}
+	switch m.Type {
+	case MsgDiff, MsgTrunc, MsgSnap:
+		c.stats.syncModes[m.Type]++
+	}
+	c.record(n, "recv "+m.String())
+	if c.crashAt(n, "before-recv-"+m.Type.String()) {
+		return
+	}
+	c.handle(n, Receive{Message: m})
+	c.crashAt(n, "after-recv-"+m.Type.String())
+}
+
+func (c *cluster) clientPropose() {
+	for _, id := range c.ids {
+		n := c.nodes[id]
+		if !n.up || !n.peer.Established() || len(n.proposing) >= c.opt.windowTxns {
+			continue
+		}
+		c.proposals++
+		c.handle(n, Propose{Data: []byte(fmt.Sprintf("v%d", c.proposals))})
+	}
+}
+
+// run advances the world until time until.
+func (c *cluster) run(until Time) {
+	for c.step(until) {
+	}
+	c.now = max(c.now, until)
+}
+
+// heal stops every fault: partitions, loss, duplication and reordering end and crashed
+// nodes restart now.
+func (c *cluster) heal() {
+	clear(c.cut)
+	c.opt.lossPerMille, c.opt.dupPerMille, c.opt.reorder = 0, 0, false
+	for _, id := range c.ids {
+		if n := c.nodes[id]; !n.up {
+			n.restartAt = c.now
+		}
+	}
+}
+
+// isolate cuts every link to and from id.
+func (c *cluster) isolate(id PeerID) {
+	for _, o := range c.ids {
+		if o != id {
+			c.cut[link{id, o}], c.cut[link{o, id}] = true, true
+		}
+	}
+}
+
+// leader returns the established leader with the highest epoch, or nil.
+func (c *cluster) leader() *simNode {
+	var best *simNode
+	for _, id := range c.ids {
+		n := c.nodes[id]
+		if n.up && n.peer.Established() && (best == nil || n.peer.Epoch() > best.peer.Epoch()) {
+			best = n
+		}
+	}
+	return best
+}
+
+// awaitProgress runs until every node has applied a txn that no node had applied at the
+// start (so a leader was established and committed something new everywhere), or fails once
+// boundTicks ticks have passed. It returns the ticks it took.
+func (c *cluster) awaitProgress(boundTicks int64) int64 {
+	start := c.now
+	deadline := start + Time(boundTicks*c.opt.tickMillis)
+	var mark Zxid
+	for _, id := range c.ids {
+		if n := c.nodes[id]; n.up {
+			mark = max(mark, n.sm.last())
+		}
+	}
+	for c.now <= deadline {
+		if c.allAppliedBeyond(mark) {
+			return int64(c.now-start) / c.opt.tickMillis
+		}
+		if !c.step(deadline) {
+			break
+		}
+	}
+	var states []string
+	for _, id := range c.ids {
+		n := c.nodes[id]
+		if n.up {
+			states = append(states, n.peer.describe())
+		} else {
+			states = append(states, fmt.Sprintf("node %d down", id))
+		}
+	}
+	c.fatalf("liveness: not every node applied a txn beyond %v within %d ticks after healing\n%s",
+		mark, boundTicks, strings.Join(states, "\n"))
+	return 0
+}
+
+func (c *cluster) allAppliedBeyond(z Zxid) bool {
+	for _, id := range c.ids {
+		n := c.nodes[id]
+		if !n.up || n.sm.last() <= z {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *cluster) finish() {
+	c.t.Helper()
+	if v := c.check.Finish(); len(v) > 0 {
+		c.fatalf("ZAB invariant broken at the end of the run: %v", v[0])
+	}
+}

@@ -1,0 +1,284 @@
+package zab
+
+// The learner side (ZooKeeper's Learner, Follower and Observer): register with the elected
+// leader, accept its epoch, take the sync stream, then follow the broadcast.
+
+type learnerPhase uint8
+
+const (
+	lDiscovery   learnerPhase = iota + 1 // FOLLOWERINFO sent, waiting for LEADERINFO
+	lSync                                // ACKEPOCH sent (or waiting on its persist), no header yet
+	lSyncStream                          // DIFF/TRUNC/SNAP received, taking txns
+	lSynced                              // NEWLEADER received: log equals the leader's prefix
+	lBroadcast                           // UPTODATE received
+)
+
+type learnerState struct {
+	leader  PeerID
+	session uint64
+	epoch   Epoch
+	phase   learnerPhase
+	// newLeaderZxid is where NEWLEADER said the synced history ends; nlWaitID is the persist
+	// that must be durable before currentEpoch may be written; ackQueued says the
+	// currentEpoch write carrying the NEWLEADER ack was issued.
+	newLeaderZxid Zxid
+	nlWaitID      uint64
+	ackQueued     bool
+	commitTarget  Zxid
+	deadline      Time
+	lastHeard     Time
+	resendAt      Time
+}
+
+func (p *Peer) becomeLearner(leader PeerID, reason string) {
+	role := Following
+	if !p.voter {
+		role = Observing
+	}
+	p.ln = &learnerState{
+		leader:    leader,
+		session:   p.cfg.Rand.Uint64(),
+		phase:     lDiscovery,
+		deadline:  p.now + p.tickMillis(p.cfg.InitLimitTicks),
+		lastHeard: p.now,
+	}
+	p.setState(role, Discovery, reason)
+	p.sendFollowerInfo()
+}
+
+func (p *Peer) sendFollowerInfo() {
+	var flags uint8
+	if !p.voter {
+		flags = FlagObserver
+	}
+	p.send(Message{Type: MsgFollowerInfo, To: p.ln.leader, Session: p.ln.session,
+		AcceptedEpoch: p.acceptedEpoch, Zxid: p.log.last(), Flags: flags})
+	p.ln.resendAt = p.now + p.tickMillis(1)
+}
+
+func (ln *learnerState) nextDeadline(p *Peer) Time {
+	switch {
+	case ln.phase == lDiscovery:
+		return min(ln.resendAt, ln.deadline)
+	case ln.phase < lBroadcast:
+		return ln.deadline
+	}
+	return ln.lastHeard + p.tickMillis(p.cfg.SyncLimitTicks)
+}
+
+func (p *Peer) tickLearner() {
+	ln := p.ln
+	switch {
+	case ln.phase < lBroadcast && p.now >= ln.deadline:
+		p.becomeLooking("not synchronized within initLimit")
+	case ln.phase == lBroadcast && p.now >= ln.lastHeard+p.tickMillis(p.cfg.SyncLimitTicks):
+		p.becomeLooking("leader silent for syncLimit")
+	case ln.phase == lDiscovery && p.now >= ln.resendAt:
+		p.sendFollowerInfo()
+	}
+}
+
+func (p *Peer) learnerReceive(m Message) {
+	ln := p.ln
+	if m.From != ln.leader || m.Session != ln.session {
+		return
+	}
+	if m.Type == MsgLeaderInfo {
+		p.onLeaderInfo(m)
+		return
+	}
+	if ln.phase < lSync || m.Epoch != ln.epoch {
+		return
+	}
+	ln.lastHeard = p.now
+	switch m.Type {
+	case MsgDiff, MsgTrunc, MsgSnap:
+		p.onSyncHeader(m)
+	case MsgProposal:
+		p.onProposal(m)
+	case MsgNewLeader:
+		p.onNewLeader(m)
+	case MsgCommit:
+		p.raiseCommitTarget(m.Zxid)
+	case MsgUpToDate:
+		if ln.ackQueued && ln.phase == lSynced {
+			ln.phase = lBroadcast
+			p.setState(p.role, Broadcast, "UPTODATE")
+		}
+		p.raiseCommitTarget(m.Zxid)
+	case MsgInform:
+		p.onInform(m)
+	case MsgPing:
+		p.send(Message{Type: MsgPing, To: ln.leader, Epoch: ln.epoch, Session: ln.session, Zxid: p.log.last()})
+	}
+}
+
+// onLeaderInfo accepts the new epoch. A learner acks a given epoch at most once with a
+// counted ACKEPOCH: acking it again for a second leader of the same epoch could let two
+// leaders establish it. The counted ack leaves only after acceptedEpoch is durable.
+func (p *Peer) onLeaderInfo(m Message) {
+	ln := p.ln
+	if ln.phase != lDiscovery {
+		return
+	}
+	e := m.Epoch
+	ack := Message{Type: MsgAckEpoch, To: ln.leader, Epoch: e, Session: ln.session,
+		CurrentEpoch: p.currentEpoch, Zxid: p.log.last()}
+	switch {
+	case e > p.acceptedEpoch:
+		p.acceptedEpoch = e
+		ack.Flags = FlagCounted
+		p.issue(Persist{SetAcceptedEpoch: true, AcceptedEpoch: e, After: []Message{ack}})
+	case e == p.acceptedEpoch:
+		p.send(ack)
+	default:
+		p.becomeLooking("leader proposed an epoch below our acceptedEpoch")
+		return
+	}
+	ln.epoch, ln.phase, ln.lastHeard = e, lSync, p.now
+	p.advertised.Epoch = e
+	p.setState(p.role, Synchronization, "LEADERINFO accepted")
+}
+
+func (p *Peer) onSyncHeader(m Message) {
+	ln := p.ln
+	if ln.phase != lSync {
+		return
+	}
+	switch m.Type {
+	case MsgDiff:
+		// Never mark the DIFF point as reached before its txns arrive (ZOOKEEPER-2355): the
+		// header only checks that the leader's idea of our log is right.
+		if p.log.last() != m.Zxid {
+			p.becomeLooking("DIFF from a zxid that is not our last")
+			return
+		}
+	case MsgTrunc:
+		if !p.log.contains(m.Zxid) {
+			p.becomeLooking("TRUNC to a zxid we do not hold")
+			return
+		}
+		p.assertState(m.Zxid >= p.committed, "TRUNC to %v would cut committed txns up to %v", m.Zxid, p.committed)
+		if m.Zxid < p.log.last() {
+			p.log.truncateAfter(m.Zxid)
+			p.issue(Persist{Truncate: true, TruncateAfter: m.Zxid})
+		}
+	case MsgSnap:
+		if err := p.cfg.StateMachine.Restore(m.Data); err != nil {
+			p.becomeLooking("SNAP does not restore: " + err.Error())
+			return
+		}
+		// The snapshot replaces the whole log: an uncommitted txn above it must not survive
+		// behind a lower snapshot (ZOOKEEPER-2832).
+		p.log.reset(m.Zxid)
+		p.committed = m.Zxid
+		p.emit(Restored{Zxid: m.Zxid})
+		p.issue(Persist{Snapshot: &Snapshot{Zxid: m.Zxid, Data: m.Data}})
+	}
+	ln.phase = lSyncStream
+}
+
+// onProposal appends a txn chained to our last one. A repeat of a txn we hold is ignored
+// (protocol-spec issue 2); anything else out of chain ends the session.
+func (p *Peer) onProposal(m Message) {
+	ln := p.ln
+	if ln.phase < lSyncStream {
+		return
+	}
+	if m.Zxid <= p.log.last() {
+		if t, ok := p.log.get(m.Zxid); ok && string(t.Data) == string(m.Data) {
+			return
+		}
+		if m.Zxid <= p.log.base {
+			return
+		}
+		p.becomeLooking("PROPOSAL conflicts with our log")
+		return
+	}
+	if m.PrevZxid != p.log.last() || (ln.phase >= lSynced && m.Zxid.Epoch() != ln.epoch) {
+		p.becomeLooking("PROPOSAL does not chain to our last txn")
+		return
+	}
+	p.appendTxn(Txn{Zxid: m.Zxid, Data: m.Data})
+}
+
+// appendTxn logs a txn. Once the NEWLEADER ack is queued, the proposal's ACK rides on the
+// append's persist and so leaves only when the txn is durable, after the NEWLEADER ack
+// (ZOOKEEPER-4685). Before that, the currentEpoch write acks it.
+func (p *Peer) appendTxn(t Txn) {
+	p.log.append(t)
+	w := Persist{Entries: []Txn{t}}
+	if p.ln.ackQueued && p.voter {
+		w.After = []Message{{Type: MsgAck, To: p.ln.leader, Epoch: p.ln.epoch, Session: p.ln.session, Zxid: t.Zxid}}
+	}
+	p.issue(w)
+	p.applyCommits()
+}
+
+func (p *Peer) onNewLeader(m Message) {
+	ln := p.ln
+	if ln.phase != lSyncStream {
+		return
+	}
+	if p.log.last() != m.Zxid {
+		p.becomeLooking("NEWLEADER zxid differs from our last logged txn")
+		return
+	}
+	ln.phase = lSynced
+	ln.newLeaderZxid = m.Zxid
+	ln.nlWaitID = p.persist.issued
+	p.learnerPersisted()
+	p.applyCommits()
+}
+
+// learnerPersisted writes currentEpoch once every txn of the sync stream is durable, and
+// attaches the NEWLEADER ack to that write. Waiting for Persisted (instead of queueing the
+// epoch write behind the txns) keeps the rule even for a host that batches or reorders
+// independent files: currentEpoch can never name a history the disk does not hold
+// (ZOOKEEPER-4643), and the ack never precedes durability (ZOOKEEPER-4646, -3911).
+func (p *Peer) learnerPersisted() {
+	ln := p.ln
+	if ln.phase < lSynced || ln.ackQueued || p.persist.durable < ln.nlWaitID {
+		return
+	}
+	ln.ackQueued = true
+	p.currentEpoch = ln.epoch
+	after := []Message{{Type: MsgAckNewLeader, To: ln.leader, Epoch: ln.epoch, Session: ln.session, Zxid: ln.newLeaderZxid}}
+	if p.voter && p.log.last() > ln.newLeaderZxid {
+		after = append(after, Message{Type: MsgAck, To: ln.leader, Epoch: ln.epoch, Session: ln.session, Zxid: p.log.last()})
+	}
+	p.issue(Persist{SetCurrentEpoch: true, CurrentEpoch: ln.epoch, After: after})
+}
+
+// onInform gives an observer a committed txn.
+func (p *Peer) onInform(m Message) {
+	if p.voter || p.ln.phase < lSynced {
+		return
+	}
+	if m.Zxid > p.log.last() {
+		if m.PrevZxid != p.log.last() {
+			p.becomeLooking("INFORM does not chain to our last txn")
+			return
+		}
+		p.appendTxn(Txn{Zxid: m.Zxid, Data: m.Data})
+	}
+	p.raiseCommitTarget(m.Zxid)
+}
+
+func (p *Peer) raiseCommitTarget(z Zxid) {
+	if z > p.ln.commitTarget {
+		p.ln.commitTarget = z
+	}
+	p.applyCommits()
+}
+
+// applyCommits applies what the leader declared committed, once our log is known to equal
+// the leader's prefix (after NEWLEADER): before that a commit point could cover txns of a
+// diverged log that the sync stream is about to replace.
+func (p *Peer) applyCommits() {
+	ln := p.ln
+	if ln.phase < lSynced {
+		return
+	}
+	p.commitUpTo(min(ln.commitTarget, p.log.last()))
+}

@@ -1,0 +1,49 @@
+package zab
+
+// persistQueue tracks the writes handed to the host and how far they are durable. Because
+// persists become durable in ID order, the disk holds exactly the in-memory log as it was
+// when the last durable persist was issued; durableLogEnd is that log's last zxid.
+type persistQueue struct {
+	issued        uint64
+	durable       uint64
+	pending       []pendingPersist
+	durableLogEnd Zxid
+}
+
+type pendingPersist struct {
+	id     uint64
+	logEnd Zxid
+}
+
+// issue hands w to the host and returns its ID.
+func (p *Peer) issue(w Persist) uint64 {
+	p.persist.issued++
+	w.ID = p.persist.issued
+	for i := range w.After {
+		w.After[i].From = p.cfg.ID
+	}
+	p.persist.pending = append(p.persist.pending, pendingPersist{id: w.ID, logEnd: p.log.last()})
+	p.emit(w)
+	return w.ID
+}
+
+// persisted handles the host's report that every persist up to id is durable.
+func (p *Peer) persisted(id uint64) {
+	p.assertState(id <= p.persist.issued, "Persisted{%d} but only %d persists were issued", id, p.persist.issued)
+	if id <= p.persist.durable {
+		return
+	}
+	p.persist.durable = id
+	n := 0
+	for n < len(p.persist.pending) && p.persist.pending[n].id <= id {
+		p.persist.durableLogEnd = p.persist.pending[n].logEnd
+		n++
+	}
+	p.persist.pending = p.persist.pending[n:]
+	switch {
+	case p.ld != nil:
+		p.leaderPersisted()
+	case p.ln != nil:
+		p.learnerPersisted()
+	}
+}
