@@ -168,7 +168,7 @@ type cluster struct {
 
 type clusterStats struct {
 	messages, persists, delivered, proposed, rejected, crashes int
-	syncModes                                                 map[MessageType]int
+	syncModes                                                  map[MessageType]int
 }
 
 func newCluster(t testing.TB, seed uint64, opt harnessOptions) *cluster {

@@ -11,11 +11,11 @@ import (
 type handlePhase uint8
 
 const (
-	hInfo            handlePhase = iota + 1 // FOLLOWERINFO received; LEADERINFO not sent yet
-	hEpochSent                              // LEADERINFO sent; waiting for ACKEPOCH
-	hEpochAcked                             // ACKEPOCH received; waiting for the discovery quorum
-	hNewLeaderSent                          // sync stream and NEWLEADER sent
-	hNewLeaderAcked                         // synced; counts in broadcast quorums (voters only)
+	hInfo           handlePhase = iota + 1 // FOLLOWERINFO received; LEADERINFO not sent yet
+	hEpochSent                             // LEADERINFO sent; waiting for ACKEPOCH
+	hEpochAcked                            // ACKEPOCH received; waiting for the discovery quorum
+	hNewLeaderSent                         // sync stream and NEWLEADER sent
+	hNewLeaderAcked                        // synced; counts in broadcast quorums (voters only)
 )
 
 // learnerHandle is the leader's view of one learner's registration (one Session).

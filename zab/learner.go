@@ -6,11 +6,11 @@ package zab
 type learnerPhase uint8
 
 const (
-	lDiscovery   learnerPhase = iota + 1 // FOLLOWERINFO sent, waiting for LEADERINFO
-	lSync                                // ACKEPOCH sent (or waiting on its persist), no header yet
-	lSyncStream                          // DIFF/TRUNC/SNAP received, taking txns
-	lSynced                              // NEWLEADER received: log equals the leader's prefix
-	lBroadcast                           // UPTODATE received
+	lDiscovery  learnerPhase = iota + 1 // FOLLOWERINFO sent, waiting for LEADERINFO
+	lSync                               // ACKEPOCH sent (or waiting on its persist), no header yet
+	lSyncStream                         // DIFF/TRUNC/SNAP received, taking txns
+	lSynced                             // NEWLEADER received: log equals the leader's prefix
+	lBroadcast                          // UPTODATE received
 )
 
 type learnerState struct {
