@@ -206,15 +206,22 @@ func (d *Decoder) String() string {
 	return string(d.take(n, "ustring"))
 }
 
-// vectorCount reads a vector count: -1 (null) is returned as is; a count whose elements could
-// not fit in the bytes left, even at elemBytesMin each, is a failure before allocation.
-func (d *Decoder) vectorCount(what string, elemBytesMin int) int {
+// vectorCount reads a vector count: -1 (null) is returned as is when nullable, and is a
+// failure otherwise; a count whose elements could not fit in the bytes left, even at
+// elemBytesMin each, is a failure before allocation. Response records are read with nullable
+// false: the server must never send a null vector (go-zk fails on one, zk-protocol.md §1.3),
+// so a client-side decoder that accepted it would hide a server bug.
+func (d *Decoder) vectorCount(what string, elemBytesMin int, nullable bool) int {
 	n := d.Int()
 	if d.err != nil {
 		return 0
 	}
-	if n == -1 {
+	if n == -1 && nullable {
 		return -1
+	}
+	if n == -1 {
+		d.fail("null vector<%s> where the protocol never sends one", what)
+		return 0
 	}
 	if n < 0 {
 		d.fail("vector<%s> count %d is negative", what, n)
@@ -227,8 +234,8 @@ func (d *Decoder) vectorCount(what string, elemBytesMin int) int {
 	return int(n)
 }
 
-func (d *Decoder) strings() []string {
-	n := d.vectorCount("ustring", 4)
+func (d *Decoder) strings(nullable bool) []string {
+	n := d.vectorCount("ustring", 4, nullable)
 	if d.err != nil || n < 0 {
 		return nil
 	}
@@ -242,8 +249,8 @@ func (d *Decoder) strings() []string {
 	return xs
 }
 
-func (d *Decoder) acls() []ACL {
-	n := d.vectorCount("ACL", 12)
+func (d *Decoder) acls(nullable bool) []ACL {
+	n := d.vectorCount("ACL", 12, nullable)
 	if d.err != nil || n < 0 {
 		return nil
 	}

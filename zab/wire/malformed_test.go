@@ -195,6 +195,8 @@ func TestDecodeReplyRefusesMalformedInput(t *testing.T) {
 		{"trailing byte after stat", cat(okHeader, stat, []byte{0}), OpSetData},
 		{"trailing bytes after an error header", cat(be32(1), make([]byte, 8), be32(-101), []byte{0}), OpGetData},
 		{"children count beyond frame", cat(okHeader, be32(3), str("a")), OpGetChildren},
+		{"null children vector: the server must never send one", cat(okHeader, be32(-1)), OpGetChildren},
+		{"null ACL vector in getACL reply", cat(okHeader, be32(-1), stat), OpGetACL},
 		{"multi result of type exists", cat(okHeader, mh(OpExists, false, 0), stat, multiDone), OpMulti},
 		{"multi result list without end", cat(okHeader, mh(OpDelete, false, 0)), OpMulti},
 		{"success reply to an op no reply answers", okHeader, 99},

@@ -84,7 +84,7 @@ func (r *CreateRequest) encodeTo(e *Encoder) {
 func (r *CreateRequest) decodeFrom(d *Decoder) {
 	r.Path = d.String()
 	r.Data = d.Buffer()
-	r.ACL = d.acls()
+	r.ACL = d.acls(nullable)
 	r.Flags = CreateMode(d.Int())
 }
 
@@ -99,7 +99,7 @@ func (r *CreateTTLRequest) encodeTo(e *Encoder) {
 func (r *CreateTTLRequest) decodeFrom(d *Decoder) {
 	r.Path = d.String()
 	r.Data = d.Buffer()
-	r.ACL = d.acls()
+	r.ACL = d.acls(nullable)
 	r.Flags = CreateMode(d.Int())
 	r.TTLMs = d.Long()
 }
@@ -184,7 +184,7 @@ func (r *GetACLResponse) encodeTo(e *Encoder) {
 }
 
 func (r *GetACLResponse) decodeFrom(d *Decoder) {
-	r.ACL = d.acls()
+	r.ACL = d.acls(notNullable)
 	d.stat(&r.Stat)
 }
 
@@ -196,7 +196,7 @@ func (r *SetACLRequest) encodeTo(e *Encoder) {
 
 func (r *SetACLRequest) decodeFrom(d *Decoder) {
 	r.Path = d.String()
-	r.ACL = d.acls()
+	r.ACL = d.acls(nullable)
 	r.Version = d.Int()
 }
 
@@ -214,7 +214,7 @@ func (r *GetChildrenRequest) decodeFrom(d *Decoder) {
 }
 
 func (r *GetChildrenResponse) encodeTo(e *Encoder)   { e.strings(r.Children, notNullable) }
-func (r *GetChildrenResponse) decodeFrom(d *Decoder) { r.Children = d.strings() }
+func (r *GetChildrenResponse) decodeFrom(d *Decoder) { r.Children = d.strings(notNullable) }
 
 func (r *GetChildren2Request) encodeTo(e *Encoder) {
 	e.String(r.Path)
@@ -232,7 +232,7 @@ func (r *GetChildren2Response) encodeTo(e *Encoder) {
 }
 
 func (r *GetChildren2Response) decodeFrom(d *Decoder) {
-	r.Children = d.strings()
+	r.Children = d.strings(notNullable)
 	d.stat(&r.Stat)
 }
 
@@ -246,7 +246,7 @@ func (r *GetEphemeralsRequest) encodeTo(e *Encoder)   { e.String(r.PrefixPath) }
 func (r *GetEphemeralsRequest) decodeFrom(d *Decoder) { r.PrefixPath = d.String() }
 
 func (r *GetEphemeralsResponse) encodeTo(e *Encoder)   { e.strings(r.Ephemerals, notNullable) }
-func (r *GetEphemeralsResponse) decodeFrom(d *Decoder) { r.Ephemerals = d.strings() }
+func (r *GetEphemeralsResponse) decodeFrom(d *Decoder) { r.Ephemerals = d.strings(notNullable) }
 
 func (r *SyncRequest) encodeTo(e *Encoder)   { e.String(r.Path) }
 func (r *SyncRequest) decodeFrom(d *Decoder) { r.Path = d.String() }
@@ -300,9 +300,9 @@ func (r *SetWatches) encodeTo(e *Encoder) {
 
 func (r *SetWatches) decodeFrom(d *Decoder) {
 	r.RelativeZxid = d.Long()
-	r.DataWatches = d.strings()
-	r.ExistWatches = d.strings()
-	r.ChildWatches = d.strings()
+	r.DataWatches = d.strings(nullable)
+	r.ExistWatches = d.strings(nullable)
+	r.ChildWatches = d.strings(nullable)
 }
 
 func (r *SetWatches2) encodeTo(e *Encoder) {
@@ -316,11 +316,11 @@ func (r *SetWatches2) encodeTo(e *Encoder) {
 
 func (r *SetWatches2) decodeFrom(d *Decoder) {
 	r.RelativeZxid = d.Long()
-	r.DataWatches = d.strings()
-	r.ExistWatches = d.strings()
-	r.ChildWatches = d.strings()
-	r.PersistentWatches = d.strings()
-	r.PersistentRecursiveWatches = d.strings()
+	r.DataWatches = d.strings(nullable)
+	r.ExistWatches = d.strings(nullable)
+	r.ChildWatches = d.strings(nullable)
+	r.PersistentWatches = d.strings(nullable)
+	r.PersistentRecursiveWatches = d.strings(nullable)
 }
 
 func (r *AddWatchRequest) encodeTo(e *Encoder) {
@@ -362,7 +362,7 @@ func (r *WhoAmIResponse) encodeTo(e *Encoder) {
 }
 
 func (r *WhoAmIResponse) decodeFrom(d *Decoder) {
-	n := d.vectorCount("ClientInfo", 8)
+	n := d.vectorCount("ClientInfo", 8, notNullable)
 	if d.err != nil || n < 0 {
 		r.ClientInfo = nil
 		return

@@ -9,7 +9,8 @@ package wire
 //   - buffer ([]byte): nil means null (-1) in both directions; a non-nil empty slice is length 0.
 //     The reference server does send a null buffer (getData of a node created with null data).
 //   - vector ([]T): in request records nil means null (-1); kazoo sends nulls for empty lists.
-//     Response records never put a null vector on the wire: nil encodes as count 0.
+//     Response records never put a null vector on the wire: nil encodes as count 0, and a
+//     null vector in a reply is a decode error (it would break go-zk).
 
 // Record is a jute record: one of the structs of this package that travels as a request or
 // response body. The codec methods are unexported so that only this package's records qualify.
