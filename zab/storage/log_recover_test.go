@@ -30,6 +30,9 @@ func twoSegmentLog(t *testing.T) (fs *memFS, a, b string, offsetsB []int) {
 }
 
 func setContent(fs *memFS, name string, content []byte) {
+	if fs.files[name] == nil {
+		fs.files[name] = &memFile{}
+	}
 	fs.files[name].data = content
 	fs.files[name].synced = append([]byte(nil), content...)
 }
