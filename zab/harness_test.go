@@ -69,13 +69,12 @@ func (d *simDisk) clone() simDisk {
 // apply executes one persist and returns the logged zxids it removed.
 func (d *simDisk) apply(w Persist) (removed []Zxid) {
 	if w.Snapshot != nil {
-		for _, t := range d.log {
-			if t.Zxid > w.Snapshot.Zxid {
-				removed = append(removed, t.Zxid)
-			}
+		i := 0
+		for i < len(d.log) && d.log[i].Zxid <= w.Snapshot.Zxid {
+			i++
 		}
 		d.snap = *w.Snapshot
-		d.log = nil
+		d.log = d.log[i:]
 	}
 	if w.Truncate {
 		i := 0
@@ -308,6 +307,9 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(o.Zxid)})
 	case StateChanged:
 		c.record(n, fmt.Sprintf("state %v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason))
+		if o.Role != Leading || o.Phase == Broadcast {
+			clear(n.proposing) // the client window counts only this leadership's proposals
+		}
 		if o.Role == Leading && o.Phase == Broadcast {
 			base, zxids := n.peer.History()
 			zs := make([]uint64, len(zxids))
@@ -564,3 +566,5 @@ func (c *cluster) finish() {
 		c.fatalf("ZAB invariant broken at the end of the run: %v", v[0])
 	}
 }
+
+func newSeedRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xfa017)) }

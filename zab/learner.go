@@ -22,12 +22,15 @@ type learnerState struct {
 	// that must be durable before currentEpoch may be written; ackQueued says the
 	// currentEpoch write carrying the NEWLEADER ack was issued.
 	newLeaderZxid Zxid
-	nlWaitID      uint64
-	ackQueued     bool
-	commitTarget  Zxid
-	deadline      Time
-	lastHeard     Time
-	resendAt      Time
+	// cursor is the last txn known to match the leader's history; once synced it is the
+	// last logged txn.
+	cursor       Zxid
+	nlWaitID     uint64
+	ackQueued    bool
+	commitTarget Zxid
+	deadline     Time
+	lastHeard    Time
+	resendAt     Time
 }
 
 func (p *Peer) becomeLearner(leader PeerID, reason string) {
@@ -158,47 +161,63 @@ func (p *Peer) onSyncHeader(m Message) {
 			p.becomeLooking("TRUNC to a zxid we do not hold")
 			return
 		}
-		p.assertState(m.Zxid >= p.committed, "TRUNC to %v would cut committed txns up to %v", m.Zxid, p.committed)
-		if m.Zxid < p.log.last() {
-			p.log.truncateAfter(m.Zxid)
-			p.issue(Persist{Truncate: true, TruncateAfter: m.Zxid})
-		}
+		p.truncateAfter(m.Zxid)
 	case MsgSnap:
+		if m.Zxid < p.log.base {
+			p.becomeLooking("SNAP older than our snapshot")
+			return
+		}
 		if err := p.cfg.StateMachine.Restore(m.Data); err != nil {
 			p.becomeLooking("SNAP does not restore: " + err.Error())
 			return
 		}
-		// The snapshot replaces the whole log: an uncommitted txn above it must not survive
-		// behind a lower snapshot (ZOOKEEPER-2832).
-		p.log.reset(m.Zxid)
+		// The snapshot replaces the log up to its zxid. Logged txns above it stay for now:
+		// they may be committed, and dropping them before the leader's copies are durable
+		// would let one crash lose a committed txn. The sync stream that follows confirms
+		// them one by one, and cuts the log where it diverges or where the leader's history
+		// ends, so no uncommitted txn survives behind the snapshot (ZOOKEEPER-2832).
+		p.log.rebase(m.Zxid)
 		p.committed = m.Zxid
 		p.emit(Restored{Zxid: m.Zxid})
 		p.issue(Persist{Snapshot: &Snapshot{Zxid: m.Zxid, Data: m.Data}})
 	}
+	ln.cursor = m.Zxid
 	ln.phase = lSyncStream
 }
 
-// onProposal appends a txn chained to our last one. A repeat of a txn we hold is ignored
-// (protocol-spec issue 2); anything else out of chain ends the session.
+// truncateAfter cuts the log after z. Committed txns are never cut.
+func (p *Peer) truncateAfter(z Zxid) {
+	if z >= p.log.last() {
+		return
+	}
+	p.assertState(z >= p.committed, "truncation after %v would cut committed txns up to %v", z, p.committed)
+	p.log.truncateAfter(z)
+	p.issue(Persist{Truncate: true, TruncateAfter: z})
+}
+
+// onProposal takes the next txn of the leader's history, which must chain to the cursor (the
+// last txn confirmed to match the leader's). A txn we already hold at that place is
+// confirmed without logging it again (a repeat: protocol-spec issue 2); a different one
+// means our log diverged there, so it is cut before the leader's txn is appended.
 func (p *Peer) onProposal(m Message) {
 	ln := p.ln
 	if ln.phase < lSyncStream {
 		return
 	}
-	if m.Zxid <= p.log.last() {
-		if t, ok := p.log.get(m.Zxid); ok && string(t.Data) == string(m.Data) {
-			return
-		}
-		if m.Zxid <= p.log.base {
-			return
-		}
-		p.becomeLooking("PROPOSAL conflicts with our log")
-		return
+	if m.Zxid <= ln.cursor {
+		return // a duplicate of a txn already confirmed
 	}
-	if m.PrevZxid != p.log.last() || (ln.phase >= lSynced && m.Zxid.Epoch() != ln.epoch) {
+	if m.PrevZxid != ln.cursor || (ln.phase >= lSynced && m.Zxid.Epoch() != ln.epoch) {
 		p.becomeLooking("PROPOSAL does not chain to our last txn")
 		return
 	}
+	ln.cursor = m.Zxid
+	if t, ok := p.log.get(m.Zxid); ok && string(t.Data) == string(m.Data) {
+		if next := p.log.after(m.PrevZxid); len(next) > 0 && next[0].Zxid == m.Zxid {
+			return
+		}
+	}
+	p.truncateAfter(m.PrevZxid)
 	p.appendTxn(Txn{Zxid: m.Zxid, Data: m.Data})
 }
 
@@ -220,10 +239,12 @@ func (p *Peer) onNewLeader(m Message) {
 	if ln.phase != lSyncStream {
 		return
 	}
-	if p.log.last() != m.Zxid {
-		p.becomeLooking("NEWLEADER zxid differs from our last logged txn")
+	if ln.cursor != m.Zxid {
+		p.becomeLooking("NEWLEADER zxid differs from the end of the sync stream")
 		return
 	}
+	// Whatever we hold beyond the leader's history was never committed.
+	p.truncateAfter(m.Zxid)
 	ln.phase = lSynced
 	ln.newLeaderZxid = m.Zxid
 	ln.nlWaitID = p.persist.issued
@@ -255,11 +276,12 @@ func (p *Peer) onInform(m Message) {
 	if p.voter || p.ln.phase < lSynced {
 		return
 	}
-	if m.Zxid > p.log.last() {
-		if m.PrevZxid != p.log.last() {
+	if m.Zxid > p.ln.cursor {
+		if m.PrevZxid != p.ln.cursor {
 			p.becomeLooking("INFORM does not chain to our last txn")
 			return
 		}
+		p.ln.cursor = m.Zxid
 		p.appendTxn(Txn{Zxid: m.Zxid, Data: m.Data})
 	}
 	p.raiseCommitTarget(m.Zxid)

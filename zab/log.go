@@ -64,9 +64,11 @@ func (l *txnLog) truncateAfter(z Zxid) []Txn {
 	return cut
 }
 
-func (l *txnLog) reset(base Zxid) {
-	l.base = base
-	l.entries = nil
+// rebase makes z the snapshot point: txns up to z are dropped, the ones above it stay.
+func (l *txnLog) rebase(z Zxid) {
+	i, _ := l.index(z + 1)
+	l.entries = l.entries[i:]
+	l.base = z
 }
 
 func (l *txnLog) get(z Zxid) (Txn, bool) {

@@ -9,7 +9,8 @@ type Output interface{ isOutput() }
 type Send struct{ Message Message }
 
 // Persist asks the host for one durable write, executed in this order: install Snapshot (it
-// replaces the snapshot and discards every logged txn), cut the log after TruncateAfter,
+// replaces the snapshot; logged txns up to its zxid may go, the ones above it stay), cut the
+// log after TruncateAfter when Truncate is set,
 // append Entries, write acceptedEpoch and currentEpoch. Once all of it is durable the host
 // sends the After messages, in order, and reports Persisted{ID}. Persists are executed and
 // become durable in ID order; a crash may lose any suffix of them that was not reported.
