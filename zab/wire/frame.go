@@ -103,12 +103,26 @@ func (fr *FrameReader) Next() ([]byte, error) {
 	return payload, nil
 }
 
-// appendFrame appends a length prefix, then whatever write encodes, and patches the length.
-func appendFrame(buf []byte, write func(e *Encoder)) []byte {
-	start := len(buf)
-	e := NewEncoder(append(buf, 0, 0, 0, 0))
-	write(e)
-	out := e.Bytes()
-	binary.BigEndian.PutUint32(out[start:], uint32(len(out)-start-frameLengthBytes))
-	return out
+// beginFrame returns an Encoder appending to buf after a placeholder length prefix; endFrame
+// patches the prefix once the payload is written. (No closure: the reply path allocates less.)
+func beginFrame(buf []byte) (e Encoder, start int) {
+	return Encoder{buf: append(buf, 0, 0, 0, 0)}, len(buf)
+}
+
+func endFrame(e *Encoder, start int) []byte {
+	binary.BigEndian.PutUint32(e.buf[start:], uint32(len(e.buf)-start-frameLengthBytes))
+	return e.buf
+}
+
+// appendReplyFrame appends one frame holding a ReplyHeader and an optional body. The header
+// is a value, not a Record, so that it does not escape to the heap.
+func appendReplyFrame(buf []byte, h ReplyHeader, body Record) []byte {
+	e, start := beginFrame(buf)
+	e.Int(h.Xid)
+	e.Long(h.Zxid)
+	e.Int(int32(h.Err))
+	if body != nil {
+		body.encodeTo(&e)
+	}
+	return endFrame(&e, start)
 }

@@ -72,12 +72,7 @@ func FuzzDecodeReply(f *testing.F) {
 		}
 		// A notification is recognised by its xid alone, as clients do, so re-encode the
 		// header as read rather than with AppendNotification's canonical one.
-		frame := appendFrame(nil, func(e *Encoder) {
-			rep.Header.encodeTo(e)
-			if rep.Body != nil {
-				rep.Body.encodeTo(e)
-			}
-		})
+		frame := appendReplyFrame(nil, rep.Header, rep.Body)
 		if rep.Header.Xid != XidNotification {
 			require.Equal(t, frame, AppendReply(nil, op, rep.Header, rep.Body), "AppendReply disagrees with the record encoders")
 		}

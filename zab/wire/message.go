@@ -289,12 +289,13 @@ func AppendRequest(buf []byte, h RequestHeader, body Record) []byte {
 	if !requestBodyMatches(h.Type, body) {
 		panic(fmt.Sprintf("wire: request type %d with body %T", h.Type, body))
 	}
-	return appendFrame(buf, func(e *Encoder) {
-		h.encodeTo(e)
-		if body != nil {
-			body.encodeTo(e)
-		}
-	})
+	e, start := beginFrame(buf)
+	e.Int(h.Xid)
+	e.Int(int32(h.Type))
+	if body != nil {
+		body.encodeTo(&e)
+	}
+	return endFrame(&e, start)
 }
 
 // AppendReply appends a reply frame to buf. Only a successful reply carries a body: when
@@ -309,12 +310,7 @@ func AppendReply(buf []byte, op OpCode, h ReplyHeader, body Record) []byte {
 	if h.Err == ErrOK && !replyBodyMatches(op, body) {
 		panic(fmt.Sprintf("wire: reply to op %d with body %T", op, body))
 	}
-	return appendFrame(buf, func(e *Encoder) {
-		h.encodeTo(e)
-		if body != nil {
-			body.encodeTo(e)
-		}
-	})
+	return appendReplyFrame(buf, h, body)
 }
 
 // NotificationHeader is the ReplyHeader of every watch notification (zk-protocol.md §8.1).
@@ -322,10 +318,10 @@ var NotificationHeader = ReplyHeader{Xid: XidNotification, Zxid: -1, Err: ErrOK}
 
 // AppendNotification appends a watch notification frame: ReplyHeader(-1, -1, 0) + ev.
 func AppendNotification(buf []byte, ev WatcherEvent) []byte {
-	return appendFrame(buf, func(e *Encoder) {
-		NotificationHeader.encodeTo(e)
-		ev.encodeTo(e)
-	})
+	e, start := beginFrame(buf)
+	NotificationHeader.encodeTo(&e)
+	ev.encodeTo(&e)
+	return endFrame(&e, start)
 }
 
 // DecodeReply decodes a server frame's payload for a client that sent op with the reply's
@@ -375,13 +371,17 @@ func DecodeConnectRequest(payload []byte) (ConnectRequest, error) {
 // AppendConnectRequest appends a ConnectRequest frame (44 or 45 bytes of payload for a
 // 16-byte password, depending on HasReadOnly).
 func AppendConnectRequest(buf []byte, r *ConnectRequest) []byte {
-	return appendFrame(buf, r.encodeTo)
+	e, start := beginFrame(buf)
+	r.encodeTo(&e)
+	return endFrame(&e, start)
 }
 
 // AppendConnectResponse appends a ConnectResponse frame. Set r.HasReadOnly to the request's
 // HasReadOnly: the body is then 37 bytes instead of 36 (zk-protocol.md §2.2).
 func AppendConnectResponse(buf []byte, r *ConnectResponse) []byte {
-	return appendFrame(buf, r.encodeTo)
+	e, start := beginFrame(buf)
+	r.encodeTo(&e)
+	return endFrame(&e, start)
 }
 
 // DecodeConnectResponse decodes the first server frame of a connection (36 or 37 bytes for a
