@@ -5,9 +5,9 @@ import "sort"
 // Crash is a power loss followed by a reboot: every handle dies, the directory reverts to
 // its last SyncDir (plus, under KeepUnsyncedProbability, a random prefix of the directory
 // operations since), and every file reverts to its last Sync (plus a tear or a kept prefix
-// of the unsynced operations, see Faults). What survives is durable from then on. Crash
-// returns the number of unsynced bytes lost.
-func (d *Disk) Crash() int64 {
+// of the unsynced operations, see Faults). What survives is durable from then on. The
+// bytes lost are counted in Stats.BytesLost and reported in the EventCrash.
+func (d *Disk) Crash() {
 	d.generation++
 	d.stats.Crashes++
 
@@ -67,7 +67,6 @@ func (d *Disk) Crash() int64 {
 	d.dirOps = nil
 	d.stats.BytesLost += lost
 	d.emit(Event{Kind: EventCrash, Bytes: lost})
-	return lost
 }
 
 // crashFile reverts one file to its durable content plus whatever of its unsynced

@@ -49,6 +49,7 @@ var ErrLogFailed = errors.New("storage: log failed; restart and recover")
 type segment struct {
 	name      string
 	baseZxid  uint64
+	prevZxid  uint64 // the zxid before its first record (see the segment header)
 	lastZxid  uint64 // 0 while the segment holds no record
 	sizeBytes int64
 }
@@ -63,6 +64,7 @@ type Log struct {
 	segments []segment // in zxid order; the last one is open in file
 	file     File      // nil when the log has no segment
 
+	startZxid   uint64 // the log holds every txn after this one (see StartZxid)
 	lastZxid    uint64 // highest zxid appended (0 for an empty log)
 	durableZxid uint64 // highest zxid known durable
 	fileDirty   bool   // bytes written to file since its last Sync
@@ -79,6 +81,12 @@ func (l *Log) LastZxid() uint64 { return l.lastZxid }
 
 // DurableZxid is the highest zxid that a crash cannot take away.
 func (l *Log) DurableZxid() uint64 { return l.durableZxid }
+
+// StartZxid is where the log's history starts: it holds every txn after StartZxid (the
+// txns up to it are in a snapshot, or there are none when it is 0). It is recorded in each
+// segment header as the segment's prev zxid, so it survives restarts while the log has a
+// segment.
+func (l *Log) StartZxid() uint64 { return l.startZxid }
 
 // Segments returns the names of the log's segment files in zxid order.
 func (l *Log) Segments() []string {
@@ -105,7 +113,7 @@ func (l *Log) Append(entries []Entry) error {
 	}
 	prev := l.lastZxid
 	for i, e := range entries {
-		if e.Zxid <= prev {
+		if e.Zxid <= prev || (i == 0 && len(l.segments) == 0 && e.Zxid <= l.startZxid) {
 			return fmt.Errorf("%w: entry %d has zxid %#x, previous %#x", ErrZxidOrder, i, e.Zxid, prev)
 		}
 		if len(e.Data) > l.cfg.RecordBytesMax {
@@ -123,7 +131,10 @@ func (l *Log) Append(entries []Entry) error {
 	}
 	l.buf = l.buf[:0]
 	if l.file == nil {
-		seg := segment{name: segmentName(entries[0].Zxid), baseZxid: entries[0].Zxid}
+		seg := segment{name: segmentName(entries[0].Zxid), baseZxid: entries[0].Zxid, prevZxid: l.lastZxid}
+		if len(l.segments) == 0 {
+			seg.prevZxid = l.startZxid
+		}
 		f, err := l.fs.Create(seg.name)
 		if err != nil {
 			return l.fail("create "+seg.name, err)
@@ -131,7 +142,7 @@ func (l *Log) Append(entries []Entry) error {
 		l.file = f
 		l.segments = append(l.segments, seg)
 		l.dirDirty = true
-		l.buf = appendSegmentHeader(l.buf, seg.baseZxid)
+		l.buf = appendSegmentHeader(l.buf, seg.baseZxid, seg.prevZxid)
 	}
 	for _, e := range entries {
 		l.buf = appendRecord(l.buf, e)
@@ -321,6 +332,7 @@ func (l *Log) PurgeThrough(zxid uint64) ([]string, error) {
 		}
 		removed = append(removed, name)
 		l.segments = l.segments[1:]
+		l.startZxid = l.segments[0].prevZxid
 	}
 	if len(removed) > 0 {
 		if err := l.fs.SyncDir(); err != nil {
@@ -328,6 +340,22 @@ func (l *Log) PurgeThrough(zxid uint64) ([]string, error) {
 		}
 	}
 	return removed, nil
+}
+
+// Reset durably removes the whole log and restarts it after zxid: the next segment records
+// that the log continues from there. Used when a snapshot at zxid replaces the history.
+func (l *Log) Reset(zxid uint64) error {
+	if l.err != nil {
+		return l.err
+	}
+	if err := l.TruncateAfter(0); err != nil {
+		return err
+	}
+	if len(l.segments) != 0 {
+		panic(fmt.Sprintf("storage: TruncateAfter(0) left segments %v", l.Segments()))
+	}
+	l.startZxid = zxid
+	return nil
 }
 
 // Close releases the open segment without syncing it.

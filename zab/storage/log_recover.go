@@ -39,7 +39,12 @@ func OpenLog(fs FS, cfg LogConfig) (*Log, []Cut, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("storage: read %s: %w", segs[i].name, err)
 		}
-		goodBytes, last, fault := scanSegment(content, segs[i].baseZxid, lastGood, cfg.RecordBytesMax)
+		prevWant := lastGood
+		if i == 0 {
+			prevWant = noPrevCheck
+		}
+		prev, goodBytes, last, fault := scanSegment(content, segs[i].baseZxid, prevWant, lastGood, cfg.RecordBytesMax)
+		segs[i].prevZxid = prev
 		if fault == "" {
 			segs[i].lastZxid, segs[i].sizeBytes = last, int64(len(content))
 			lastGood = last
@@ -68,6 +73,9 @@ func OpenLog(fs FS, cfg LogConfig) (*Log, []Cut, error) {
 // were never fsynced, and the log must not report them durable until they are.
 func (l *Log) finishOpen(segs []segment, cuts []Cut) (*Log, []Cut, error) {
 	l.segments = segs
+	if len(segs) > 0 {
+		l.startZxid = segs[0].prevZxid
+	}
 	if len(segs) == 0 {
 		return l, cuts, nil
 	}
@@ -88,30 +96,39 @@ func (l *Log) finishOpen(segs []segment, cuts []Cut) (*Log, []Cut, error) {
 	return l, cuts, nil
 }
 
-// scanSegment verifies one segment. It returns how many leading bytes are valid, the last
-// valid zxid in them (0 if none), and "" or why the byte at goodBytes is not valid.
-func scanSegment(content []byte, baseZxid, prevZxid uint64, recordBytesMax int) (int64, uint64, string) {
-	if why := decodeSegmentHeader(content, baseZxid); why != "" {
-		return 0, 0, why
+// noPrevCheck tells scanSegment that the segment is the log's first, whose prev zxid is
+// checked against the snapshot by Recover instead.
+const noPrevCheck = ^uint64(0)
+
+// scanSegment verifies one segment: its header, its place in the chain (its prev zxid must
+// be prevWant), and its records. It returns the prev zxid, how many leading bytes are valid,
+// the last valid zxid in them (0 if none), and "" or why the byte at goodBytes is not valid.
+func scanSegment(content []byte, baseZxid, prevWant, prevZxid uint64, recordBytesMax int) (uint64, int64, uint64, string) {
+	prev, why := decodeSegmentHeader(content, baseZxid)
+	if why != "" {
+		return 0, 0, 0, why
+	}
+	if prevWant != noPrevCheck && prev != prevWant {
+		return 0, 0, 0, fmt.Sprintf("segment chain broken: segment continues %#x, the log before it ends at %#x", prev, prevWant)
 	}
 	off, last := segmentHeaderBytes, uint64(0)
 	for off < len(content) {
 		e, size, fault := decodeRecord(content[off:], recordBytesMax)
 		switch {
 		case fault != recordOK:
-			return int64(off), last, fault.String()
+			return prev, int64(off), last, fault.String()
 		case e.Zxid <= prevZxid:
-			return int64(off), last, fmt.Sprintf("zxid %#x not above previous %#x", e.Zxid, prevZxid)
+			return prev, int64(off), last, fmt.Sprintf("zxid %#x not above previous %#x", e.Zxid, prevZxid)
 		case e.Zxid < baseZxid:
-			return int64(off), last, fmt.Sprintf("zxid %#x below segment base %#x", e.Zxid, baseZxid)
+			return prev, int64(off), last, fmt.Sprintf("zxid %#x below segment base %#x", e.Zxid, baseZxid)
 		}
 		prevZxid, last = e.Zxid, e.Zxid
 		off += size
 	}
 	if last == 0 {
-		return int64(off), 0, "segment holds no record"
+		return prev, int64(off), 0, "segment holds no record"
 	}
-	return int64(off), last, ""
+	return prev, int64(off), last, ""
 }
 
 // findValidRecord returns the first offset at or after from where a record with a good

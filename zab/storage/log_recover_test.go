@@ -238,3 +238,22 @@ func TestRecoveryOfAnUnsyncedProcessCrashMakesWhatItReadDurable(t *testing.T) {
 	l3, _ := openLog(t, fs, LogConfig{})
 	assert.Equal(t, txns(1, 1, 3), allEntries(t, l3), "what recovery reported durable survives a machine crash")
 }
+
+func TestRecoveryRefusesALostMiddleSegment(t *testing.T) {
+	fs := newMemFS()
+	l, _ := openLog(t, fs, LogConfig{SegmentBytesMax: 1})
+	for c := uint32(1); c <= 3; c++ {
+		require.NoError(t, l.Append(txns(1, c*3-2, c*3)))
+	}
+	_, err := l.Sync()
+	require.NoError(t, err)
+	segs := l.Segments()
+	require.Len(t, segs, 3)
+	require.NoError(t, fs.Remove(segs[1]))
+
+	_, _, err = OpenLog(fs, LogConfig{})
+	var ce *CorruptionError
+	require.ErrorAs(t, err, &ce, "records (1,4)..(1,6) are gone: the chain of prev zxids must show it")
+	assert.Equal(t, segs[2], ce.File)
+	assert.Equal(t, "segment chain broken: segment continues 0x100000006, the log before it ends at 0x100000003", ce.Reason)
+}

@@ -142,7 +142,7 @@ func (m *logMachine) Check(t *rapid.T) {
 // re-encode to the bytes they were read from (so their checksums verified).
 func FuzzOpenLog(f *testing.F) {
 	base := zx(1, 1)
-	valid := appendSegmentHeader(nil, base)
+	valid := appendSegmentHeader(nil, base, 0)
 	for _, e := range txns(1, 1, 4) {
 		valid = appendRecord(valid, e)
 	}
@@ -167,7 +167,7 @@ func FuzzOpenLog(f *testing.F) {
 		if err != nil {
 			t.Fatalf("EntriesAfter after a successful recovery: %v", err)
 		}
-		want := appendSegmentHeader(nil, base)
+		want := appendSegmentHeader(nil, base, 0)
 		for _, e := range got {
 			want = appendRecord(want, e)
 		}

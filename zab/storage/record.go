@@ -90,44 +90,53 @@ func decodeRecord(b []byte, recordBytesMax int) (Entry, int, recordFault) {
 //	magic    [4]byte "ZBKL"
 //	version  uint32  (1)
 //	baseZxid uint64  the zxid in the file name: no record in the file is below it
-//	crc32c   uint32  over the 16 bytes before it
+//	prevZxid uint64  the zxid of the txn just before the file's first record
+//	crc32c   uint32  over the 24 bytes before it
 //
 // The base zxid repeats the file name so that a file renamed or copied by hand under the
-// wrong name is caught instead of reordering history.
+// wrong name is caught instead of reordering history. The prev zxid chains the segments:
+// each must name the last zxid of the one before it, so a lost segment file is a detected
+// gap and not a silent hole, and the first segment says from where the log is complete
+// (the snapshot it continues), which recovery checks against the snapshot it loads.
 const (
-	segmentHeaderBytes = 20
+	segmentHeaderBytes = 28
 	segmentVersion     = 1
 )
 
 var segmentMagic = [4]byte{'Z', 'B', 'K', 'L'}
 
-func appendSegmentHeader(dst []byte, baseZxid uint64) []byte {
+func appendSegmentHeader(dst []byte, baseZxid, prevZxid uint64) []byte {
 	start := len(dst)
 	dst = append(dst, segmentMagic[:]...)
 	dst = binary.LittleEndian.AppendUint32(dst, segmentVersion)
 	dst = binary.LittleEndian.AppendUint64(dst, baseZxid)
+	dst = binary.LittleEndian.AppendUint64(dst, prevZxid)
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
 // decodeSegmentHeader checks the header at the start of b against the base zxid of the
-// file's name and returns "" or why it is not valid.
-func decodeSegmentHeader(b []byte, baseZxid uint64) string {
+// file's name and returns its prev zxid, or why it is not valid.
+func decodeSegmentHeader(b []byte, baseZxid uint64) (uint64, string) {
 	if len(b) < segmentHeaderBytes {
-		return "partial segment header"
+		return 0, "partial segment header"
 	}
-	if crc32.Checksum(b[:16], castagnoli) != binary.LittleEndian.Uint32(b[16:]) {
-		return "segment header checksum mismatch"
+	if crc32.Checksum(b[:24], castagnoli) != binary.LittleEndian.Uint32(b[24:]) {
+		return 0, "segment header checksum mismatch"
 	}
 	if [4]byte(b[:4]) != segmentMagic {
-		return "bad segment magic"
+		return 0, "bad segment magic"
 	}
 	if v := binary.LittleEndian.Uint32(b[4:]); v != segmentVersion {
-		return fmt.Sprintf("unknown segment version %d", v)
+		return 0, fmt.Sprintf("unknown segment version %d", v)
 	}
 	if z := binary.LittleEndian.Uint64(b[8:]); z != baseZxid {
-		return fmt.Sprintf("segment header zxid %#x does not match file name zxid %#x", z, baseZxid)
+		return 0, fmt.Sprintf("segment header zxid %#x does not match file name zxid %#x", z, baseZxid)
 	}
-	return ""
+	prev := binary.LittleEndian.Uint64(b[16:])
+	if prev >= baseZxid {
+		return 0, fmt.Sprintf("segment prev zxid %#x not below its base %#x", prev, baseZxid)
+	}
+	return prev, ""
 }
 
 const segmentPrefix = "log."

@@ -23,9 +23,10 @@ const defaultSnapshotRetainCount = 3
 // the snapshot supersedes.
 var ErrBeforeSnapshot = errors.New("storage: zxid below the newest snapshot")
 
-// ErrLogGap is returned by Recover when the log does not continue the snapshot: within one
-// epoch zxid counters are consecutive, so a log that starts later in the snapshot's epoch
-// lost the txns in between (ZOOKEEPER-2418 is this seam bug in DIFF).
+// ErrLogGap is returned by Recover when the snapshot and the log together do not hold a
+// complete history: the log starts after the snapshot, or a newer snapshot is unreadable
+// and the log does not reach it. Replaying would skip txns (ZOOKEEPER-2418 is the same seam
+// bug in DIFF).
 var ErrLogGap = errors.New("storage: log does not continue the snapshot")
 
 // Recovered is everything a node needs at start.
@@ -93,23 +94,26 @@ func Recover(dataFS, logFS FS, cfg Config) (*Store, Recovered, error) {
 		log.Close()
 		return nil, r, err
 	}
-	if err := checkSeam(r, log); err != nil {
+	r.LastLoggedZxid = s.LastZxid()
+	if err := checkCoverage(r, log); err != nil {
 		log.Close()
 		return nil, r, err
 	}
-	r.LastLoggedZxid = s.LastZxid()
 	return s, r, nil
 }
 
-// checkSeam verifies that a log holding nothing at or below the snapshot starts right after
-// it when both are in the same epoch.
-func checkSeam(r Recovered, log *Log) error {
-	if len(r.Entries) == 0 || len(log.segments) == 0 || log.segments[0].baseZxid <= r.Snapshot.Zxid {
-		return nil
+// checkCoverage refuses a recovered history with a hole: the log must continue the loaded
+// snapshot (its first segment's prev zxid at or below the snapshot), and when a newer
+// snapshot was unreadable, the log must reach past it, or txns this node held (and maybe
+// acknowledged) would be silently missing.
+func checkCoverage(r Recovered, log *Log) error {
+	if len(log.segments) > 0 && log.StartZxid() > r.Snapshot.Zxid {
+		return fmt.Errorf("%w: snapshot at %#x, log continues from %#x", ErrLogGap, r.Snapshot.Zxid, log.StartZxid())
 	}
-	first, prev := r.Entries[0].Zxid, r.Snapshot.Zxid
-	if first>>32 == prev>>32 && first != prev+1 {
-		return fmt.Errorf("%w: snapshot at %#x, log starts at %#x", ErrLogGap, prev, first)
+	for _, s := range r.Report.SkippedSnapshots {
+		if z, _ := parseZxidName(s.File, snapshotPrefix); z > r.LastLoggedZxid {
+			return fmt.Errorf("%w: snapshot %s is unreadable and the log ends at %#x, before it", ErrLogGap, s.File, r.LastLoggedZxid)
+		}
 	}
 	return nil
 }
@@ -136,6 +140,11 @@ func (s *Store) Log() *Log { return s.log }
 func (s *Store) Append(entries []Entry) error {
 	if len(entries) > 0 && entries[0].Zxid <= s.LastZxid() {
 		return fmt.Errorf("%w: zxid %#x, last logged %#x", ErrZxidOrder, entries[0].Zxid, s.LastZxid())
+	}
+	if len(s.log.segments) == 0 {
+		// A new log continues the snapshot; its first segment must say so, or a fallback
+		// to an older snapshot could not see the txns only the newer one holds.
+		s.log.startZxid = max(s.log.startZxid, s.snapshotZxid)
 	}
 	return s.log.Append(entries)
 }
@@ -231,7 +240,7 @@ func (s *Store) InstallSnapshot(zxid uint64, data []byte) error {
 		return err
 	}
 	s.snapshotZxid = zxid
-	return s.log.TruncateAfter(0)
+	return s.log.Reset(zxid)
 }
 
 // Close releases the log without syncing.

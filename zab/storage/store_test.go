@@ -104,15 +104,42 @@ func TestStoreInstallSnapshotReplacesTheHistory(t *testing.T) {
 	}
 }
 
-func TestRecoverFailsOnAGapBetweenSnapshotAndLog(t *testing.T) {
+func TestRecoverFailsWhenTheLogDoesNotContinueTheSnapshot(t *testing.T) {
 	data, logFS := newMemFS(), newMemFS()
 	require.NoError(t, WriteSnapshot(data, zx(1, 4), []byte("tree at 1/4")))
 	l, _ := openLog(t, logFS, LogConfig{})
+	require.NoError(t, l.Reset(zx(1, 6))) // the log continues a snapshot at (1,6) this node lost
 	require.NoError(t, l.Append(txns(1, 7, 9)))
 	_, err := l.Sync()
 	require.NoError(t, err)
 	_, _, err = Recover(data, logFS, Config{})
-	assert.ErrorIs(t, err, ErrLogGap, "(1,5) and (1,6) are missing")
+	assert.ErrorIs(t, err, ErrLogGap, "(1,5) and (1,6) are in neither the snapshot nor the log")
+}
+
+func TestRecoverFailsWhenAnUnreadableSnapshotHeldTxnsTheLogLacks(t *testing.T) {
+	// SNAP installed (2,5) and the log restarted after it; with (2,5) unreadable, the old
+	// snapshot at (1,3) plus the log would silently skip (1,4)..(2,5).
+	data, logFS := newMemFS(), newMemFS()
+	s, _ := recoverStore(t, data, logFS, Config{})
+	require.NoError(t, s.Append(txns(1, 1, 3)))
+	_, err := s.Sync()
+	require.NoError(t, err)
+	_, err = s.SaveSnapshot(zx(1, 3), []byte("tree at 1/3"))
+	require.NoError(t, err)
+	require.NoError(t, s.InstallSnapshot(zx(2, 5), []byte("leader tree at 2/5")))
+
+	data.flip(snapshotName(zx(2, 5)), snapshotHeaderBytes+1, 0)
+	_, _, err = Recover(data, logFS, Config{})
+	assert.ErrorIs(t, err, ErrLogGap, "empty log after the install")
+
+	require.NoError(t, WriteSnapshot(data, zx(2, 5), []byte("leader tree at 2/5")))
+	s, _ = recoverStore(t, data, logFS, Config{})
+	require.NoError(t, s.Append(txns(2, 6, 7)))
+	_, err = s.Sync()
+	require.NoError(t, err)
+	data.flip(snapshotName(zx(2, 5)), snapshotHeaderBytes+1, 0)
+	_, r, err := Recover(data, logFS, Config{})
+	assert.ErrorIs(t, err, ErrLogGap, "the log continues (2,5), not (1,3); report %v", r.Report)
 }
 
 func TestRecoverFallsBackToAnOlderSnapshotAndReplaysTheLogFromIt(t *testing.T) {
