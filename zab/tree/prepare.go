@@ -124,6 +124,7 @@ func (p *prep) commit() {
 		o.record(zxid, logEntry{session: p.req.SessionID, what: entryClosing})
 	}
 	if p.opened {
+		delete(o.closing, p.req.SessionID) // an id reused after its close was prepared
 		o.opened[p.req.SessionID] = zxid
 		o.record(zxid, logEntry{session: p.req.SessionID, what: entryOpened})
 	}
@@ -153,7 +154,8 @@ func (p *prep) createSession() wire.Err {
 	id := p.req.SessionID
 	_, applied := p.t.sessions[id]
 	_, prepared := p.t.pending.opened[id]
-	if id == 0 || applied || prepared || p.req.TimeoutMs <= 0 {
+	_, closing := p.t.pending.closing[id]
+	if id == 0 || (applied || prepared) && !closing || p.req.TimeoutMs <= 0 {
 		// The caller allocates unique, non-zero ids and negotiates a positive timeout.
 		return wire.ErrBadArguments
 	}
