@@ -68,6 +68,8 @@ func (e Event) String() string {
 		return fmt.Sprintf("disk %s %s offset=%d", e.Kind, e.File, e.Offset)
 	case EventSyncDir:
 		return fmt.Sprintf("disk %s", e.Kind)
+	case EventCreate, EventRemove:
+		return fmt.Sprintf("disk %s %s", e.Kind, e.File)
 	case EventCrash:
 		return fmt.Sprintf("disk %s lost=%d", e.Kind, e.Bytes)
 	}
