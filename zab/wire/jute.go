@@ -286,3 +286,39 @@ func (d *Decoder) end(what string) {
 		d.fail("%d trailing bytes after %s", d.Remaining(), what)
 	}
 }
+
+// Record writes a whole record, for callers that embed records in their own formats (the
+// transaction log, snapshots). Vectors follow the record's own rule (see record_codec.go).
+func (e *Encoder) Record(r Record) { r.encodeTo(e) }
+
+// Stat writes the 68-byte Stat record.
+func (e *Encoder) Stat(s *Stat) { e.stat(s) }
+
+// ACLs writes a vector<ACL>; nil is written as the null vector, as jute does.
+func (e *Encoder) ACLs(xs []ACL) { e.acls(xs, nullable) }
+
+// Strings writes a vector<ustring>; nil is written as the null vector, as jute does.
+func (e *Encoder) Strings(xs []string) { e.strings(xs, nullable) }
+
+// Record reads a whole record into r; check Err (or Finish) afterwards.
+func (d *Decoder) Record(r Record) { r.decodeFrom(d) }
+
+// Stat reads the 68-byte Stat record.
+func (d *Decoder) Stat() Stat {
+	var s Stat
+	d.stat(&s)
+	return s
+}
+
+// ACLs reads a vector<ACL>; the null vector is returned as nil.
+func (d *Decoder) ACLs() []ACL { return d.acls(nullable) }
+
+// Strings reads a vector<ustring>; the null vector is returned as nil.
+func (d *Decoder) Strings() []string { return d.strings(nullable) }
+
+// Finish returns the first failure, or a failure if any bytes are left unread: for formats
+// where a record must fill its buffer exactly.
+func (d *Decoder) Finish() error {
+	d.end("record")
+	return d.err
+}

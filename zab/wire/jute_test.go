@@ -1,0 +1,62 @@
+package wire
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+// TestPrimitivesRoundTrip covers the exported jute primitives other packages may build their
+// own formats from (snapshots, the transaction log).
+func TestPrimitivesRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		i, l, b := genInt32.Draw(t, "int"), genInt64.Draw(t, "long"), genBool.Draw(t, "bool")
+		buf, s := genBuffer.Draw(t, "buffer"), genText.Draw(t, "ustring")
+		st, acls, strs := genStat.Draw(t, "stat"), genACLs(true).Draw(t, "acls"), genStrings(true).Draw(t, "strings")
+		create := genRequestBodyFor(t, OpCreate).(*CreateRequest)
+
+		e := NewEncoder(nil)
+		e.Int(i)
+		e.Long(l)
+		e.Bool(b)
+		e.Buffer(buf)
+		e.String(s)
+		e.Stat(&st)
+		e.ACLs(acls)
+		e.Strings(strs)
+		e.Record(create)
+		enc := e.Bytes()
+
+		d := NewDecoder(enc)
+		require.Equal(t, i, d.Int())
+		require.Equal(t, l, d.Long())
+		require.Equal(t, b, d.Bool())
+		require.Equal(t, buf, d.Buffer())
+		require.Equal(t, s, d.String())
+		require.Equal(t, st, d.Stat())
+		require.Equal(t, acls, d.ACLs())
+		require.Equal(t, strs, d.Strings())
+		var gotCreate CreateRequest
+		d.Record(&gotCreate)
+		require.Equal(t, *create, gotCreate)
+		require.NoError(t, d.Finish(), "everything encoded was read back from %x", enc)
+		require.Zero(t, d.Remaining())
+		require.Equal(t, len(enc), d.Offset())
+	})
+}
+
+func TestDecoderErrorsAreSticky(t *testing.T) {
+	d := NewDecoder([]byte{0, 0, 0, 1, 0xff})
+	require.Equal(t, int32(1), d.Int())
+	require.Zero(t, d.Long(), "a long needs 8 bytes, 1 is left")
+	require.ErrorIs(t, d.Err(), ErrMalformed)
+	first := d.Err()
+	require.False(t, d.Bool(), "reads after a failure return zero values")
+	require.Equal(t, first, d.Err(), "the first failure is kept")
+	require.Equal(t, 4, d.Offset(), "a failed read consumes nothing")
+
+	d = NewDecoder([]byte{0, 0, 0, 1, 0xff})
+	d.Int()
+	require.ErrorIs(t, d.Finish(), ErrMalformed, "one byte left over")
+}
