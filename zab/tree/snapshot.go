@@ -100,10 +100,8 @@ func Restore(cfg Config, b []byte) (*Tree, error) {
 		return nil, fmt.Errorf("%w: snapshot checksum mismatch", ErrCorrupt)
 	}
 	d := decoder{b: body}
-	if [4]byte(d.take(4)) != snapshotMagic || d.u8() != snapshotFormat {
-		if d.err == nil {
-			d.fail("not a tree snapshot")
-		}
+	if magic := d.take(4); d.err != nil || [4]byte(magic) != snapshotMagic || d.u8() != snapshotFormat {
+		d.fail("not a tree snapshot")
 		return nil, d.err
 	}
 	if ext := d.u8(); d.err == nil && (ext == 1) != cfg.ExtendedTypesEnabled {
