@@ -15,6 +15,7 @@ func TestPrimitivesRoundTrip(t *testing.T) {
 		buf, s := genBuffer.Draw(t, "buffer"), genText.Draw(t, "ustring")
 		st, acls, strs := genStat.Draw(t, "stat"), genACLs(true).Draw(t, "acls"), genStrings(true).Draw(t, "strings")
 		create := genRequestBodyFor(t, OpCreate).(*CreateRequest)
+		rh := RequestHeader{Xid: genInt32.Draw(t, "xid"), Type: OpCode(genInt32.Draw(t, "type"))}
 
 		e := NewEncoder(nil)
 		e.Int(i)
@@ -26,6 +27,7 @@ func TestPrimitivesRoundTrip(t *testing.T) {
 		e.ACLs(acls)
 		e.Strings(strs)
 		e.Record(create)
+		e.Record(&rh)
 		enc := e.Bytes()
 
 		d := NewDecoder(enc)
@@ -40,6 +42,9 @@ func TestPrimitivesRoundTrip(t *testing.T) {
 		var gotCreate CreateRequest
 		d.Record(&gotCreate)
 		require.Equal(t, *create, gotCreate)
+		var gotRH RequestHeader
+		d.Record(&gotRH)
+		require.Equal(t, rh, gotRH)
 		require.NoError(t, d.Finish(), "everything encoded was read back from %x", enc)
 		require.Zero(t, d.Remaining())
 		require.Equal(t, len(enc), d.Offset())

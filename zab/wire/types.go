@@ -1,6 +1,13 @@
 // Package wire is the ZooKeeper client protocol: records, op codes, error codes, watch
 // event types and their jute encoding, exactly as Apache ZooKeeper 3.8 puts them on the wire.
 // See shared/zk-protocol.md for the facts each constant comes from.
+//
+// A host reads frames with FrameReader (or CutFrame over its own buffer), decodes the first
+// with DecodeConnectRequest and every later one with DecodeRequest, whose *RequestError says
+// which error to reply and whether to close. Replies go out with AppendConnectResponse,
+// AppendReply and AppendNotification; clients (the simulator's, tests) use AppendRequest,
+// DecodeReply and DecodeConnectResponse. Nothing here panics on input bytes; the Append
+// functions panic only when handed a body that is not the op's record, a caller bug.
 package wire
 
 // OpCode identifies a request type (ZooDefs.OpCode).
