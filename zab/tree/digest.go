@@ -19,8 +19,16 @@ type hasher uint64
 
 func newHasher() hasher { return hasher(fnvOffset64) }
 
+// bytes mixes 8 bytes per step (FNV-1a over 64-bit words, then bytewise for the tail):
+// hashing every znode's data on every change must stay cheap.
 func (h *hasher) bytes(b []byte) {
-	x := uint64(*h)
+	x := uint64(*h) ^ uint64(len(b))
+	for len(b) >= 8 {
+		x ^= binary.LittleEndian.Uint64(b)
+		x *= fnvPrime64
+		x ^= x >> 29
+		b = b[8:]
+	}
 	for _, c := range b {
 		x ^= uint64(c)
 		x *= fnvPrime64
@@ -38,9 +46,8 @@ func (h *hasher) string(s string) {
 }
 
 func (h *hasher) u64(v uint64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	h.bytes(b[:])
+	x := (uint64(*h) ^ v) * fnvPrime64
+	*h = hasher(x ^ x>>29)
 }
 
 func (h hasher) sum() uint64 {

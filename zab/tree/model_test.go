@@ -476,7 +476,8 @@ type pipelined struct {
 }
 
 type treeMachine struct {
-	tree  *Tree
+	tree     *Tree
+	follower *Tree // applies the same txn bytes without ever preparing
 	model *refModel
 	ext   bool
 	zxid  int64
@@ -542,6 +543,11 @@ func (s *treeMachine) commitOne(t *rapid.T) {
 	txn, err := UnmarshalTxn(p.bytes)
 	require.NoError(t, err)
 	got := s.tree.Apply(p.zxid, txn)
+	followerTxn, err := UnmarshalTxn(p.bytes)
+	require.NoError(t, err)
+	followed := s.follower.Apply(p.zxid, followerTxn)
+	require.Equal(t, got, followed, "a follower applying the same bytes replies the same at zxid %#x", p.zxid)
+	require.Equal(t, s.tree.Digest(), s.follower.Digest(), "replica digests after zxid %#x", p.zxid)
 	require.Equal(t, p.want.Type, got.Type, "reply type at zxid %#x", p.zxid)
 	require.Equal(t, p.want.Err, got.Err, "reply err at zxid %#x", p.zxid)
 	require.Equal(t, p.want.Body, got.Body, "reply body at zxid %#x", p.zxid)
@@ -565,6 +571,7 @@ func (s *treeMachine) Check(t *rapid.T) {
 	}
 	require.Equal(t, 0, s.tree.Outstanding(), "no outstanding change once everything is applied")
 	snap := s.tree.Snapshot()
+	require.Equal(t, snap, s.follower.Snapshot(), "leader and follower snapshots are byte-identical")
 	restored, err := Restore(s.tree.Config(), snap)
 	require.NoError(t, err)
 	require.Equal(t, s.tree.Digest(), restored.Digest(), "restored digest")
@@ -588,7 +595,8 @@ func (s *treeMachine) actions() map[string]func(*rapid.T) {
 
 // newTreeMachine starts with session 1 open and committed.
 func newTreeMachine(t *rapid.T, ext bool) *treeMachine {
-	s := &treeMachine{tree: New(Config{ExtendedTypesEnabled: ext}), model: newRefModel(ext), ext: ext, now: 1_700_000_000_000}
+	cfg := Config{ExtendedTypesEnabled: ext}
+	s := &treeMachine{tree: New(cfg), follower: New(cfg), model: newRefModel(ext), ext: ext, now: 1_700_000_000_000}
 	s.prepare(t, 1, nil, wire.OpCreateSession, nil)
 	s.Commit(t)
 	return s
