@@ -41,7 +41,8 @@ func (c *cluster) runFaults(duration Time) {
 	}
 }
 
-// seeds returns the seeds a randomized test runs: ZABKIT_SEED pins one, -short runs few.
+// seeds returns the seeds a randomized test runs: ZABKIT_SEED pins one, ZABKIT_SEEDS sets
+// how many, -short runs few.
 func seeds(t *testing.T, n int) []uint64 {
 	if s := os.Getenv("ZABKIT_SEED"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -50,7 +51,13 @@ func seeds(t *testing.T, n int) []uint64 {
 		}
 		return []uint64{v}
 	}
-	if testing.Short() {
+	if s := os.Getenv("ZABKIT_SEEDS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("ZABKIT_SEEDS=%q: %v", s, err)
+		}
+		n = v
+	} else if testing.Short() {
 		n = max(1, n/5)
 	}
 	out := make([]uint64, n)

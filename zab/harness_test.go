@@ -6,6 +6,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -236,7 +237,7 @@ func (c *cluster) record(n *simNode, line string) {
 	s := fmt.Sprintf("t=%d n%d %s", c.now, n.id, line)
 	fmt.Fprintln(c.trace, s)
 	c.recent = append(c.recent, s)
-	if len(c.recent) > 60 {
+	if len(c.recent) > recentLines {
 		c.recent = c.recent[1:]
 	}
 }
@@ -568,3 +569,11 @@ func (c *cluster) finish() {
 }
 
 func newSeedRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0xfa017)) }
+
+// recentLines is how many trace lines a failure prints; ZABKIT_TRACE=1 prints many more.
+var recentLines = func() int {
+	if os.Getenv("ZABKIT_TRACE") != "" {
+		return 5000
+	}
+	return 60
+}()

@@ -29,6 +29,7 @@ type learnerHandle struct {
 	lastZxid      Zxid // reported in ACKEPOCH
 	newLeaderZxid Zxid
 	acked         Zxid // durable on the learner (cumulative)
+	logged        Zxid // last logged txn the learner reported in its previous ping
 	lastHeard     Time
 }
 
@@ -134,10 +135,13 @@ func (p *Peer) leaderReceive(m Message) {
 		p.onAckEpoch(h, m)
 	case MsgAckNewLeader:
 		p.onAckNewLeader(h, m)
-	case MsgAck:
+	case MsgAck, MsgPing:
 		if h.phase == hNewLeaderAcked && !h.observer && m.Zxid > h.acked && m.Zxid <= p.log.last() {
 			h.acked = m.Zxid
 			p.tryCommit()
+		}
+		if m.Type == MsgPing {
+			p.repairLearner(h, m.PrevZxid)
 		}
 	}
 }
@@ -147,6 +151,13 @@ func (p *Peer) onFollowerInfo(m Message) {
 	observer := m.Flags&FlagObserver != 0
 	if observer == p.isVoter(m.From) {
 		return // the learner's idea of its membership disagrees with ours
+	}
+	if ld.epochChosen && !observer && m.AcceptedEpoch > ld.epoch {
+		// The voter promised a later epoch to another would-be leader and will never ack
+		// ours; ZooKeeper leaves it out until this leader fails. Step down instead, so the
+		// next election picks an epoch every voter can follow.
+		p.becomeLooking("a voter accepted a later epoch")
+		return
 	}
 	if h, ok := ld.learners[m.From]; ok && h.session == m.Session {
 		if h.phase == hEpochSent {
@@ -412,4 +423,32 @@ func (p *Peer) tickLeader() {
 		return
 	}
 	ld.deadline = p.now + p.tickMillis(1)
+}
+
+// repairLearner resends what a synced learner is missing when two pings in a row report the
+// same last logged txn behind the leader's (so nothing for it is in flight any more): the
+// uncommitted proposals for a follower, the committed txns for an observer. Lost messages
+// then cost a tick, not the session. At most DiffTxnsMax txns go per ping.
+func (p *Peer) repairLearner(h *learnerHandle, logged Zxid) {
+	stalled := logged == h.logged
+	h.logged = logged
+	limit := p.log.last()
+	if h.observer {
+		limit = p.committed
+	}
+	if h.phase != hNewLeaderAcked || !stalled || logged >= limit || !p.log.contains(logged) {
+		return
+	}
+	prev := logged
+	for i, t := range p.log.after(logged) {
+		if t.Zxid > limit || i == p.cfg.DiffTxnsMax {
+			break
+		}
+		typ := MsgProposal
+		if h.observer {
+			typ = MsgInform
+		}
+		p.send(Message{Type: typ, To: h.id, Epoch: p.ld.epoch, Session: h.session, Zxid: t.Zxid, PrevZxid: prev, Data: t.Data})
+		prev = t.Zxid
+	}
 }

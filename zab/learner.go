@@ -112,7 +112,19 @@ func (p *Peer) learnerReceive(m Message) {
 	case MsgInform:
 		p.onInform(m)
 	case MsgPing:
-		p.send(Message{Type: MsgPing, To: ln.leader, Epoch: ln.epoch, Session: ln.session, Zxid: p.log.last()})
+		// The leader's ping carries its commit point; our answer carries our durable point
+		// and our last logged txn. So a lost COMMIT or ACK is made good within a tick, and a
+		// lost PROPOSAL or INFORM is sent again, instead of stalling the pipeline.
+		var durable Zxid
+		if ln.ackQueued && p.voter {
+			durable = p.persist.durableLogEnd
+		}
+		var logged Zxid
+		if ln.phase >= lSynced {
+			logged = ln.cursor
+		}
+		p.send(Message{Type: MsgPing, To: ln.leader, Epoch: ln.epoch, Session: ln.session, Zxid: durable, PrevZxid: logged})
+		p.raiseCommitTarget(m.Zxid)
 	}
 }
 
@@ -164,8 +176,11 @@ func (p *Peer) onSyncHeader(m Message) {
 		p.truncateAfter(m.Zxid)
 	case MsgSnap:
 		if m.Zxid < p.log.base {
-			p.becomeLooking("SNAP older than our snapshot")
-			return
+			// A new leader's state machine may lag its log (it commits its initial history
+			// only once established), so its snapshot can be older than ours. Ours holds only
+			// committed txns, which every leader's history contains: keep it, and take the
+			// stream's txns up to our snapshot as confirmed (see onProposal).
+			break
 		}
 		if err := p.cfg.StateMachine.Restore(m.Data); err != nil {
 			p.becomeLooking("SNAP does not restore: " + err.Error())
@@ -212,6 +227,13 @@ func (p *Peer) onProposal(m Message) {
 		return
 	}
 	ln.cursor = m.Zxid
+	if m.Zxid <= p.log.base {
+		return // inside our snapshot: see onSyncHeader's SNAP case
+	}
+	if m.PrevZxid < p.log.base {
+		p.becomeLooking("sync stream skips over our snapshot")
+		return
+	}
 	if t, ok := p.log.get(m.Zxid); ok && string(t.Data) == string(m.Data) {
 		if next := p.log.after(m.PrevZxid); len(next) > 0 && next[0].Zxid == m.Zxid {
 			return
