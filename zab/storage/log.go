@@ -298,23 +298,55 @@ func (l *Log) EntriesAfter(zxid uint64) ([]Entry, error) {
 		if seg.lastZxid <= zxid {
 			continue
 		}
-		content, err := l.fs.ReadFile(seg.name)
+		es, err := l.readSegment(seg)
 		if err != nil {
-			return nil, fmt.Errorf("storage: read %s: %w", seg.name, err)
+			return nil, err
 		}
-		off := segmentHeaderBytes
-		for off < len(content) {
-			e, size, fault := decodeRecord(content[off:], l.cfg.RecordBytesMax)
-			if fault != recordOK {
-				return nil, &CorruptionError{File: seg.name, OffsetBytes: int64(off), Reason: fault.String() + " (damaged after recovery)", NextValidFile: seg.name, NextValidOffsetBytes: -1}
-			}
+		for _, e := range es {
 			if e.Zxid > zxid {
-				out = append(out, Entry{Zxid: e.Zxid, Data: e.Data})
+				out = append(out, e)
 			}
-			off += size
 		}
 	}
 	return out, nil
+}
+
+// readSegment reads and verifies every record of a segment.
+func (l *Log) readSegment(seg segment) ([]Entry, error) {
+	content, err := l.fs.ReadFile(seg.name)
+	if err != nil {
+		return nil, fmt.Errorf("storage: read %s: %w", seg.name, err)
+	}
+	var out []Entry
+	off := segmentHeaderBytes
+	for off < len(content) {
+		e, size, fault := decodeRecord(content[off:], l.cfg.RecordBytesMax)
+		if fault != recordOK {
+			return nil, &CorruptionError{File: seg.name, OffsetBytes: int64(off), Reason: fault.String() + " (damaged after recovery)", NextValidFile: seg.name, NextValidOffsetBytes: -1}
+		}
+		out = append(out, e)
+		off += size
+	}
+	return out, nil
+}
+
+// contains reports whether the log holds an entry with exactly this zxid.
+func (l *Log) contains(zxid uint64) (bool, error) {
+	for _, seg := range l.segments {
+		if seg.baseZxid > zxid || seg.lastZxid < zxid {
+			continue
+		}
+		es, err := l.readSegment(seg)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range es {
+			if e.Zxid == zxid {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // PurgeThrough removes the segments whose every entry is at or below zxid (covered by a

@@ -53,6 +53,7 @@ func (c Cut) String() string {
 }
 
 // SkippedSnapshot is a snapshot file that did not verify and was passed over for an older one.
+// Recover removes it once the older snapshot and the log are shown to hold everything it did.
 type SkippedSnapshot struct {
 	File   string
 	Reason string

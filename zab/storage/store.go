@@ -90,6 +90,14 @@ func Recover(dataFS, logFS FS, cfg Config) (*Store, Recovered, error) {
 		return nil, r, err
 	}
 	s := &Store{data: dataFS, log: log, cfg: cfg, acceptedEpoch: r.AcceptedEpoch, currentEpoch: r.CurrentEpoch, snapshotZxid: r.Snapshot.Zxid}
+	if r.HasSnapshot {
+		superseded, err := finishInstall(log, r.Snapshot.Zxid)
+		r.Report.Cuts = append(r.Report.Cuts, superseded...)
+		if err != nil {
+			log.Close()
+			return nil, r, err
+		}
+	}
 	if r.Entries, err = log.EntriesAfter(r.Snapshot.Zxid); err != nil {
 		log.Close()
 		return nil, r, err
@@ -99,7 +107,37 @@ func Recover(dataFS, logFS FS, cfg Config) (*Store, Recovered, error) {
 		log.Close()
 		return nil, r, err
 	}
+	if err := removeSkippedSnapshots(dataFS, r.Report.SkippedSnapshots); err != nil {
+		log.Close()
+		return nil, r, err
+	}
 	return s, r, nil
+}
+
+// finishInstall completes an InstallSnapshot that a crash interrupted between writing the
+// snapshot and resetting the log. It recognises one by a log that claims to hold the
+// history from before the snapshot (its start below the snapshot's zxid) but lacks the
+// snapshot's own zxid: a periodic snapshot is always taken at a zxid the log holds, and a
+// log that holds zxid Z agrees with every history holding Z up to Z (ZAB's prefix
+// property). Such a log is this node's old history, not the leader's: left in place, it
+// would be replayed if the snapshot later proved unreadable, and new txns would chain onto
+// it. The log is reset to continue the snapshot, and what it held is reported as cut.
+// (A periodic snapshot whose own record was cut from a torn log tail looks the same; the
+// reset then drops only txns the snapshot holds, so it is safe, and reported too.)
+func finishInstall(log *Log, snapshotZxid uint64) ([]Cut, error) {
+	if len(log.segments) == 0 || log.StartZxid() >= snapshotZxid || log.LastZxid() > snapshotZxid {
+		return nil, nil
+	}
+	has, err := log.contains(snapshotZxid)
+	if err != nil || has {
+		return nil, err
+	}
+	var cuts []Cut
+	for _, seg := range log.segments {
+		cuts = append(cuts, Cut{File: seg.name, BytesCut: seg.sizeBytes, FileRemoved: true, LastGoodZxid: log.LastZxid(),
+			Reason: fmt.Sprintf("log lacks the zxid %#x of the installed snapshot that supersedes it (interrupted SNAP install)", snapshotZxid)})
+	}
+	return cuts, log.Reset(snapshotZxid)
 }
 
 // checkCoverage refuses a recovered history with a hole: the log must continue the loaded
@@ -113,6 +151,24 @@ func checkCoverage(r Recovered, log *Log) error {
 	for _, s := range r.Report.SkippedSnapshots {
 		if z, _ := parseZxidName(s.File, snapshotPrefix); z > r.LastLoggedZxid {
 			return fmt.Errorf("%w: snapshot %s is unreadable and the log ends at %#x, before it", ErrLogGap, s.File, r.LastLoggedZxid)
+		}
+	}
+	return nil
+}
+
+// removeSkippedSnapshots removes the unreadable snapshots recovery fell back past, once
+// checkCoverage has shown the older snapshot and the log hold everything they did. Kept,
+// such a file would make every later start depend on the log still reaching past it, which a
+// legitimate TRUNC below it (now allowed: the store's snapshot is the older one) breaks.
+func removeSkippedSnapshots(fs FS, skipped []SkippedSnapshot) error {
+	for _, s := range skipped {
+		if err := fs.Remove(s.File); err != nil {
+			return fmt.Errorf("storage: remove unreadable snapshot %s: %w", s.File, err)
+		}
+	}
+	if len(skipped) > 0 {
+		if err := fs.SyncDir(); err != nil {
+			return fmt.Errorf("storage: sync data directory: %w", err)
 		}
 	}
 	return nil

@@ -97,6 +97,14 @@ func TestStoreInstallSnapshotReplacesTheHistory(t *testing.T) {
 			require.True(t, r.HasSnapshot)
 			assert.Equal(t, zx(1, 7), r.Snapshot.Zxid)
 			assert.Empty(t, r.Entries, "nothing replays on top of the leader's snapshot")
+			if crashAt == "after snapshot" {
+				// The old log lacks (1,7): recovery finishes the install and says so.
+				require.Len(t, r.Report.Cuts, 1, "report: %v", r.Report)
+				assert.Contains(t, r.Report.Cuts[0].Reason, "interrupted SNAP install")
+				assert.Equal(t, zx(1, 7), s2.Log().StartZxid(), "the log now continues the snapshot")
+			} else {
+				assert.True(t, r.Report.Empty(), "report: %v", r.Report)
+			}
 			assert.Equal(t, zx(1, 7), r.LastLoggedZxid)
 			assert.ErrorIs(t, s2.Append(txns(1, 7, 7)), ErrZxidOrder, "appends continue above the snapshot")
 			require.NoError(t, s2.Append(txns(1, 8, 8)))
