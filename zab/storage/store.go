@@ -51,6 +51,20 @@ type Recovered struct {
 // the txn log in a log directory (ZooKeeper's dataDir and dataLogDir, which may be the same
 // FS). It carries out the node's persist outputs; each method returns once its effect is
 // durable, except Append, which becomes durable at the next Sync.
+//
+// How a host maps the node's persist outputs onto it:
+//
+//	txns to log              Append (many outputs), then one Sync; report Persisted(result)
+//	                         and only then send the messages the output held back (ACKs)
+//	TRUNC to zxid            TruncateAfter(zxid)
+//	acceptedEpoch = e        SetAcceptedEpoch(e)
+//	currentEpoch = e         Sync first (the synced txns), then SetCurrentEpoch(e)
+//	SNAP snapshot at zxid    InstallSnapshot(zxid, bytes)
+//	snapCount reached        SaveSnapshot(appliedZxid, state bytes)
+//
+// Any error is fatal for the node: the host stops it and runs Recover at restart, never
+// retries (see ErrLogFailed). A Store is not safe for concurrent use: the daemon's log
+// writer owns it.
 type Store struct {
 	data FS
 	log  *Log
