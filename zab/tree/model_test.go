@@ -478,11 +478,11 @@ type pipelined struct {
 type treeMachine struct {
 	tree     *Tree
 	follower *Tree // applies the same txn bytes without ever preparing
-	model *refModel
-	ext   bool
-	zxid  int64
-	now   int64
-	queue []pipelined
+	model    *refModel
+	ext      bool
+	zxid     int64
+	now      int64
+	queue    []pipelined
 }
 
 func (s *treeMachine) prepare(t *rapid.T, session int64, ids []wire.Id, typ wire.OpCode, body wire.Record) {

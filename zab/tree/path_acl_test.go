@@ -43,8 +43,12 @@ func TestDigestIDs(t *testing.T) {
 }
 
 func TestPermitted(t *testing.T) {
-	world := func(p wire.Perms) []wire.ACL { return []wire.ACL{{Perms: p, ID: wire.Id{Scheme: "world", ID: "anyone"}}} }
-	ip := func(spec string) []wire.ACL { return []wire.ACL{{Perms: wire.PermRead, ID: wire.Id{Scheme: "ip", ID: spec}}} }
+	world := func(p wire.Perms) []wire.ACL {
+		return []wire.ACL{{Perms: p, ID: wire.Id{Scheme: "world", ID: "anyone"}}}
+	}
+	ip := func(spec string) []wire.ACL {
+		return []wire.ACL{{Perms: wire.PermRead, ID: wire.Id{Scheme: "ip", ID: spec}}}
+	}
 	from := func(addr string) []wire.Id { return []wire.Id{{Scheme: "ip", ID: addr}} }
 	cases := []struct {
 		name string
