@@ -34,6 +34,10 @@ type harnessOptions struct {
 	reorder                bool
 	// Disk: a write becomes durable diskMin..diskMax ms after it was issued, in order.
 	diskMin, diskMax Time
+	// lieAboutDurability makes the host send a persist's After messages and report it
+	// Persisted at once, while the write stays volatile until the disk latency passed: the
+	// ack-before-fsync family of bugs (ZOOKEEPER-4646, -3911, -4882), done by the host.
+	lieAboutDurability bool
 	// Clients: every proposeEveryMillis the established leaders get a new txn while fewer
 	// than windowTxns of theirs are uncommitted.
 	proposeEveryMillis Time
@@ -161,6 +165,11 @@ type cluster struct {
 	recent []string // the last trace lines, printed on failure
 	hook   crashHook
 
+	// collect makes failures end the run and land in failure instead of failing the test
+	// (for tests that expect a deliberately broken host to be caught).
+	collect bool
+	failure string
+
 	nextPropose Time
 	proposals   int
 	stats       clusterStats
@@ -229,6 +238,12 @@ func (c *cluster) start(n *simNode) {
 
 func (c *cluster) fatalf(format string, args ...any) {
 	c.t.Helper()
+	if c.collect {
+		if c.failure == "" {
+			c.failure = fmt.Sprintf(format, args...)
+		}
+		return
+	}
 	c.t.Fatalf("seed %d at t=%d: %s\nreproduce: the same test with seed %d\nlast steps:\n%s",
 		c.seed, c.now, fmt.Sprintf(format, args...), c.seed, strings.Join(c.recent, "\n"))
 }
@@ -297,6 +312,13 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		n.pending = append(n.pending, pendingWrite{w: o, at: at})
 		if c.crashAt(n, "persist-issued") {
 			return
+		}
+		if c.opt.lieAboutDurability {
+			for _, m := range o.After {
+				c.send(n, m)
+			}
+			c.handle(n, Persisted{ID: o.ID})
+			n.pending[len(n.pending)-1].w.After = nil
 		}
 	case Deliver:
 		c.stats.delivered++
@@ -384,6 +406,9 @@ func (c *cluster) step(until Time) bool {
 		kind int // 0 restart, 1 durable, 2 message, 3 tick, 4 client
 		n    *simNode
 	}
+	if c.failure != "" {
+		return false
+	}
 	best := next{at: until + 1}
 	consider := func(x next) {
 		if x.at < best.at || (x.at == best.at && x.kind < best.kind) {
@@ -437,7 +462,7 @@ func (c *cluster) makeDurable(n *simNode) {
 	n.pending = n.pending[1:]
 	n.durable.apply(w)
 	c.record(n, fmt.Sprintf("durable %d", w.ID))
-	if c.crashAt(n, "after-durable") {
+	if c.crashAt(n, "after-durable") || c.opt.lieAboutDurability {
 		return
 	}
 	for _, m := range w.After {
