@@ -177,7 +177,7 @@ func isPrefix(got, of []storage.Entry) bool {
 type tortureStats struct {
 	ops, powerCuts, cleanCrashes, restarts          int
 	tornCuts, middleRefused, tailCut, snapshotFlips int
-	snapshotFallbacks, gapRefused                   int
+	snapshotFallbacks, gapRefused, ioErrors         int
 }
 
 type torture struct {
@@ -330,6 +330,11 @@ func (tr *torture) step() bool {
 	if tr.ops.IntN(6) == 0 {
 		tr.fs.countdown = 1 + tr.ops.IntN(10)
 	}
+	k := tr.ops.IntN(100)
+	ioFaults := k < 94 && tr.ops.IntN(20) == 0 // only inside operations, not crashes or restarts
+	if ioFaults {
+		tr.disk.SetFaults(vdisk.Faults{TearProbability: 0.4, KeepUnsyncedProbability: 0.4, WriteErrorProbability: 0.3, SyncErrorProbability: 0.3})
+	}
 	one := func(o outcome) []outcome { return []outcome{o} }
 	same := [2][]uint32{{tr.epochs[0]}, {tr.epochs[1]}}
 	var err error
@@ -337,7 +342,7 @@ func (tr *torture) step() bool {
 	epochsIfCut := same
 	var onSuccess func()
 
-	switch k := tr.ops.IntN(100); {
+	switch {
 	case k < 40: // append a batch
 		epoch := uint32(tr.lastZxid() >> 32)
 		if epoch == 0 || tr.ops.IntN(10) == 0 {
@@ -374,6 +379,7 @@ func (tr *torture) step() bool {
 	case k < 82: // periodic snapshot of durable state
 		if tr.durable == 0 || tr.durable <= tr.snapLen {
 			tr.fs.countdown = 0
+			tr.disk.SetFaults(tornFaults)
 			return true
 		}
 		at := tr.snapLen + 1 + tr.ops.IntN(tr.durable-tr.snapLen)
@@ -434,6 +440,21 @@ func (tr *torture) step() bool {
 		return true
 	}
 
+	if ioFaults {
+		tr.disk.SetFaults(tornFaults)
+	}
+	if errors.Is(err, vdisk.ErrIO) && !tr.fs.dead {
+		// A failed write or fsync is fatal (fsyncgate): the node stops, maybe the machine
+		// too, and recovery must still find an allowed history.
+		tr.stats.ioErrors++
+		tr.fs.countdown = 0
+		tr.note("  I/O error inside it: %v", err)
+		if tr.ops.IntN(2) == 0 {
+			tr.disk.Crash()
+		}
+		tr.recover(ifCut, epochsIfCut)
+		return true
+	}
 	if tr.fs.dead {
 		tr.stats.powerCuts++
 		if err == nil {
@@ -544,10 +565,12 @@ func lastRecordOffset(b []byte) int {
 	return last
 }
 
+var tornFaults = vdisk.Faults{TearProbability: 0.4, KeepUnsyncedProbability: 0.4}
+
 func runTorture(t *testing.T, seed uint64, steps int, stats *tortureStats) {
 	diskRng := rand.New(rand.NewPCG(seed, 1))
 	d := vdisk.New(diskRng)
-	d.SetFaults(vdisk.Faults{TearProbability: 0.4, KeepUnsyncedProbability: 0.4})
+	d.SetFaults(tornFaults)
 	ops := rand.New(rand.NewPCG(seed, 2))
 	tr := &torture{
 		t: t, seed: seed, ops: ops, disk: d, fs: &cuttingFS{disk: d}, stats: stats,
@@ -604,7 +627,7 @@ func TestCrashTorture(t *testing.T) {
 			"power cuts inside operations": stats.powerCuts, "crashes between operations": stats.cleanCrashes,
 			"restarts": stats.restarts, "recoveries that cut a torn tail": stats.tornCuts,
 			"middle flips refused": stats.middleRefused, "last-record flips cut": stats.tailCut,
-			"snapshot flips": stats.snapshotFlips,
+			"snapshot flips": stats.snapshotFlips, "injected I/O errors": stats.ioErrors,
 		} {
 			if n == 0 {
 				t.Errorf("no %s over %d seeds: the torture no longer reaches that path", name, seeds)
