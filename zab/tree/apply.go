@@ -79,7 +79,7 @@ func (t *Tree) applyOp(zxid, timeMs int64, x *Txn, events *[]Event) wire.MultiRe
 		return wire.MultiResult{Type: wire.OpDelete}
 	case wire.OpSetData:
 		n := t.mustLookup(x.Path)
-		if x.Version != n.version+1 {
+		if x.Version != nextVersion(n.version) {
 			panic(fmt.Sprintf("tree: setData %q at zxid %#x to version %d, node is at %d",
 				x.Path, zxid, x.Version, n.version))
 		}

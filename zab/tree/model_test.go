@@ -217,6 +217,9 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		}
 		n.data = r.Data
 		n.stat.Version++
+		if n.stat.Version == -1 {
+			n.stat.Version = 0 // ZOOKEEPER-4743
+		}
 		n.stat.Mzxid, n.stat.Mtime, n.stat.DataLength = c.zxid, c.timeMs, int32(len(r.Data))
 		return wire.ErrOK, wire.MultiResult{Type: wire.OpSetData, Body: &wire.SetDataResponse{Stat: n.stat}},
 			[]Event{{wire.EventNodeDataChanged, r.Path, n.acl}}
@@ -244,6 +247,9 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		}
 		n.acl = fixed
 		n.stat.Aversion++
+		if n.stat.Aversion == -1 {
+			n.stat.Aversion = 0
+		}
 		return wire.ErrOK, wire.MultiResult{Type: wire.OpSetACL, Body: &wire.SetACLResponse{Stat: n.stat}}, nil
 	case wire.OpCheck:
 		r := body.(*wire.CheckVersionRequest)

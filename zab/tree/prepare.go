@@ -424,7 +424,7 @@ func (p *prep) setData(path string, data []byte, version int32) (Txn, wire.Err) 
 	if version != -1 && version != node.version {
 		return Txn{}, wire.ErrBadVersion
 	}
-	node.version++
+	node.version = nextVersion(node.version)
 	p.put(path, node)
 	return Txn{Type: wire.OpSetData, Path: path, Data: data, Version: node.version}, wire.ErrOK
 }
@@ -450,7 +450,7 @@ func (p *prep) setACL(path string, acl []wire.ACL, version int32) (Txn, wire.Err
 	if version != -1 && version != node.aversion {
 		return Txn{}, wire.ErrBadVersion
 	}
-	node.aversion++
+	node.aversion = nextVersion(node.aversion)
 	node.acl = fixed
 	p.put(path, node)
 	return Txn{Type: wire.OpSetACL, Path: path, ACL: fixed, Version: node.aversion}, wire.ErrOK
@@ -474,4 +474,14 @@ func (p *prep) check(path string, version int32) (Txn, wire.Err) {
 		return Txn{}, wire.ErrBadVersion
 	}
 	return Txn{Type: wire.OpCheck, Path: path, Version: version}, wire.ErrOK
+}
+
+// nextVersion is the version after v, as PrepRequestProcessor.checkAndIncVersion computes it:
+// int32 arithmetic wraps, but -1 is skipped (ZOOKEEPER-4743), since a client can never ask
+// for version -1 ("any version") explicitly.
+func nextVersion(v int32) int32 {
+	if v+1 == -1 {
+		return 0
+	}
+	return v + 1
 }

@@ -118,3 +118,22 @@ func TestCversionWrapsAndSequentialSuffixGoesNegative(t *testing.T) {
 	assert.Equal(t, "/q/x-2147483648", p)
 	assert.Equal(t, int32(0), h.stat("/q").Cversion, "creates = -2^31+1: 2*creates wraps to 2, minus 2 children, as Java int arithmetic does")
 }
+
+func TestVersionSkipsMinusOne(t *testing.T) {
+	// ZOOKEEPER-4743: after wrapping to -2 the next version is 0, never -1 ("any version").
+	h := newHarness(t, Config{})
+	h.openSession(1)
+	h.mustCreate(1, "/v", wire.ModePersistent)
+	n := h.tree.lookup("/v")
+	h.tree.digest -= h.tree.nodeHash("/v", n)
+	n.version, n.aversion = -2, -2 // white-box: skip 2^32-2 writes
+	h.tree.digest += h.tree.nodeHash("/v", n)
+	set := h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/v", Version: -2})
+	require.Equal(t, wire.ErrOK, set.Err)
+	assert.Equal(t, int32(0), set.Body.(*wire.SetDataResponse).Stat.Version)
+	acl := h.write(1, nil, wire.OpSetACL, &wire.SetACLRequest{Path: "/v", ACL: OpenACL, Version: -2})
+	require.Equal(t, wire.ErrOK, acl.Err)
+	assert.Equal(t, int32(0), acl.Body.(*wire.SetACLResponse).Stat.Aversion)
+	max := h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/v", Version: 0})
+	assert.Equal(t, int32(1), max.Body.(*wire.SetDataResponse).Stat.Version)
+}
