@@ -341,6 +341,7 @@ func (tr *torture) step() bool {
 	var ifCut []outcome
 	epochsIfCut := same
 	var onSuccess func()
+	afterCut := func() {}
 
 	switch {
 	case k < 40: // append a batch
@@ -408,18 +409,35 @@ func (tr *torture) step() bool {
 		err = tr.store.InstallSnapshot(z, encodeHistory(leader))
 		ifCut = []outcome{{tr.hist, min(tr.durable, m)}, {leader, len(leader)}}
 		onSuccess = func() { tr.hist, tr.durable, tr.snapLen = leader, len(leader), len(leader) }
-	case k < 94: // epoch files
+	case k < 94: // epoch files: accepted never goes back, current never passes accepted
 		which := tr.ops.IntN(2)
-		v := tr.epochs[which] + 1 + uint32(tr.ops.IntN(3))
+		v := tr.epochs[0] + uint32(tr.ops.IntN(3))
+		if which == 1 {
+			v = tr.epochs[1] + uint32(tr.ops.IntN(int(tr.epochs[0]-tr.epochs[1])+1))
+		}
 		tr.note("set epoch file %d to %d", which, v)
 		if which == 0 {
 			err = tr.store.SetAcceptedEpoch(v)
+			ifCut = one(outcome{tr.hist, tr.durable})
 		} else {
+			// SetCurrentEpoch syncs the log first: everything appended may be durable, and
+			// must be if the new epoch is (ZOOKEEPER-4643).
 			err = tr.store.SetCurrentEpoch(v)
+			ifCut = one(outcome{tr.hist, tr.durable})
+			old, n := tr.epochs[1], len(tr.hist)
+			afterCut = func() {
+				if v != old && tr.epochs[1] == v && len(tr.hist) < n {
+					tr.fatalf("currentEpoch %d is durable but only %d of the %d txns appended before it are", v, len(tr.hist), n)
+				}
+			}
 		}
-		ifCut = one(outcome{tr.hist, tr.durable})
 		epochsIfCut[which] = []uint32{tr.epochs[which], v}
-		onSuccess = func() { tr.epochs[which] = v }
+		onSuccess = func() {
+			tr.epochs[which] = v
+			if which == 1 {
+				tr.durable = len(tr.hist)
+			}
+		}
 	case k < 98: // power cut between operations
 		tr.fs.countdown = 0
 		tr.note("crash")
@@ -453,6 +471,7 @@ func (tr *torture) step() bool {
 			tr.disk.Crash()
 		}
 		tr.recover(ifCut, epochsIfCut)
+		afterCut()
 		return true
 	}
 	if tr.fs.dead {
@@ -462,6 +481,7 @@ func (tr *torture) step() bool {
 		}
 		tr.note("  power cut inside it")
 		tr.recover(ifCut, epochsIfCut)
+		afterCut()
 		return true
 	}
 	tr.fs.countdown = 0

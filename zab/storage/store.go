@@ -58,7 +58,7 @@ type Recovered struct {
 //	                         and only then send the messages the output held back (ACKs)
 //	TRUNC to zxid            TruncateAfter(zxid)
 //	acceptedEpoch = e        SetAcceptedEpoch(e)
-//	currentEpoch = e         Sync first (the synced txns), then SetCurrentEpoch(e)
+//	currentEpoch = e         SetCurrentEpoch(e) (it syncs the appended txns first)
 //	SNAP snapshot at zxid    InstallSnapshot(zxid, bytes)
 //	snapCount reached        SaveSnapshot(appliedZxid, state bytes)
 //
@@ -236,8 +236,16 @@ func (s *Store) TruncateAfter(zxid uint64) error {
 	return s.log.TruncateAfter(zxid)
 }
 
+// ErrEpochOrder is returned for an epoch write that would break acceptedEpoch's and
+// currentEpoch's rules: neither ever decreases, and currentEpoch never passes acceptedEpoch
+// (a node follows an epoch only after accepting it in discovery).
+var ErrEpochOrder = errors.New("storage: epoch out of order")
+
 // SetAcceptedEpoch durably records acceptedEpoch.
 func (s *Store) SetAcceptedEpoch(epoch uint32) error {
+	if epoch < s.acceptedEpoch {
+		return fmt.Errorf("%w: acceptedEpoch %d, new %d", ErrEpochOrder, s.acceptedEpoch, epoch)
+	}
 	if err := WriteEpoch(s.data, AcceptedEpochFile, epoch); err != nil {
 		return err
 	}
@@ -245,9 +253,17 @@ func (s *Store) SetAcceptedEpoch(epoch uint32) error {
 	return nil
 }
 
-// SetCurrentEpoch durably records currentEpoch. The caller must have synced the txns of the
-// epoch's initial history first (ZOOKEEPER-4643).
+// SetCurrentEpoch makes every appended txn durable and then durably records currentEpoch.
+// The order is the fix of ZOOKEEPER-4643 made structural: currentEpoch = e claims the node
+// holds epoch e's initial history, and a node whose epoch file says so while its log lacks
+// the synced txns wins the next election on its epoch and truncates committed txns away.
 func (s *Store) SetCurrentEpoch(epoch uint32) error {
+	if epoch < s.currentEpoch || epoch > s.acceptedEpoch {
+		return fmt.Errorf("%w: currentEpoch %d, acceptedEpoch %d, new currentEpoch %d", ErrEpochOrder, s.currentEpoch, s.acceptedEpoch, epoch)
+	}
+	if _, err := s.log.Sync(); err != nil {
+		return err
+	}
 	if err := WriteEpoch(s.data, CurrentEpochFile, epoch); err != nil {
 		return err
 	}

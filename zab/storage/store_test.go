@@ -185,3 +185,29 @@ func TestRecoverRemovesTempFilesAndRefusesCorruptEpochs(t *testing.T) {
 	_, _, err := Recover(data, newMemFS(), Config{})
 	assert.ErrorIs(t, err, ErrCorrupt)
 }
+
+func TestSetCurrentEpochMakesTheSyncedTxnsDurableFirst(t *testing.T) {
+	// ZOOKEEPER-4643: the epoch file must never be on disk ahead of the initial history.
+	data, logFS := newMemFS(), newMemFS()
+	s, _ := recoverStore(t, data, logFS, Config{})
+	require.NoError(t, s.SetAcceptedEpoch(2))
+	require.NoError(t, s.Append(txns(1, 1, 4))) // DIFF txns, not synced by the caller
+	require.NoError(t, s.SetCurrentEpoch(2))
+	data.crash(nil)
+	logFS.crash(nil)
+	_, r := recoverStore(t, data, logFS, Config{})
+	assert.Equal(t, uint32(2), r.CurrentEpoch)
+	assert.Equal(t, txns(1, 1, 4), r.Entries, "currentEpoch=2 is durable, so the txns it vouches for are too")
+}
+
+func TestEpochsNeverGoBackAndCurrentNeverPassesAccepted(t *testing.T) {
+	s, _ := recoverStore(t, newMemFS(), newMemFS(), Config{})
+	require.NoError(t, s.SetAcceptedEpoch(3))
+	assert.ErrorIs(t, s.SetCurrentEpoch(4), ErrEpochOrder, "current above accepted")
+	require.NoError(t, s.SetCurrentEpoch(3))
+	require.NoError(t, s.SetCurrentEpoch(3), "rewriting the same epoch is fine")
+	assert.ErrorIs(t, s.SetCurrentEpoch(2), ErrEpochOrder, "current going back")
+	assert.ErrorIs(t, s.SetAcceptedEpoch(2), ErrEpochOrder, "accepted going back")
+	assert.Equal(t, uint32(3), s.AcceptedEpoch())
+	assert.Equal(t, uint32(3), s.CurrentEpoch())
+}
