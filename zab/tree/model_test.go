@@ -489,6 +489,9 @@ type treeMachine struct {
 	zxid     int64
 	now      int64
 	queue    []pipelined
+
+	watches    *Watches   // this server's watch tables
+	refWatches []refWatch // the naive watch model
 }
 
 func (s *treeMachine) prepare(t *rapid.T, session int64, ids []wire.Id, typ wire.OpCode, body wire.Record) {
@@ -559,6 +562,7 @@ func (s *treeMachine) commitOne(t *rapid.T) {
 	require.Equal(t, p.want.Body, got.Body, "reply body at zxid %#x", p.zxid)
 	require.Equal(t, p.want.Events, nilIfEmpty(got.Events), "events at zxid %#x", p.zxid)
 	requireSameState(t, s.tree, p.after, fmt.Sprintf("after applying zxid %#x", p.zxid))
+	s.expectNotifications(t, got)
 }
 
 // LoseLeadership drops every prepared txn, as a leader that lost its quorum does.
@@ -595,6 +599,9 @@ func (s *treeMachine) actions() map[string]func(*rapid.T) {
 		"commit1":        s.Commit,
 		"commit2":        s.Commit,
 		"loseLeadership": s.LoseLeadership,
+		"watch1":         s.Watch,
+		"watch2":         s.Watch,
+		"unwatchAll":     s.UnwatchAll,
 		"":               s.Check,
 	}
 }
@@ -602,7 +609,8 @@ func (s *treeMachine) actions() map[string]func(*rapid.T) {
 // newTreeMachine starts with session 1 open and committed.
 func newTreeMachine(t *rapid.T, ext bool) *treeMachine {
 	cfg := Config{ExtendedTypesEnabled: ext}
-	s := &treeMachine{tree: New(cfg), follower: New(cfg), model: newRefModel(ext), ext: ext, now: 1_700_000_000_000}
+	s := &treeMachine{tree: New(cfg), follower: New(cfg), model: newRefModel(ext), ext: ext, now: 1_700_000_000_000,
+		watches: NewWatches()}
 	s.prepare(t, 1, nil, wire.OpCreateSession, nil)
 	s.Commit(t)
 	return s

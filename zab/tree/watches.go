@@ -225,6 +225,17 @@ func (w *Watches) Fire(events []Event, ids func(session int64) []wire.Id) []Noti
 	return out
 }
 
+// Applied fires an applied txn's events (see Fire) and, when the txn closed a session, then
+// drops that session's watches: the close's own ephemeral deletions are still delivered
+// before its reply (zk-protocol.md §3.4).
+func (w *Watches) Applied(a Applied, ids func(session int64) []wire.Id) []Notification {
+	out := w.Fire(a.Events, ids)
+	if a.Type == wire.OpCloseSession {
+		w.RemoveSession(a.SessionID)
+	}
+	return out
+}
+
 // trigger collects the sessions one table notifies for ev, consuming one-shot watches, and
 // leaves out sessions in skip.
 func (w *Watches) trigger(table map[string]map[int64]watchBits, ev Event, skip []int64) []int64 {

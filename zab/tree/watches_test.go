@@ -110,13 +110,15 @@ func TestSessionCloseFiresEphemeralDeletes(t *testing.T) {
 	w.AddData(1, "/a/e1")
 	w.AddData(1, "/a/e2")
 	w.AddChild(3, "/a")
-	got := fire(h, w, h.closeSession(2))
+	w.AddData(2, "/a")
+	got := w.Applied(h.closeSession(2), nil)
 	assert.Equal(t, []Notification{
 		note(1, wire.EventNodeDeleted, "/a/e1"), note(3, wire.EventNodeChildrenChanged, "/a"),
 		note(1, wire.EventNodeDeleted, "/a/e2"),
 	}, got, "ephemerals are deleted in path order, in the close txn")
 	_, err := h.tree.Exists("/a/e1", nil)
 	assert.Equal(t, wire.ErrNoNode, err)
+	assert.Equal(t, wire.ErrNoWatcher, w.Check(2, "/a", wire.WatcherAny, false), "a closed session's watches are gone")
 }
 
 func TestAfterReadRegistration(t *testing.T) {
