@@ -169,6 +169,9 @@ type cluster struct {
 	// (for tests that expect a deliberately broken host to be caught).
 	collect bool
 	failure string
+	// keepSent records every message sent, for transcript tests.
+	keepSent bool
+	sent     []Message
 
 	nextPropose Time
 	proposals   int
@@ -181,6 +184,11 @@ type clusterStats struct {
 }
 
 func newCluster(t testing.TB, seed uint64, opt harnessOptions) *cluster {
+	return newClusterWithDisks(t, seed, opt, nil)
+}
+
+// newClusterWithDisks starts the nodes from the given durable states (empty when absent).
+func newClusterWithDisks(t testing.TB, seed uint64, opt harnessOptions, disks map[PeerID]simDisk) *cluster {
 	c := &cluster{
 		t: t, seed: seed, opt: opt,
 		rng:      rand.New(rand.NewPCG(seed, 0x5eed)),
@@ -201,6 +209,7 @@ func newCluster(t testing.TB, seed uint64, opt harnessOptions) *cluster {
 			observers = append(observers, id)
 		}
 	}
+	c.recordPrehistory(disks)
 	for _, id := range c.ids {
 		n := &simNode{id: id, cfg: Config{
 			ID: id, Voters: voters, Observers: observers,
@@ -208,6 +217,8 @@ func newCluster(t testing.TB, seed uint64, opt harnessOptions) *cluster {
 			Rand:        splitRand{rand.New(rand.NewPCG(seed, uint64(id)))},
 			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax,
 		}}
+		d := disks[id]
+		n.durable = d.clone()
 		c.nodes[id] = n
 		c.start(n)
 	}
@@ -356,6 +367,9 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 
 func (c *cluster) send(n *simNode, m Message) {
 	c.stats.messages++
+	if c.keepSent {
+		c.sent = append(c.sent, m)
+	}
 	c.record(n, "send "+m.String())
 	if m.From != n.id {
 		c.fatalf("node %d sent a message from %d: %v", n.id, m.From, m)
@@ -602,3 +616,76 @@ var recentLines = func() int {
 	}
 	return 60
 }()
+
+// recordPrehistory tells the checker about the txns already on the given disks, as if a
+// phantom leader (node 0) of each of their epochs had proposed them, and had delivered,
+// before proposing in epoch e, whatever the disks show to precede epoch e: snapshot contents
+// and the log prefix in front of epoch e's txns.
+func (c *cluster) recordPrehistory(disks map[PeerID]simDisk) {
+	all := map[Zxid][]byte{}
+	committed := map[Zxid]bool{}
+	var logs [][]Txn
+	for _, id := range slices.Sorted(func(yield func(PeerID) bool) {
+		for id := range disks {
+			if !yield(id) {
+				return
+			}
+		}
+	}) {
+		d := disks[id]
+		var reg register
+		if len(d.snap.Data) > 0 {
+			if err := reg.Restore(d.snap.Data); err != nil {
+				c.fatalf("disk of node %d: bad snapshot: %v", id, err)
+			}
+		}
+		var full []Txn
+		for i, z := range reg.zxids {
+			all[z], committed[z] = reg.values[i], true
+			full = append(full, Txn{Zxid: z, Data: reg.values[i]})
+		}
+		for _, t := range d.log {
+			all[t.Zxid] = t.Data
+		}
+		logs = append(logs, append(full, d.log...))
+	}
+	zxids := slices.Sorted(func(yield func(Zxid) bool) {
+		for z := range all {
+			if !yield(z) {
+				return
+			}
+		}
+	})
+	delivered := Zxid(0)
+	var history []uint64
+	deliver := func(z Zxid) {
+		if z > delivered {
+			delivered = z
+			history = append(history, uint64(z))
+			c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: 0, Zxid: uint64(z), Txn: all[z]})
+		}
+	}
+	for i, z := range zxids {
+		if i == 0 || zxids[i-1].Epoch() != z.Epoch() {
+			for _, p := range zxids[:i] {
+				if committed[p] {
+					deliver(p)
+				}
+			}
+			for _, l := range logs {
+				if j := slices.IndexFunc(l, func(t Txn) bool { return t.Zxid.Epoch() == z.Epoch() }); j > 0 {
+					for _, t := range l[:j] {
+						deliver(t.Zxid)
+					}
+				}
+			}
+			c.observe(checker.ZabEvent{Kind: checker.ZabEstablished, Node: 0, Epoch: uint32(z.Epoch()), Zxids: history})
+		}
+		c.observe(checker.ZabEvent{Kind: checker.ZabProposed, Node: 0, Zxid: uint64(z), Txn: all[z]})
+	}
+	for _, z := range zxids {
+		if committed[z] {
+			deliver(z)
+		}
+	}
+}

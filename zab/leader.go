@@ -30,6 +30,7 @@ type learnerHandle struct {
 	newLeaderZxid Zxid
 	acked         Zxid // durable on the learner (cumulative)
 	logged        Zxid // last logged txn the learner reported in its previous ping
+	loggedLimit   Zxid // what the learner should have had by then
 	lastHeard     Time
 }
 
@@ -425,18 +426,19 @@ func (p *Peer) tickLeader() {
 	ld.deadline = p.now + p.tickMillis(1)
 }
 
-// repairLearner resends what a synced learner is missing when two pings in a row report the
-// same last logged txn behind the leader's (so nothing for it is in flight any more): the
-// uncommitted proposals for a follower, the committed txns for an observer. Lost messages
-// then cost a tick, not the session. At most DiffTxnsMax txns go per ping.
+// repairLearner resends what a synced learner is missing when its ping answer shows no
+// progress since the previous answer, although by then it should have had more (so what it
+// misses is not merely in flight): the uncommitted proposals for a follower, the committed
+// txns for an observer. A lost message then costs a tick or two, not the session. At most
+// DiffTxnsMax txns go per ping.
 func (p *Peer) repairLearner(h *learnerHandle, logged Zxid) {
-	stalled := logged == h.logged
-	h.logged = logged
 	limit := p.log.last()
 	if h.observer {
 		limit = p.committed
 	}
-	if h.phase != hNewLeaderAcked || !stalled || logged >= limit || !p.log.contains(logged) {
+	stalled := logged == h.logged && logged < h.loggedLimit
+	h.logged, h.loggedLimit = logged, limit
+	if h.phase != hNewLeaderAcked || !stalled || !p.log.contains(logged) {
 		return
 	}
 	prev := logged

@@ -142,7 +142,9 @@ func (p *Peer) onLeaderInfo(m Message) {
 	switch {
 	case e > p.acceptedEpoch:
 		p.acceptedEpoch = e
-		ack.Flags = FlagCounted
+		if p.voter {
+			ack.Flags = FlagCounted
+		}
 		p.issue(Persist{SetAcceptedEpoch: true, AcceptedEpoch: e, After: []Message{ack}})
 	case e == p.acceptedEpoch:
 		p.send(ack)

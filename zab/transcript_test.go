@@ -1,0 +1,256 @@
+package zab
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Transcript tests: small ensembles on a perfect network (1 ms links, 1 ms disks, no
+// clients unless a test proposes) whose message exchanges are compared line by line with
+// the protocol as the ZAB paper and ZooKeeper's Zab1.0 wiki describe it.
+
+func quietOptions(voters, observers int) harnessOptions {
+	o := defaultOptions(voters, observers)
+	o.latencyMin, o.latencyMax, o.diskMin, o.diskMax = 1, 1, 1, 1
+	o.proposeEveryMillis = 0
+	return o
+}
+
+// txns builds a log of the given zxids; each txn's bytes name its zxid.
+func txns(zxids ...Zxid) []Txn {
+	out := make([]Txn, len(zxids))
+	for i, z := range zxids {
+		out[i] = Txn{Zxid: z, Data: []byte("t" + z.String())}
+	}
+	return out
+}
+
+func zx(e Epoch, c uint32) Zxid { return MakeZxid(e, c) }
+
+// transcriptLine renders a message the way the expected transcripts spell it.
+func transcriptLine(m Message) string {
+	s := fmt.Sprintf("%d->%d %v", m.From, m.To, m.Type)
+	switch m.Type {
+	case MsgLeaderInfo, MsgAckNewLeader:
+		s += fmt.Sprintf(" epoch=%d", m.Epoch)
+	case MsgAckEpoch:
+		s += fmt.Sprintf(" currentEpoch=%d last=%v counted=%v", m.CurrentEpoch, m.Zxid, m.Flags&FlagCounted != 0)
+	case MsgDiff, MsgTrunc, MsgSnap, MsgNewLeader, MsgUpToDate, MsgAck, MsgCommit:
+		s += " " + m.Zxid.String()
+	case MsgProposal, MsgInform:
+		s += fmt.Sprintf(" %v prev=%v", m.Zxid, m.PrevZxid)
+	}
+	return s
+}
+
+// exchange returns the transcript of messages between leader and learner, without election
+// notifications and pings.
+func exchange(c *cluster, leader, learner PeerID) []string {
+	var out []string
+	for _, m := range c.sent {
+		if m.Type == MsgNotification || m.Type == MsgPing {
+			continue
+		}
+		if (m.From == leader && m.To == learner) || (m.From == learner && m.To == leader) {
+			out = append(out, transcriptLine(m))
+		}
+	}
+	return out
+}
+
+func requireTranscript(t *testing.T, c *cluster, leader, learner PeerID, want string) {
+	t.Helper()
+	got := strings.Join(exchange(c, leader, learner), "\n")
+	want = strings.TrimSpace(strings.ReplaceAll(want, "\t", ""))
+	require.Equal(t, want, got, "exchange between leader %d and learner %d (seed %d)", leader, learner, c.seed)
+}
+
+func startQuiet(t *testing.T, opt harnessOptions, disks map[PeerID]simDisk) *cluster {
+	c := newClusterWithDisks(t, 1, opt, disks)
+	c.keepSent = true
+	c.run(c.now + Time(40*opt.tickMillis))
+	c.finish()
+	return c
+}
+
+// TestElectionPicksNewestHistory: votes are ordered by (currentEpoch, last logged zxid, id),
+// the epoch first (a peer that accepted a later NEWLEADER wins over a longer older log).
+func TestElectionPicksNewestHistory(t *testing.T) {
+	tests := []struct {
+		name   string
+		disks  map[PeerID]simDisk
+		leader PeerID
+	}{
+		{"empty ensemble: highest id", nil, 3},
+		{"longest log of the newest epoch", map[PeerID]simDisk{
+			1: {acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(2, 1), zx(2, 2), zx(2, 3))},
+			2: {acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(2, 1))},
+			3: {acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(2, 1), zx(2, 2))},
+		}, 1},
+		{"currentEpoch beats a longer log", map[PeerID]simDisk{
+			1: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2), zx(1, 3))},
+			2: {acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(1, 1))},
+			3: {acceptedEpoch: 2, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2))},
+		}, 2},
+		{"acceptedEpoch alone does not count", map[PeerID]simDisk{
+			1: {acceptedEpoch: 5, currentEpoch: 1, log: txns(zx(1, 1))},
+			2: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2))},
+			3: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1))},
+		}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := startQuiet(t, quietOptions(3, 0), tt.disks)
+			l := c.leader()
+			require.NotNil(t, l, "no leader established")
+			require.Equal(t, tt.leader, l.id, "elected leader")
+			for _, id := range c.ids {
+				if id != l.id {
+					require.Equal(t, Following, c.nodes[id].peer.Role(), "node %d", id)
+					require.Equal(t, Broadcast, c.nodes[id].peer.Phase(), "node %d", id)
+				}
+			}
+		})
+	}
+}
+
+// TestSyncDiff: a follower one txn behind gets DIFF from its last zxid, the missing
+// proposal, NEWLEADER; it acks NEWLEADER (after the txn and currentEpoch are durable) and
+// the leader, established, commits the initial history and sends UPTODATE with its commit
+// point. A follower already up to date gets an empty DIFF.
+func TestSyncDiff(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 0), map[PeerID]simDisk{
+		1: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2))},
+		2: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2), zx(1, 3))},
+		3: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2), zx(1, 3))},
+	})
+	requireTranscript(t, c, 3, 1, `
+		1->3 FOLLOWERINFO
+		3->1 LEADERINFO epoch=2
+		1->3 ACKEPOCH currentEpoch=1 last=1.2 counted=true
+		3->1 DIFF 1.2
+		3->1 PROPOSAL 1.3 prev=1.2
+		3->1 NEWLEADER 1.3
+		1->3 ACKNEWLEADER epoch=2
+		3->1 COMMIT 1.3
+		3->1 UPTODATE 1.3`)
+	requireTranscript(t, c, 3, 2, `
+		2->3 FOLLOWERINFO
+		3->2 LEADERINFO epoch=2
+		2->3 ACKEPOCH currentEpoch=1 last=1.3 counted=true
+		3->2 DIFF 1.3
+		3->2 NEWLEADER 1.3
+		2->3 ACKNEWLEADER epoch=2
+		3->2 COMMIT 1.3
+		3->2 UPTODATE 1.3`)
+	for _, id := range c.ids {
+		require.Equal(t, zx(1, 3), c.nodes[id].sm.last(), "node %d applied the whole initial history", id)
+		require.Equal(t, Epoch(2), c.nodes[id].durable.currentEpoch, "node %d durable currentEpoch", id)
+	}
+}
+
+// TestSyncTrunc: a follower holding txns of an old epoch that the new leader lacks (never
+// committed) is told to truncate to the last common zxid, then gets the leader's txns.
+func TestSyncTrunc(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 0), map[PeerID]simDisk{
+		1: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2), zx(1, 3), zx(1, 4))},
+		2: {acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(1, 1), zx(1, 2), zx(2, 1))},
+		3: {acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(1, 1), zx(1, 2), zx(2, 1))},
+	})
+	requireTranscript(t, c, 3, 1, `
+		1->3 FOLLOWERINFO
+		3->1 LEADERINFO epoch=3
+		1->3 ACKEPOCH currentEpoch=1 last=1.4 counted=true
+		3->1 TRUNC 1.2
+		3->1 PROPOSAL 2.1 prev=1.2
+		3->1 NEWLEADER 2.1
+		1->3 ACKNEWLEADER epoch=3
+		3->1 COMMIT 2.1
+		3->1 UPTODATE 2.1`)
+	require.Equal(t, txns(zx(1, 1), zx(1, 2), zx(2, 1)), c.nodes[1].durable.log, "node 1's durable log after TRUNC")
+}
+
+// TestSyncSnap: a follower behind the leader's snapshot gets SNAP (the state machine bytes
+// at the leader's commit point) and the txns after it.
+func TestSyncSnap(t *testing.T) {
+	reg := register{}
+	reg.Apply(zx(1, 1), []byte("t1.1"))
+	reg.Apply(zx(1, 2), []byte("t1.2"))
+	leaderDisk := simDisk{acceptedEpoch: 1, currentEpoch: 1, snap: Snapshot{Zxid: zx(1, 2), Data: reg.Snapshot()}, log: txns(zx(1, 3))}
+	c := startQuiet(t, quietOptions(3, 0), map[PeerID]simDisk{
+		1: {},
+		2: leaderDisk,
+		3: leaderDisk,
+	})
+	requireTranscript(t, c, 3, 1, `
+		1->3 FOLLOWERINFO
+		3->1 LEADERINFO epoch=2
+		1->3 ACKEPOCH currentEpoch=0 last=0.0 counted=true
+		3->1 SNAP 1.2
+		3->1 PROPOSAL 1.3 prev=1.2
+		3->1 NEWLEADER 1.3
+		1->3 ACKNEWLEADER epoch=2
+		3->1 COMMIT 1.3
+		3->1 UPTODATE 1.3`)
+	require.Equal(t, []Zxid{zx(1, 1), zx(1, 2), zx(1, 3)}, c.nodes[1].sm.zxids, "node 1's state machine after SNAP")
+	require.Equal(t, zx(1, 2), c.nodes[1].durable.snap.Zxid, "node 1's durable snapshot")
+}
+
+// TestBroadcastPipeline: proposals go to every follower at once, each follower ACKs once
+// its copy is durable, and COMMIT follows a quorum, in zxid order.
+func TestBroadcastPipeline(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 0), nil)
+	l := c.leader()
+	require.NotNil(t, l)
+	c.sent = nil
+	c.handle(l, Propose{Data: []byte("a")})
+	c.handle(l, Propose{Data: []byte("b")})
+	c.run(c.now + 20)
+	requireTranscript(t, c, l.id, 1, `
+		3->1 PROPOSAL 1.1 prev=0.0
+		3->1 PROPOSAL 1.2 prev=1.1
+		1->3 ACK 1.1
+		1->3 ACK 1.2
+		3->1 COMMIT 1.1
+		3->1 COMMIT 1.2`)
+	for _, id := range c.ids {
+		require.Equal(t, []Zxid{zx(1, 1), zx(1, 2)}, c.nodes[id].sm.zxids, "node %d applied", id)
+	}
+	c.finish()
+}
+
+// TestObserverGetsInformNotProposal: an observer syncs like a follower but never counts,
+// and receives committed txns as INFORM, never PROPOSAL or COMMIT.
+func TestObserverGetsInformNotProposal(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 1), nil)
+	l := c.leader()
+	require.NotNil(t, l)
+	require.Equal(t, Observing, c.nodes[4].peer.Role())
+	requireTranscript(t, c, l.id, 4, `
+		4->3 FOLLOWERINFO
+		3->4 LEADERINFO epoch=1
+		4->3 ACKEPOCH currentEpoch=0 last=0.0 counted=false
+		3->4 DIFF 0.0
+		3->4 NEWLEADER 0.0
+		4->3 ACKNEWLEADER epoch=1
+		3->4 UPTODATE 0.0`)
+	c.sent = nil
+	c.handle(l, Propose{Data: []byte("a")})
+	c.run(c.now + 20)
+	requireTranscript(t, c, l.id, 4, `3->4 INFORM 1.1 prev=0.0`)
+	require.Equal(t, []Zxid{zx(1, 1)}, c.nodes[4].sm.zxids, "observer applied")
+	c.finish()
+}
+
+// TestProposeRejectedUnlessEstablishedLeader: nothing is dropped silently.
+func TestProposeRejectedUnlessEstablishedLeader(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 0), nil)
+	out := c.nodes[1].peer.Handle(c.now, Propose{Data: []byte("x")})
+	require.Equal(t, []Output{Rejected{Err: ErrNotLeader}}, out, "a follower must reject a proposal")
+	l := c.leader()
+	out = l.peer.Handle(c.now, Propose{Data: make([]byte, 2<<20)})
+	require.Equal(t, []Output{Rejected{Err: ErrTooLarge}}, out, "an oversized txn must be rejected")
+}
