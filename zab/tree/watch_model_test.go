@@ -19,7 +19,9 @@ type refWatch struct {
 var watcherIDs = map[int64][]wire.Id{1: aliceIDs, 2: bobIDs, 3: {{Scheme: "ip", ID: "10.0.0.3"}}}
 
 func refCovers(ancestor, path string) bool {
-	return ancestor == path || ancestor == "/" || strings.HasPrefix(path, ancestor+"/")
+	// Events always carry absolute paths, so a watch on a malformed path such as "" only
+	// ever matches an identical path.
+	return ancestor == path || ancestor == "/" || ancestor != "" && strings.HasPrefix(path, ancestor+"/")
 }
 
 // refNotify computes the notifications of applied events from the flat list, consuming
