@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,6 +170,8 @@ type cluster struct {
 	// (for tests that expect a deliberately broken host to be caught).
 	collect bool
 	failure string
+	// noTrace skips the trace (benchmarks): no hash, no failure context.
+	noTrace bool
 	// keepSent records every message sent, for transcript tests.
 	keepSent bool
 	sent     []Message
@@ -259,7 +262,16 @@ func (c *cluster) fatalf(format string, args ...any) {
 		c.seed, c.now, fmt.Sprintf(format, args...), c.seed, strings.Join(c.recent, "\n"))
 }
 
+func (c *cluster) recordf(n *simNode, format string, args ...any) {
+	if !c.noTrace {
+		c.record(n, fmt.Sprintf(format, args...))
+	}
+}
+
 func (c *cluster) record(n *simNode, line string) {
+	if c.noTrace {
+		return
+	}
 	s := fmt.Sprintf("t=%d n%d %s", c.now, n.id, line)
 	fmt.Fprintln(c.trace, s)
 	c.recent = append(c.recent, s)
@@ -306,9 +318,9 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.send(n, o.Message)
 	case Persist:
 		c.stats.persists++
-		c.record(n, fmt.Sprintf("persist %d snap=%v trunc=%v/%v entries=%d ae=%v/%d ce=%v/%d after=%d",
+		c.recordf(n, "persist %d snap=%v trunc=%v/%v entries=%d ae=%v/%d ce=%v/%d after=%d",
 			o.ID, o.Snapshot != nil, o.Truncate, o.TruncateAfter, len(o.Entries),
-			o.SetAcceptedEpoch, o.AcceptedEpoch, o.SetCurrentEpoch, o.CurrentEpoch, len(o.After)))
+			o.SetAcceptedEpoch, o.AcceptedEpoch, o.SetCurrentEpoch, o.CurrentEpoch, len(o.After))
 		if removed := n.written.apply(o); len(removed) > 0 {
 			zs := make([]uint64, len(removed))
 			for i, z := range removed {
@@ -334,13 +346,13 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 	case Deliver:
 		c.stats.delivered++
 		delete(n.proposing, o.Txn.Zxid)
-		c.record(n, fmt.Sprintf("deliver %v %q", o.Txn.Zxid, o.Txn.Data))
+		c.recordf(n, "deliver %v %q", o.Txn.Zxid, o.Txn.Data)
 		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(n.id), Zxid: uint64(o.Txn.Zxid), Txn: o.Txn.Data})
 	case Restored:
-		c.record(n, fmt.Sprintf("restored %v", o.Zxid))
+		c.recordf(n, "restored %v", o.Zxid)
 		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(o.Zxid)})
 	case StateChanged:
-		c.record(n, fmt.Sprintf("state %v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason))
+		c.recordf(n, "state %v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason)
 		if o.Role != Leading || o.Phase == Broadcast {
 			clear(n.proposing) // the client window counts only this leadership's proposals
 		}
@@ -355,11 +367,11 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 	case Proposed:
 		c.stats.proposed++
 		n.proposing[o.Zxid] = true
-		c.record(n, fmt.Sprintf("proposed %v %q", o.Zxid, propose))
+		c.recordf(n, "proposed %v %q", o.Zxid, propose)
 		c.observe(checker.ZabEvent{Kind: checker.ZabProposed, Node: uint64(n.id), Zxid: uint64(o.Zxid), Txn: propose})
 	case Rejected:
 		c.stats.rejected++
-		c.record(n, fmt.Sprintf("rejected: %v", o.Err))
+		c.recordf(n, "rejected: %v", o.Err)
 	default:
 		c.fatalf("unknown output %T", o)
 	}
@@ -370,7 +382,9 @@ func (c *cluster) send(n *simNode, m Message) {
 	if c.keepSent {
 		c.sent = append(c.sent, m)
 	}
-	c.record(n, "send "+m.String())
+	if !c.noTrace {
+		c.record(n, "send "+m.String())
+	}
 	if m.From != n.id {
 		c.fatalf("node %d sent a message from %d: %v", n.id, m.From, m)
 	}
@@ -475,7 +489,7 @@ func (c *cluster) makeDurable(n *simNode) {
 	w := n.pending[0].w
 	n.pending = n.pending[1:]
 	n.durable.apply(w)
-	c.record(n, fmt.Sprintf("durable %d", w.ID))
+	c.recordf(n, "durable %d", w.ID)
 	if c.crashAt(n, "after-durable") || c.opt.lieAboutDurability {
 		return
 	}
@@ -497,7 +511,9 @@ func (c *cluster) deliver(m Message) {
 	case MsgDiff, MsgTrunc, MsgSnap:
 		c.stats.syncModes[m.Type]++
 	}
-	c.record(n, "recv "+m.String())
+	if !c.noTrace {
+		c.record(n, "recv "+m.String())
+	}
 	if c.crashAt(n, "before-recv-"+m.Type.String()) {
 		return
 	}
@@ -512,7 +528,7 @@ func (c *cluster) clientPropose() {
 			continue
 		}
 		c.proposals++
-		c.handle(n, Propose{Data: []byte(fmt.Sprintf("v%d", c.proposals))})
+		c.handle(n, Propose{Data: strconv.AppendInt([]byte{'v'}, int64(c.proposals), 10)})
 	}
 }
 
