@@ -562,6 +562,7 @@ func (s *treeMachine) commitOne(t *rapid.T) {
 	require.Equal(t, p.want.Body, got.Body, "reply body at zxid %#x", p.zxid)
 	require.Equal(t, p.want.Events, nilIfEmpty(got.Events), "events at zxid %#x", p.zxid)
 	requireSameState(t, s.tree, p.after, fmt.Sprintf("after applying zxid %#x", p.zxid))
+	require.NoError(t, s.tree.Verify(), "incrementally kept state after zxid %#x", p.zxid)
 	s.expectNotifications(t, got)
 }
 

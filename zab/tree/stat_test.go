@@ -137,3 +137,18 @@ func TestVersionSkipsMinusOne(t *testing.T) {
 	max := h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/v", Version: 0})
 	assert.Equal(t, int32(1), max.Body.(*wire.SetDataResponse).Stat.Version)
 }
+
+func TestVerifyCatchesDrift(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.openSession(1)
+	h.mustCreate(1, "/a", wire.ModePersistent)
+	h.mustCreate(1, "/e", wire.ModeEphemeral)
+	require.NoError(t, h.tree.Verify())
+	h.tree.lookup("/a").data = []byte("changed behind the digest's back")
+	assert.ErrorContains(t, h.tree.Verify(), "digest")
+	h2 := newHarness(t, Config{})
+	h2.openSession(1)
+	h2.mustCreate(1, "/e", wire.ModeEphemeral)
+	delete(h2.tree.sessions[1].ephemerals, "/e")
+	assert.ErrorContains(t, h2.tree.Verify(), "ephemerals")
+}
