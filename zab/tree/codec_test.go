@@ -216,3 +216,14 @@ func TestRestoreRejectsInconsistentContent(t *testing.T) {
 	_, err = Restore(Config{ExtendedTypesEnabled: true}, snap)
 	assert.ErrorIs(t, err, ErrCorrupt, "a snapshot taken with other settings")
 }
+
+func TestSnapshotOfEmptyACLNode(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.openSession(1)
+	h.tree.Apply(h.zxid+1, Txn{Type: wire.OpCreate, SessionID: 1, Path: "/open", ACL: nil})
+	restored, err := Restore(Config{}, h.tree.Snapshot())
+	require.NoError(t, err)
+	resp, errCode := restored.GetACL("/open", nil)
+	require.Equal(t, wire.ErrOK, errCode, "an empty ACL allows everything")
+	assert.Empty(t, resp.ACL)
+}
