@@ -93,6 +93,27 @@ func BenchmarkApply(b *testing.B) {
 	})
 }
 
+// BenchmarkFlatQueue is the queue recipe on one parent holding 100,000 children: append a
+// sequential node, remove the oldest. Children are a sorted slice, so removing the head
+// moves the whole slice: this measures that cost.
+func BenchmarkFlatQueue(b *testing.B) {
+	const depth = 100_000
+	w := newBenchWriter()
+	w.do(Request{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/q", ACL: OpenACL}})
+	for i := 0; i < depth; i++ {
+		w.do(Request{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/q/item-", Data: payload128, ACL: OpenACL, Flags: wire.ModePersistentSequential}})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.do(Request{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/q/item-", Data: payload128, ACL: OpenACL, Flags: wire.ModePersistentSequential}})
+		head := fmt.Sprintf("/q/item-%010d", i)
+		if got := w.do(Request{Type: wire.OpDelete, Body: &wire.DeleteRequest{Path: head, Version: -1}}); got.Err != 0 {
+			b.Fatalf("delete %s: %d", head, got.Err)
+		}
+	}
+	b.ReportMetric(2*float64(b.N)/b.Elapsed().Seconds(), "txns/s")
+}
+
 // BenchmarkMarshalTxn measures the txn encoding zab replicates (a create of 128 bytes).
 func BenchmarkMarshalTxn(b *testing.B) {
 	x := Txn{Type: wire.OpCreate, SessionID: 1, Path: "/p001/n0000001", Data: payload128, ACL: OpenACL}
