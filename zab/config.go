@@ -44,8 +44,13 @@ type Config struct {
 	// TxnBytesMax bounds one txn. Zero means 1 MiB (ZooKeeper's jute.maxbuffer).
 	TxnBytesMax int
 	// DiffTxnsMax is the longest DIFF a leader sends; a learner further behind gets SNAP.
-	// Zero means 10000.
+	// It is also how many committed txns stay in memory below the latest snapshot, so that
+	// a learner a little behind still gets a DIFF. Zero means 10000.
 	DiffTxnsMax int
+	// SnapshotEveryTxns is ZooKeeper's snapCount: after this many committed txns above the
+	// latest snapshot, the peer writes a new snapshot and forgets older txns. Zero means
+	// 100000.
+	SnapshotEveryTxns int
 }
 
 func (c *Config) validate() error {
@@ -69,7 +74,7 @@ func (c *Config) validate() error {
 	if c.Rand == nil || c.StateMachine == nil {
 		return errors.New("zab: config needs Rand and StateMachine")
 	}
-	if c.InFlightTxnsMax < 0 || c.TxnBytesMax < 0 || c.DiffTxnsMax < 0 {
+	if c.InFlightTxnsMax < 0 || c.TxnBytesMax < 0 || c.DiffTxnsMax < 0 || c.SnapshotEveryTxns < 0 {
 		return errors.New("zab: negative limit")
 	}
 	if c.InFlightTxnsMax == 0 {
@@ -80,6 +85,9 @@ func (c *Config) validate() error {
 	}
 	if c.DiffTxnsMax == 0 {
 		c.DiffTxnsMax = 10000
+	}
+	if c.SnapshotEveryTxns == 0 {
+		c.SnapshotEveryTxns = 100000
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 // covers every sync mode (DIFF, TRUNC, SNAP) and every phase change.
 var crashSteps = func() []string {
 	steps := []string{"persist-issued", "before-durable", "after-durable",
+		"before-durable-snapshot", "after-durable-snapshot",
 		"after-send-ACKEPOCH", "after-send-ACKNEWLEADER", "after-send-ACK"}
 	for _, t := range []MessageType{MsgLeaderInfo, MsgDiff, MsgTrunc, MsgSnap, MsgProposal,
 		MsgNewLeader, MsgUpToDate, MsgCommit, MsgInform} {
@@ -35,6 +36,9 @@ func TestCrashAtEveryStep(t *testing.T) {
 				opt := faultyOptions(seed, voters, observers)
 				if seed%2 == 0 {
 					opt.diffTxnsMax = 3 // laggards get SNAP
+				}
+				if seed%4 < 2 {
+					opt.snapshotEveryTxns = 5 // snapshots all the time
 				}
 				c := newCluster(t, seed, opt)
 				r := newSeedRand(seed ^ 0xc4a5)

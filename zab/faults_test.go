@@ -79,6 +79,9 @@ func faultyOptions(seed uint64, voters, observers int) harnessOptions {
 	if c.IntN(3) == 0 {
 		o.diffTxnsMax = 1 + c.IntN(20) // force SNAP for laggards
 	}
+	if c.IntN(2) == 0 {
+		o.snapshotEveryTxns = 1 + c.IntN(40) // compact logs often
+	}
 	return o
 }
 

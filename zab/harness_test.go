@@ -27,6 +27,7 @@ type harnessOptions struct {
 	syncLimitTicks    int64
 	diffTxnsMax       int
 	inFlightMax       int
+	snapshotEveryTxns int
 	// Network: per message latency in [latencyMin, latencyMax] ms; loss and duplication in
 	// per mille; reorder lets messages overtake each other inside one link (TCP would not).
 	latencyMin, latencyMax Time
@@ -218,7 +219,7 @@ func newClusterWithDisks(t testing.TB, seed uint64, opt harnessOptions, disks ma
 			ID: id, Voters: voters, Observers: observers,
 			TickMillis: opt.tickMillis, InitLimitTicks: opt.initLimitTicks, SyncLimitTicks: opt.syncLimitTicks,
 			Rand:        splitRand{rand.New(rand.NewPCG(seed, uint64(id)))},
-			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax,
+			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax, SnapshotEveryTxns: opt.snapshotEveryTxns,
 		}}
 		d := disks[id]
 		n.durable = d.clone()
@@ -483,14 +484,15 @@ func (c *cluster) step(until Time) bool {
 }
 
 func (c *cluster) makeDurable(n *simNode) {
-	if c.crashAt(n, "before-durable") {
+	w := n.pending[0].w
+	if c.crashAt(n, "before-durable") || (w.Snapshot != nil && c.crashAt(n, "before-durable-snapshot")) {
 		return
 	}
-	w := n.pending[0].w
 	n.pending = n.pending[1:]
 	n.durable.apply(w)
 	c.recordf(n, "durable %d", w.ID)
-	if c.crashAt(n, "after-durable") || c.opt.lieAboutDurability {
+	if c.crashAt(n, "after-durable") || (w.Snapshot != nil && c.crashAt(n, "after-durable-snapshot")) ||
+		c.opt.lieAboutDurability {
 		return
 	}
 	for _, m := range w.After {

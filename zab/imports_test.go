@@ -1,6 +1,7 @@
 package zab
 
 import (
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
@@ -13,7 +14,7 @@ import (
 )
 
 // TestCoreImportsOnlyDeterministicPackages keeps package zab pure: no clock, randomness, I/O,
-// concurrency or module packages in its non-test files (shared/DESIGN.md, "Determinism").
+// concurrency (goroutines, channels) or module packages in its non-test files (shared/DESIGN.md, "Determinism").
 func TestCoreImportsOnlyDeterministicPackages(t *testing.T) {
 	allowed := map[string]bool{"errors": true, "fmt": true, "slices": true, "sort": true,
 		"encoding/binary": true, "math": true, "strings": true, "bytes": true, "io": true,
@@ -27,12 +28,19 @@ func TestCoreImportsOnlyDeterministicPackages(t *testing.T) {
 		}
 		src, err := os.ReadFile(f)
 		require.NoError(t, err)
-		ast, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+		file, err := parser.ParseFile(token.NewFileSet(), f, src, 0)
 		require.NoError(t, err, "parse %s", f)
-		for _, imp := range ast.Imports {
+		for _, imp := range file.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			require.True(t, allowed[path], "%s imports %q, which package zab must not use", f, path)
 		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			switch n.(type) {
+			case *ast.GoStmt, *ast.ChanType, *ast.SelectStmt:
+				t.Errorf("%s: goroutines and channels have no place in the core (%T)", f, n)
+			}
+			return true
+		})
 		checked++
 	}
 	require.Positive(t, checked, "no source files checked")

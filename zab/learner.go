@@ -177,7 +177,7 @@ func (p *Peer) onSyncHeader(m Message) {
 		}
 		p.truncateAfter(m.Zxid)
 	case MsgSnap:
-		if m.Zxid < p.log.base {
+		if m.Zxid < p.snapZxid {
 			// A new leader's state machine may lag its log (it commits its initial history
 			// only once established), so its snapshot can be older than ours. Ours holds only
 			// committed txns, which every leader's history contains: keep it, and take the
@@ -196,7 +196,8 @@ func (p *Peer) onSyncHeader(m Message) {
 		p.log.rebase(m.Zxid)
 		p.committed = m.Zxid
 		p.emit(Restored{Zxid: m.Zxid})
-		p.issue(Persist{Snapshot: &Snapshot{Zxid: m.Zxid, Data: m.Data}})
+		p.snapZxid = m.Zxid
+		p.snapPersistID = p.issue(Persist{Snapshot: &Snapshot{Zxid: m.Zxid, Data: m.Data}})
 	}
 	ln.cursor = m.Zxid
 	ln.phase = lSyncStream
@@ -229,10 +230,10 @@ func (p *Peer) onProposal(m Message) {
 		return
 	}
 	ln.cursor = m.Zxid
-	if m.Zxid <= p.log.base {
+	if m.Zxid <= p.snapZxid {
 		return // inside our snapshot: see onSyncHeader's SNAP case
 	}
-	if m.PrevZxid < p.log.base {
+	if m.PrevZxid < p.snapZxid {
 		p.becomeLooking("sync stream skips over our snapshot")
 		return
 	}

@@ -22,6 +22,10 @@ type Peer struct {
 	log           txnLog
 	committed     Zxid // last txn applied to the state machine
 	persist       persistQueue
+	// snapZxid is the zxid of the newest snapshot handed to the host; snapPersistID the
+	// persist that writes it while it is not known durable (0: none pending).
+	snapZxid      Zxid
+	snapPersistID uint64
 
 	// advertised is the vote this peer reports while not LOOKING: the leader it follows or
 	// is, and that leader's epoch once known (ZOOKEEPER-1732: never a stale election epoch).
@@ -54,6 +58,7 @@ func NewPeer(cfg Config, recovered Recovered) (*Peer, error) {
 		currentEpoch:  recovered.CurrentEpoch,
 		log:           txnLog{base: recovered.SnapshotZxid, entries: slices.Clone(recovered.Log)},
 		committed:     recovered.SnapshotZxid,
+		snapZxid:      recovered.SnapshotZxid,
 	}
 	p.persist.durableLogEnd = p.log.last()
 	return p, nil
@@ -209,12 +214,44 @@ func (p *Peer) commitUpTo(z Zxid) {
 		p.committed = t.Zxid
 		p.emit(Deliver{Txn: t})
 	}
+	p.maybeSnapshot()
+}
+
+// maybeSnapshot writes a snapshot of the state machine once SnapshotEveryTxns txns were
+// committed above the previous one. The snapshot holds committed txns only, so it is taken
+// at the commit point, labelled with it, in the same step (ZOOKEEPER-3104).
+func (p *Peer) maybeSnapshot() {
+	if p.snapPersistID != 0 || p.committed <= p.snapZxid {
+		return
+	}
+	i, ok := p.log.index(p.committed)
+	j, _ := p.log.index(p.snapZxid + 1)
+	if !ok || i-j+1 < p.cfg.SnapshotEveryTxns {
+		return
+	}
+	p.snapZxid = p.committed
+	p.snapPersistID = p.issue(Persist{Snapshot: &Snapshot{Zxid: p.committed, Data: p.cfg.StateMachine.Snapshot()}})
+}
+
+// compactLog forgets the txns below the durable snapshot, keeping DiffTxnsMax of them for
+// DIFFs to learners a little behind.
+func (p *Peer) compactLog() {
+	if p.snapPersistID == 0 || p.persist.durable < p.snapPersistID {
+		return
+	}
+	p.snapPersistID = 0
+	i, ok := p.log.index(p.snapZxid)
+	if !ok || i < p.cfg.DiffTxnsMax {
+		return
+	}
+	p.log.rebase(p.log.entries[i-p.cfg.DiffTxnsMax].Zxid)
 }
 
 func (p *Peer) checkInvariants() {
 	p.assertState(p.currentEpoch <= p.acceptedEpoch, "currentEpoch %d > acceptedEpoch %d", p.currentEpoch, p.acceptedEpoch)
 	p.assertState(p.committed <= p.log.last(), "committed %v beyond last logged %v", p.committed, p.log.last())
 	p.assertState(p.committed >= p.log.base, "committed %v below snapshot %v", p.committed, p.log.base)
+	p.assertState(p.snapZxid >= p.log.base, "snapshot %v below log base %v", p.snapZxid, p.log.base)
 	if p.ld != nil && p.ld.established {
 		p.assertState(p.log.last().Epoch() <= p.ld.epoch, "leader of epoch %d logged %v", p.ld.epoch, p.log.last())
 	}

@@ -40,6 +40,7 @@ func (p *Peer) persisted(id uint64) {
 		n++
 	}
 	p.persist.pending = p.persist.pending[n:]
+	p.compactLog()
 	switch {
 	case p.ld != nil:
 		p.leaderPersisted()
