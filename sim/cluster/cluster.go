@@ -47,10 +47,11 @@ func New(o Options) (*Cluster, error) {
 		name := ServerName(i)
 		s := &server{
 			c: c, id: zab.PeerID(i), name: name,
-			disk:      sim.NewDisk(c.world, name, o.DiskFaults),
+			disk:      sim.NewDisk(c.world, name, vdisk.Faults{}),
 			zabRand:   c.world.Stream("zab/" + name),
 			snapCount: o.SnapCount/2 + snapRand.IntN(o.SnapCount),
 		}
+		s.disk.SetFaults(o.DiskFaults) // recorded once, in disk.faults
 		c.world.Set("snapCount."+name, s.snapCount)
 		c.servers = append(c.servers, s)
 	}

@@ -13,9 +13,10 @@ import (
 // sender's boot and a sequence number per link; the receiver delivers in order, drops
 // duplicates and late copies, and holds a message that arrived early until the missing ones
 // arrive or are certainly lost. A copy is delivered at most Link.Latency.Tail after it was
-// sent, so once that much time has passed since the held message was sent, everything
-// before it has arrived or never will: the gap is a loss, as when a TCP connection breaks
-// and a new one starts. Loss and partitions still reach zab as gaps; reordering does not.
+// sent (plus Options.RetransmitDelayMax for a retransmitted one), so once that much time has
+// passed since the held message was sent, everything before it has arrived or never will:
+// the gap is a loss, as when a TCP connection breaks and a new one starts. netsim's loss and
+// partitions still reach zab as gaps; reordering and duplication do not.
 
 // envelope is what crosses netsim.
 type envelope struct {
@@ -58,7 +59,8 @@ func (l *life) accept(from zab.PeerID, e envelope) []envelope {
 		panic("cluster: a connection holds too many early messages")
 	}
 	in.held = slices.Insert(in.held, i, e)
-	wait := e.sentAt + l.s.c.opts.Link.Latency.Tail + time.Microsecond - l.s.c.world.Now()
+	o := l.s.c.opts
+	wait := e.sentAt + o.RetransmitDelayMax + o.Link.Latency.Tail + time.Microsecond - l.s.c.world.Now()
 	boot, seq := e.boot, e.seq
 	l.s.host.After(max(wait, 0), func() { l.skipGap(from, boot, seq) })
 	return nil

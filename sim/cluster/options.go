@@ -25,7 +25,13 @@ type Options struct {
 	// DiffTxnsMax is zab's longest DIFF; small values force SNAP for laggards.
 	DiffTxnsMax int
 
-	Link netsim.Link
+	// Link is netsim's link. Its loss models a broken connection (the FIFO layer sees a gap
+	// and skips it, as a new TCP connection would), so keep it small; ordinary packet loss,
+	// which TCP hides by retransmitting, is Retransmit: that fraction of messages arrives
+	// RetransmitDelayMax/2..RetransmitDelayMax late, holding back the ones behind it.
+	Link                  netsim.Link
+	RetransmitProbability float64
+	RetransmitDelayMax    time.Duration
 	// DiskLatencyMin/Max bound the time from a write to its Sync (uniform).
 	DiskLatencyMin, DiskLatencyMax time.Duration
 	DiskFaults                     vdisk.Faults
@@ -101,9 +107,11 @@ func Swarm(seed uint64, duration time.Duration) Options {
 	o.Link = netsim.Link{
 		Latency: netsim.Latency{Min: typical / 4, Typical: typical,
 			Tail: typical + time.Duration(r.IntN(40))*time.Millisecond, TailProbability: float64(r.IntN(5)) / 100},
-		LossProbability:      float64(r.IntN(15)) / 100,
+		LossProbability:      float64(r.IntN(3)) / 100,
 		DuplicateProbability: float64(r.IntN(10)) / 100,
 	}
+	o.RetransmitProbability = float64(r.IntN(15)) / 100
+	o.RetransmitDelayMax = 3*typical + time.Duration(r.IntN(20))*time.Millisecond
 	o.DiskLatencyMin = time.Duration(50+r.IntN(500)) * time.Microsecond
 	o.DiskLatencyMax = o.DiskLatencyMin + time.Duration(r.IntN(10_000))*time.Microsecond
 	o.DiskFaults = vdisk.Faults{
@@ -149,6 +157,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("cluster: load interval %v..%v", o.LoadIntervalMin, o.LoadIntervalMax)
 	case o.Drift != nil && len(o.Drift) != o.Voters+o.Observers:
 		return fmt.Errorf("cluster: %d drifts for %d servers", len(o.Drift), o.Voters+o.Observers)
+	case o.RetransmitProbability < 0 || o.RetransmitProbability > 1 || (o.RetransmitProbability > 0 && o.RetransmitDelayMax <= 0):
+		return fmt.Errorf("cluster: retransmit probability %v, delay %v", o.RetransmitProbability, o.RetransmitDelayMax)
 	case o.SnapCount < 2 || o.LivenessBoundTicks <= 0 || o.EventsMax <= 0:
 		return fmt.Errorf("cluster: snapCount %d, livenessBoundTicks %d, eventsMax %d", o.SnapCount, o.LivenessBoundTicks, o.EventsMax)
 	}
@@ -157,6 +167,7 @@ func (o *Options) validate() error {
 
 // record writes the settings the world did not already record.
 func (o *Options) record(w *sim.World) {
+	w.Set("net.retransmit", fmt.Sprintf("p=%.2f delayMax=%v", o.RetransmitProbability, o.RetransmitDelayMax))
 	w.Set("servers", fmt.Sprintf("voters=%d observers=%d", o.Voters, o.Observers))
 	w.Set("zab", fmt.Sprintf("tick=%dms initLimit=%d syncLimit=%d diffTxnsMax=%d", o.TickMillis, o.InitLimitTicks, o.SyncLimitTicks, o.DiffTxnsMax))
 	w.Set("disk.latency", fmt.Sprintf("%v..%v", o.DiskLatencyMin, o.DiskLatencyMax))

@@ -289,7 +289,14 @@ func (s *server) send(m zab.Message) {
 	l := s.current()
 	l.outSeq[m.To]++
 	b := m.Marshal()
-	s.host.Send(ServerName(int(m.To)), envelope{boot: s.boots, seq: l.outSeq[m.To], sentAt: s.c.world.Now(), data: b}, len(b)+envelopeHeaderBytes)
+	to, e := ServerName(int(m.To)), envelope{boot: s.boots, seq: l.outSeq[m.To], sentAt: s.c.world.Now(), data: b}
+	if o := s.c.opts; o.RetransmitProbability > 0 && s.host.Rand().Float64() < o.RetransmitProbability {
+		// A lost segment that TCP sends again; it dies with the sender's process.
+		d := o.RetransmitDelayMax/2 + time.Duration(s.host.Rand().Int64N(int64(o.RetransmitDelayMax/2)+1))
+		s.host.After(d, func() { s.host.Send(to, e, len(b)+envelopeHeaderBytes) })
+		return
+	}
+	s.host.Send(to, e, len(b)+envelopeHeaderBytes)
 }
 
 // envelopeHeaderBytes is what the FIFO layer adds to a message on the wire.
@@ -372,13 +379,18 @@ func (l *life) persist(p zab.Persist) {
 func (l *life) installSnapshot(snap zab.Snapshot) bool {
 	st := l.store
 	z := uint64(snap.Zxid)
-	var kept []storage.Entry
-	if z >= st.SnapshotZxid() {
-		var err error
-		if kept, err = st.EntriesAfter(z); err != nil {
-			l.storageError("read before SNAP", err)
-			return false
-		}
+	if z <= st.SnapshotZxid() {
+		// zab does not see the host's periodic snapshots, so a leader whose state machine
+		// lags can send a SNAP older than the disk's newest snapshot. Both hold committed
+		// state only, and the log above ours is kept either way: the disk already holds the
+		// longer committed prefix, and storage refuses to go back (ZOOKEEPER-4837).
+		l.s.host.Note(fmt.Sprintf("SNAP at %v is not newer than the disk's snapshot at %v: kept ours", snap.Zxid, zab.Zxid(st.SnapshotZxid())))
+		return true
+	}
+	kept, err := st.EntriesAfter(z)
+	if err != nil {
+		l.storageError("read before SNAP", err)
+		return false
 	}
 	if err := st.InstallSnapshot(z, snap.Data); err != nil {
 		l.storageError("SNAP install", err)
