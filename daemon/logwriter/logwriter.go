@@ -1,0 +1,264 @@
+// Package logwriter is the daemon's group-commit writer: one goroutine owns the node's
+// storage.Store, executes the persist batches the node goroutine submits, and makes as many
+// of them durable with one fsync as have queued up while the previous fsync ran.
+//
+// That is group commit as databases have done it since IMS Fast Path: the node never waits
+// for the disk, the disk is never idle while work is queued, and under load one fsync
+// covers hundreds of txns, so throughput follows the disk's bandwidth instead of its fsync
+// latency. Durability is reported as the highest batch id whose effects are all durable,
+// which is what the node's Persisted input takes.
+package logwriter
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/zabkit/zabkit/zab/storage"
+)
+
+// Batch is one persist request, executed in this order: install Snapshot, cut the log after
+// TruncateAfter when Truncate is set, append Entries, write the accepted and current
+// epochs. It mirrors zab.Persist, whose order it keeps. IDs must increase.
+type Batch struct {
+	ID               uint64
+	Snapshot         *storage.Snapshot // only Zxid and Data are used
+	Truncate         bool
+	TruncateAfter    uint64
+	Entries          []storage.Entry
+	SetAcceptedEpoch bool
+	AcceptedEpoch    uint32
+	SetCurrentEpoch  bool
+	CurrentEpoch     uint32
+}
+
+// Config sizes a Writer.
+type Config struct {
+	// QueueBatchesMax bounds the batches submitted and not yet durable; Submit blocks beyond
+	// it, which is the back-pressure that slows the node down to the disk. Default 4096.
+	QueueBatchesMax int
+	// GroupBatchesMax bounds the batches one fsync covers, so a long queue is reported
+	// durable in steps instead of all at the end. Default 1024.
+	GroupBatchesMax int
+	Logger          *slog.Logger
+}
+
+const (
+	defaultQueueBatchesMax = 4096
+	defaultGroupBatchesMax = 1024
+)
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = errors.New("logwriter: closed")
+
+// Writer owns a Store. Submit and Close may be called from any goroutine; Durable and
+// Failed are for the one loop that consumes them.
+type Writer struct {
+	store *storage.Store
+	cfg   Config
+
+	queue   chan Batch
+	durable chan uint64   // capacity 1, holds the newest durable id not yet taken
+	failed  chan struct{} // closed when the writer stopped on an error
+	done    chan struct{} // closed when the goroutine has exited
+
+	// submitMu orders Submit against Close: a batch is either in the queue before Close
+	// marks the writer closed, or refused, never dropped in between.
+	submitMu sync.Mutex
+	closed   bool
+	lastID   uint64 // highest submitted id
+	closing  chan struct{}
+
+	mu    sync.Mutex
+	err   error  // the fatal error, set before failed is closed
+	syncs uint64 // fsync rounds, for tests and metrics
+}
+
+// New starts a writer that owns store. The store must not be used by anyone else until
+// Close returns.
+func New(store *storage.Store, cfg Config) *Writer {
+	if cfg.QueueBatchesMax <= 0 {
+		cfg.QueueBatchesMax = defaultQueueBatchesMax
+	}
+	if cfg.GroupBatchesMax <= 0 {
+		cfg.GroupBatchesMax = defaultGroupBatchesMax
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	w := &Writer{
+		store:   store,
+		cfg:     cfg,
+		queue:   make(chan Batch, cfg.QueueBatchesMax),
+		durable: make(chan uint64, 1),
+		failed:  make(chan struct{}),
+		done:    make(chan struct{}),
+		closing: make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+// Submit queues b. It blocks while the queue is full, and returns an error once the writer
+// has failed or been closed: a failed writer never recovers (see storage.ErrLogFailed), the
+// node must stop and the process restart from disk.
+func (w *Writer) Submit(b Batch) error {
+	w.submitMu.Lock()
+	defer w.submitMu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if err := w.Err(); err != nil {
+		return err
+	}
+	if b.ID <= w.lastID {
+		return fmt.Errorf("logwriter: batch id %d not above the last submitted id %d", b.ID, w.lastID)
+	}
+	select {
+	case w.queue <- b:
+		w.lastID = b.ID
+		return nil
+	case <-w.failed:
+		return w.Err()
+	}
+}
+
+// Durable delivers the highest batch id whose effects are durable, each time it grows.
+// Values are coalesced: a slow reader sees only the newest one, which covers all before it.
+func (w *Writer) Durable() <-chan uint64 { return w.durable }
+
+// Failed is closed when the writer has stopped on an error; Err returns it.
+func (w *Writer) Failed() <-chan struct{} { return w.failed }
+
+// Err returns the error the writer failed with, or nil.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Syncs returns how many fsync rounds the writer has run.
+func (w *Writer) Syncs() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.syncs
+}
+
+// Close stops accepting batches, makes every batch already queued durable, stops the
+// goroutine and returns the writer's error, if any. It does not close the store.
+func (w *Writer) Close() error {
+	w.submitMu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.closing)
+	}
+	w.submitMu.Unlock()
+	<-w.done
+	return w.Err()
+}
+
+func (w *Writer) run() {
+	defer close(w.done)
+	group := make([]Batch, 0, w.cfg.GroupBatchesMax)
+	for {
+		group = group[:0]
+		select {
+		case b := <-w.queue:
+			group = append(group, b)
+		case <-w.closing:
+			// No Submit is in flight any more: the queue holds all that will ever come.
+			if len(w.queue) == 0 {
+				return
+			}
+		}
+		// Everything that queued while the last fsync ran joins this one.
+	gather:
+		for len(group) < w.cfg.GroupBatchesMax {
+			select {
+			case b := <-w.queue:
+				group = append(group, b)
+			default:
+				break gather
+			}
+		}
+		if !w.commit(group) {
+			return
+		}
+	}
+}
+
+// commit executes group and makes it durable with one Sync, then reports the last id. It
+// returns false after a failure, which is final.
+func (w *Writer) commit(group []Batch) bool {
+	for _, b := range group {
+		if err := w.execute(b); err != nil {
+			w.fail(fmt.Errorf("logwriter: batch %d: %w", b.ID, err))
+			return false
+		}
+	}
+	if _, err := w.store.Sync(); err != nil {
+		w.fail(fmt.Errorf("logwriter: sync through batch %d: %w", group[len(group)-1].ID, err))
+		return false
+	}
+	id := group[len(group)-1].ID
+	w.mu.Lock()
+	w.syncs++
+	w.mu.Unlock()
+	// Replace an unread value: only this goroutine sends, so after the drain the send
+	// cannot block.
+	select {
+	case w.durable <- id:
+	default:
+		select {
+		case <-w.durable:
+		default:
+		}
+		w.durable <- id
+	}
+	return true
+}
+
+// execute carries out one batch in zab.Persist's order. Snapshot installs, truncations and
+// epoch writes are durable when they return; appends become durable at the group's Sync.
+// A new currentEpoch is written only after the txns before it are synced (Store's rule:
+// the epoch must never claim a history the log does not hold yet).
+func (w *Writer) execute(b Batch) error {
+	if b.Snapshot != nil {
+		if err := w.store.InstallSnapshot(b.Snapshot.Zxid, b.Snapshot.Data); err != nil {
+			return err
+		}
+	}
+	if b.Truncate {
+		if err := w.store.TruncateAfter(b.TruncateAfter); err != nil {
+			return err
+		}
+	}
+	if len(b.Entries) > 0 {
+		if err := w.store.Append(b.Entries); err != nil {
+			return err
+		}
+	}
+	if b.SetAcceptedEpoch {
+		if err := w.store.SetAcceptedEpoch(b.AcceptedEpoch); err != nil {
+			return err
+		}
+	}
+	if b.SetCurrentEpoch {
+		if _, err := w.store.Sync(); err != nil {
+			return err
+		}
+		if err := w.store.SetCurrentEpoch(b.CurrentEpoch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) fail(err error) {
+	w.cfg.Logger.Error("log writer failed; the node must stop and recover from disk", "err", err)
+	w.mu.Lock()
+	w.err = err
+	w.mu.Unlock()
+	close(w.failed)
+}
