@@ -254,3 +254,37 @@ func TestProposeRejectedUnlessEstablishedLeader(t *testing.T) {
 	out = l.peer.Handle(c.now, Propose{Data: make([]byte, 2<<20)})
 	require.Equal(t, []Output{Rejected{Err: ErrTooLarge}}, out, "an oversized txn must be rejected")
 }
+
+// TestElectionTranscript: three empty peers start together. Each votes for itself; each
+// adopts the better vote it hears (same epoch and zxid, so the higher id) and re-broadcasts
+// it; peer 2 sees all three agree on 3 and follows at once, peer 3 leads. A LOOKING peer's
+// late notification is answered by FOLLOWING/LEADING peers with whom they back, and the
+// leader advertises the new epoch once chosen (ZOOKEEPER-1732).
+func TestElectionTranscript(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 0), nil)
+	var got []string
+	for _, m := range c.sent {
+		if m.Type == MsgNotification {
+			got = append(got, fmt.Sprintf("%d->%d vote=%d/%v/%d round=%d %v", m.From, m.To, m.Leader, m.Zxid, m.Epoch, m.Round, m.State))
+		}
+	}
+	want := `
+		1->2 vote=1/0.0/0 round=1 LOOKING
+		1->3 vote=1/0.0/0 round=1 LOOKING
+		2->1 vote=2/0.0/0 round=1 LOOKING
+		2->3 vote=2/0.0/0 round=1 LOOKING
+		3->1 vote=3/0.0/0 round=1 LOOKING
+		3->2 vote=3/0.0/0 round=1 LOOKING
+		1->2 vote=2/0.0/0 round=1 LOOKING
+		1->3 vote=2/0.0/0 round=1 LOOKING
+		1->2 vote=3/0.0/0 round=1 LOOKING
+		1->3 vote=3/0.0/0 round=1 LOOKING
+		2->1 vote=3/0.0/0 round=1 LOOKING
+		2->3 vote=3/0.0/0 round=1 LOOKING
+		2->1 vote=3/0.0/0 round=1 FOLLOWING
+		2->1 vote=3/0.0/0 round=1 FOLLOWING
+		1->2 vote=3/0.0/0 round=1 FOLLOWING
+		3->2 vote=3/0.0/1 round=1 LEADING`
+	require.Equal(t, strings.TrimSpace(strings.ReplaceAll(want, "\t", "")), strings.Join(got, "\n"))
+	require.Equal(t, PeerID(3), c.leader().id)
+}
