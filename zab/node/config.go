@@ -1,0 +1,121 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/tree"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// Config is one member's configuration. Zero limits take the defaults named in each comment.
+type Config struct {
+	ID        zab.PeerID
+	Voters    []zab.PeerID
+	Observers []zab.PeerID
+
+	TickMillis     int64 // zoo.cfg tickTime
+	InitLimitTicks int64
+	SyncLimitTicks int64
+
+	// Rand is the only randomness: session ids, the snapshot roll, zab's election jitter.
+	Rand zab.Rand
+	// Tree holds the settings every replica must share.
+	Tree tree.Config
+
+	// MinSessionTimeoutTicks and MaxSessionTimeoutTicks clamp the timeout a client asks for
+	// (zoo.cfg minSessionTimeout/maxSessionTimeout, in ticks here). Defaults 2 and 20.
+	MinSessionTimeoutTicks int64
+	MaxSessionTimeoutTicks int64
+	// SnapCount: a snapshot is saved after snapCount/2 + rand(snapCount/2) applied txns, so
+	// members do not all snapshot at once (ZooKeeper's SyncRequestProcessor). Default 100000.
+	SnapCount int
+	// SuperDigest is zookeeper.DigestAuthenticationProvider.superDigest ("" = none).
+	SuperDigest string
+
+	// ConnectionsMax bounds open client connections; more are closed at once. Default 1000.
+	ConnectionsMax int
+	// RequestsPerConnectionMax bounds the requests one connection has queued (waiting for
+	// earlier writes, or received during the handshake); a client beyond it is closed.
+	// Default 1000.
+	RequestsPerConnectionMax int
+	// FrameBytesMax refuses larger frames by closing the connection without a reply, as
+	// ZooKeeper does past jute.maxbuffer. Default wire.FrameBytesMaxDefault.
+	FrameBytesMax int
+	// ProposalsInFlightMax bounds the leader's proposed but not applied txns; requests
+	// beyond it are refused (their connections closed). Default 500.
+	ProposalsInFlightMax int
+	// ConnectTimeoutTicks closes a connection that has not completed the handshake, and
+	// ForwardTimeoutTicks one whose oldest forwarded request has no answer (it was lost
+	// with the leader or the network), after that many ticks. Defaults 10 and 10.
+	ConnectTimeoutTicks int64
+	ForwardTimeoutTicks int64
+	// ReapIntervalTicks is how often the leader deletes empty containers and expired TTL
+	// nodes (ContainerManager). Default 60.
+	ReapIntervalTicks int64
+}
+
+// Recovered is the durable state the host read back with zab/storage: the newest snapshot
+// (nil when there is none) and zab's epochs and log.
+type Recovered struct {
+	Snapshot []byte
+	Zab      zab.Recovered
+}
+
+const (
+	reapBatchMax    = 100  // containers deleted per reap round
+	expireBatchMax  = 1000 // sessions expired per tick
+	authIDsMax      = 64   // auth ids one connection may accumulate
+	touchesBatchMax = 4096 // session touches per message
+)
+
+func (c *Config) validate() error {
+	if c.Rand == nil {
+		return errors.New("node: config needs Rand")
+	}
+	if c.TickMillis <= 0 {
+		return fmt.Errorf("node: tickMillis %d must be positive", c.TickMillis)
+	}
+	setDefault := func(v *int64, d int64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setDefault(&c.MinSessionTimeoutTicks, 2)
+	setDefault(&c.MaxSessionTimeoutTicks, 20)
+	setDefault(&c.ConnectTimeoutTicks, 10)
+	setDefault(&c.ForwardTimeoutTicks, 10)
+	setDefault(&c.ReapIntervalTicks, 60)
+	setDefaultInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	setDefaultInt(&c.SnapCount, 100000)
+	setDefaultInt(&c.ConnectionsMax, 1000)
+	setDefaultInt(&c.RequestsPerConnectionMax, 1000)
+	setDefaultInt(&c.FrameBytesMax, wire.FrameBytesMaxDefault)
+	setDefaultInt(&c.ProposalsInFlightMax, 500)
+	if c.MinSessionTimeoutTicks < 0 || c.MaxSessionTimeoutTicks < c.MinSessionTimeoutTicks {
+		return fmt.Errorf("node: session timeout range [%d, %d] ticks is empty", c.MinSessionTimeoutTicks, c.MaxSessionTimeoutTicks)
+	}
+	if c.SnapCount < 2 || c.ConnectionsMax < 0 || c.RequestsPerConnectionMax < 0 || c.FrameBytesMax < 0 ||
+		c.ProposalsInFlightMax < 0 || c.ConnectTimeoutTicks < 0 || c.ForwardTimeoutTicks < 0 || c.ReapIntervalTicks < 0 {
+		return errors.New("node: negative limit or snapCount below 2")
+	}
+	return nil
+}
+
+// zabConfig is the peer's configuration: its in-flight bound sits above the node's, so a
+// proposal the node decided to make is never refused as busy, and a txn may be somewhat
+// larger than the frame it came from (fixed-up ACLs, the envelope).
+func (c *Config) zabConfig(sm zab.StateMachine) zab.Config {
+	return zab.Config{
+		ID: c.ID, Voters: c.Voters, Observers: c.Observers,
+		TickMillis: c.TickMillis, InitLimitTicks: c.InitLimitTicks, SyncLimitTicks: c.SyncLimitTicks,
+		Rand: c.Rand, StateMachine: sm,
+		InFlightTxnsMax: 2*c.ProposalsInFlightMax + 16,
+		TxnBytesMax:     2*c.FrameBytesMax + 1<<16,
+	}
+}

@@ -1,0 +1,39 @@
+// Package node is one ZooKeeper ensemble member as a pure, deterministic state machine: a
+// zab.Peer replicating the znode tree (zab/tree), plus the client sessions, connections,
+// watches and request pipeline of a ZooKeeper server. The simulator and the daemon drive it
+// through one call:
+//
+//	n, err := node.New(cfg, recovered)     // recovered: what the host read back with zab/storage
+//	out := n.Handle(now, input)            // now: the host clock in milliseconds
+//	next := n.NextDeadline()               // when to send the next Tick
+//
+// Inputs: Tick; PeerMessage (a Message from another member: zab traffic or the node's own
+// forwarding traffic); ClientConnected, ClientFrame (one frame payload without its 4-byte
+// length prefix, decoded here with zab/wire so sim and daemon share the path), ClientClosed;
+// Persisted (zab's durability report). Outputs, executed in order: SendPeer, Persist (zab's
+// write with the messages held back until it is durable), ClientSend (an encoded frame,
+// length prefix included), CloseClient, SaveSnapshot, StateChanged, Committed.
+//
+// How a write flows (shared/DESIGN.md): the connection's node forwards the request frame to
+// the leader in a Forward message on the connection's stream; the leader prepares it against
+// its tree plus outstanding changes (tree.Prepare), proposes the txn wrapped in an envelope
+// that names the stream and the request's sequence number (Origin), and zab commits it;
+// every member applies it, and the member whose stream it came from answers the client with
+// ReplyHeader.zxid = the txn's zxid. Watches fire on the member holding the session, before
+// any later reply. Reads are answered from the local applied tree when they reach the head
+// of the connection's FIFO, so they never overtake the session's own writes. sync is a no-op
+// txn through the same pipeline: its reply proves a quorum round trip, so sync+read is a
+// linearizable read (the fix of ZOOKEEPER-1675, by construction).
+//
+// Sessions: the leader's tracker decides expiry (ZooKeeper's SessionTrackerImpl) and
+// proposes closeSession; members batch session touches to the leader every tick
+// (LearnerSessionTracker). The tracker also records which stream owns each session: a
+// request from another stream is refused and its connection closed, which is ZooKeeper's
+// SessionMoved behaviour (zk-protocol.md §13). A member closes every client connection when it
+// stops serving (not an established leader, not a follower in broadcast), as ZooKeeper
+// shuts its ZooKeeperServer down; sessions survive in the replicated tree and the next
+// leader rebuilds its tracker from it with fresh timeouts.
+//
+// Nothing here reads a clock, draws randomness other than Config.Rand, iterates a map into
+// an output, or touches a disk.
+package node

@@ -1,0 +1,226 @@
+package node
+
+import (
+	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/tree"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// The leader's side: its session tracker (ZooKeeper's SessionTrackerImpl, which alone
+// decides expiry), the owner of every session, and the request pipeline that prepares
+// forwarded requests against the tree plus outstanding changes and proposes them.
+
+// trackedSession is one session as the leader tracks it.
+type trackedSession struct {
+	timeoutMs int32
+	expiresAt zab.Time
+	// owner is the stream that created or last revalidated the session (zero after a leader
+	// change until the client reconnects); lastSeq is the last request taken from it.
+	owner   Stream
+	lastSeq uint64
+	closing bool // its closeSession is prepared: it takes no more requests
+}
+
+// startLeading builds the tracker from the replicated sessions with a fresh full timeout
+// each, as a new ZooKeeper leader does (sessions restored from the log survive a leader
+// change), and starts proposals from a clean slate of outstanding changes.
+func (n *Node) startLeading() {
+	n.tree.Reset()
+	n.tracker = make(map[int64]*trackedSession)
+	for _, id := range n.tree.Sessions() {
+		timeout, _ := n.tree.SessionTimeoutMs(id)
+		n.track(id, timeout, Stream{}, 0)
+	}
+	n.lastProposed = n.peer.LastLogged()
+	n.reapAt = n.now + zab.Time(n.cfg.ReapIntervalTicks*n.cfg.TickMillis)
+}
+
+// stopLeading drops what only a leader holds: outstanding changes of proposals that may
+// never commit, and the tracker.
+func (n *Node) stopLeading() {
+	n.tree.Reset()
+	n.tracker = nil
+}
+
+func (n *Node) track(id int64, timeoutMs int32, owner Stream, seq uint64) {
+	n.tracker[id] = &trackedSession{timeoutMs: timeoutMs, expiresAt: n.expiry(timeoutMs), owner: owner, lastSeq: seq}
+}
+
+// expiry is now + timeout rounded up to the next tick (ExpiryQueue.roundToNextInterval).
+func (n *Node) expiry(timeoutMs int32) zab.Time {
+	t := n.now + zab.Time(timeoutMs)
+	tick := zab.Time(n.cfg.TickMillis)
+	return (t/tick + 1) * tick
+}
+
+// touchSession refreshes a live session (a request or ping reached some member).
+func (n *Node) touchSession(id int64, timeoutMs int32) {
+	if s := n.tracker[id]; s != nil && !s.closing {
+		if timeoutMs > 0 {
+			s.timeoutMs = timeoutMs
+		}
+		s.expiresAt = max(s.expiresAt, n.expiry(s.timeoutMs))
+	}
+}
+
+// touchLocal records activity of a connected session: applied at once on the leader,
+// batched to the leader at the next tick elsewhere (the learner's ping piggyback).
+func (n *Node) touchLocal(c *conn) {
+	if n.serve.leading {
+		n.touchSession(c.session, c.timeoutMs)
+		return
+	}
+	if len(n.touched) < touchesBatchMax {
+		n.touched[c.session] = c.timeoutMs
+	}
+}
+
+func (n *Node) flushTouches() {
+	if !n.serve.serving || len(n.touched) == 0 {
+		return
+	}
+	// Sessions with a live connection here are touched every tick; a client that pings
+	// slower than its timeout is still kept, as its connection shows it alive.
+	for id, c := range n.sessions {
+		if conn := n.conns[c]; conn != nil && conn.state == connOpen {
+			n.touched[id] = conn.timeoutMs
+		}
+	}
+	m := Message{Kind: KindTouch, From: n.cfg.ID, To: n.serve.leader, Epoch: n.serve.epoch}
+	for _, id := range sortedKeys(n.touched) {
+		m.Touches = append(m.Touches, Touch{Session: id, TimeoutMs: n.touched[id]})
+	}
+	clear(n.touched)
+	n.emit(SendPeer{Message: m})
+}
+
+// lead takes one forwarded request on the leader. ok says whether ans must go back to the
+// stream's member; the answer to a request the leader proposes is its txn.
+func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool) {
+	refuse := func(reason string) (Message, bool) {
+		return Message{Kind: KindRefused, Epoch: n.serve.epoch, Stream: st, Seq: f.Seq, Reason: reason}, true
+	}
+	if !n.serve.leading || epoch != n.serve.epoch {
+		return refuse("not the leader of that epoch")
+	}
+	s := n.tracker[f.Session]
+	switch f.Kind {
+	case ForwardCreateSession:
+		if f.Seq != 1 || s != nil || f.TimeoutMs <= 0 {
+			return refuse("bad createSession")
+		}
+		if n.inFlight() >= n.cfg.ProposalsInFlightMax {
+			return refuse("too many proposals in flight")
+		}
+		n.track(f.Session, f.TimeoutMs, st, 1)
+		n.proposeTree(Origin{Stream: st, Seq: 1}, tree.Request{SessionID: f.Session,
+			Type: wire.OpCreateSession, TimeoutMs: f.TimeoutMs})
+		return Message{}, false
+	case ForwardRevalidate:
+		valid := s != nil && !s.closing && f.Seq == 1
+		if valid {
+			// The stream takes the session over: requests still in flight from its previous
+			// connection are refused from now on (SessionMoved).
+			s.owner, s.lastSeq = st, 1
+			n.touchSession(f.Session, f.TimeoutMs)
+		}
+		return Message{Kind: KindRevalidated, Epoch: n.serve.epoch, Stream: st, Seq: f.Seq, Valid: valid}, true
+	}
+	switch {
+	case s == nil:
+		return refuse("session unknown")
+	case s.owner != st:
+		return refuse("session moved")
+	case f.Seq <= s.lastSeq:
+		return Message{}, false // a duplicate of a request already taken
+	case f.Seq != s.lastSeq+1:
+		return refuse("request lost on the way")
+	}
+	req, err := wire.DecodeRequest(f.Payload)
+	if err != nil || !isWrite(req.Header.Type) {
+		return refuse("undecodable forwarded request")
+	}
+	if n.inFlight() >= n.cfg.ProposalsInFlightMax {
+		return refuse("too many proposals in flight")
+	}
+	s.lastSeq = f.Seq
+	n.touchSession(f.Session, 0)
+	origin := Origin{Stream: st, Seq: f.Seq}
+	if req.Header.Type == wire.OpSync {
+		n.propose(&Txn{Origin: origin, Sync: true})
+		return Message{}, false
+	}
+	if req.Header.Type == wire.OpCloseSession {
+		s.closing = true
+	}
+	n.proposeTree(origin, tree.Request{SessionID: f.Session, Cxid: req.Header.Xid,
+		Auth: f.Auth, Type: req.Header.Type, Body: req.Body})
+	return Message{}, false
+}
+
+// inFlight counts proposals not yet applied: zxids of one epoch are consecutive.
+func (n *Node) inFlight() int {
+	if n.lastApplied.Epoch() == n.lastProposed.Epoch() {
+		return int(n.lastProposed.Counter() - n.lastApplied.Counter())
+	}
+	return int(n.lastProposed.Counter())
+}
+
+// nextZxid is the zxid zab gives the next proposal (zab.Peer.propose).
+func (n *Node) nextZxid() zab.Zxid {
+	last := n.peer.LastLogged()
+	if last.Epoch() == n.serve.epoch {
+		return last + 1
+	}
+	return zab.MakeZxid(n.serve.epoch, 1)
+}
+
+// proposeTree prepares a request at the zxid it will get and proposes the txn.
+func (n *Node) proposeTree(origin Origin, req tree.Request) {
+	req.Zxid = int64(n.nextZxid())
+	req.TimeMs = int64(n.now)
+	n.propose(&Txn{Origin: origin, Tree: n.tree.Prepare(req)})
+}
+
+func (n *Node) propose(x *Txn) {
+	want := n.nextZxid()
+	n.assertf(n.serve.leading && n.peer.Established(), "proposal while not the established leader")
+	n.assertf(want.Counter() != ^uint32(0), "zxid counter exhausted at %v", want)
+	got := n.runPeer(zab.Propose{Data: x.Marshal()})
+	n.assertf(got == want, "zab proposed %v, the tree prepared %v", got, want)
+	n.lastProposed = got
+}
+
+// expireSessions proposes closeSession for every session past its expiry, in id order.
+func (n *Node) expireSessions() {
+	expired := 0
+	for _, id := range sortedKeys(n.tracker) {
+		s := n.tracker[id]
+		if s.closing || s.expiresAt > n.now {
+			continue
+		}
+		if expired == expireBatchMax || n.inFlight() >= n.cfg.ProposalsInFlightMax {
+			return // the rest at the next tick
+		}
+		expired++
+		s.closing = true
+		n.proposeTree(Origin{}, tree.Request{SessionID: id, Type: wire.OpCloseSession})
+		if !n.serve.leading {
+			return
+		}
+	}
+}
+
+// reap deletes empty containers and expired TTL nodes (ContainerManager), a batch per round.
+func (n *Node) reap() {
+	if n.now < n.reapAt {
+		return
+	}
+	n.reapAt = n.now + zab.Time(n.cfg.ReapIntervalTicks*n.cfg.TickMillis)
+	for _, path := range n.tree.Reapable(int64(n.now), 0, reapBatchMax) {
+		if !n.serve.leading || n.inFlight() >= n.cfg.ProposalsInFlightMax {
+			return
+		}
+		n.proposeTree(Origin{}, tree.Request{Type: wire.OpDeleteContainer, Body: &wire.DeleteRequest{Path: path, Version: -1}})
+	}
+}
