@@ -62,7 +62,23 @@ type Options struct {
 
 	// Hooks let scenarios act at chosen moments; nil hooks do nothing.
 	Hooks Hooks
+
+	// bug breaks the host on purpose, so tests can show the checks catch it.
+	bug hostBug
 }
+
+// hostBug is a deliberate defect of the host, for the tests that prove the checks bite.
+type hostBug uint8
+
+const (
+	noBug hostBug = iota
+	// bugAckBeforeSync reports a persist durable (and sends its ACKs) as soon as it is
+	// written, before the Sync: ZOOKEEPER-3911's shape.
+	bugAckBeforeSync
+	// bugIgnoreTrunc never cuts the disk's log on TRUNC, so a restart resurrects txns the
+	// leader's history does not hold (ZOOKEEPER-2832's shape).
+	bugIgnoreTrunc
+)
 
 // Hooks are the scenario's handles on a run.
 type Hooks struct {

@@ -333,6 +333,9 @@ func (l *life) persist(p zab.Persist) {
 				s.c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(s.id), Zxids: zs})
 			}
 		}
+		if s.c.opts.bug == bugIgnoreTrunc {
+			z = st.LastZxid()
+		}
 		if err := st.TruncateAfter(z); err != nil {
 			l.storageError("TRUNC", err)
 			return
@@ -359,6 +362,17 @@ func (l *life) persist(p zab.Persist) {
 			l.storageError("currentEpoch", err)
 			return
 		}
+	}
+	if s.c.opts.bug == bugAckBeforeSync {
+		for _, m := range p.After {
+			s.send(m)
+		}
+		p.After = nil
+		s.host.After(0, func() {
+			if s.current() == l {
+				s.host.Input(input{zab: zab.Persisted{ID: p.ID}})
+			}
+		})
 	}
 	l.batch = append(l.batch, p)
 	if !l.flushing {
