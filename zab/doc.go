@@ -25,4 +25,20 @@
 //     one (ZOOKEEPER-2845);
 //   - DIFF is chosen by log membership, not by a numeric range (ZOOKEEPER-1154), and SNAP
 //     discards the whole local log (ZOOKEEPER-2832).
+//
+// Where this core differs from ZooKeeper's implementation, on purpose:
+//   - Every message after election carries the learner's registration Session, so messages of
+//     an earlier registration (a restart, a re-sync) are ignored instead of counted.
+//   - ACK and COMMIT are cumulative, PROPOSAL/INFORM carry the previous zxid (a learner detects
+//     any hole), and pings carry the leader's commit point one way and the learner's durable
+//     and logged points the other: a lost message is repaired within a tick or two.
+//   - SNAP keeps the learner's logged txns above the snapshot until the sync stream confirms
+//     or cuts them (dropping them first would let one crash lose a committed txn), and a
+//     SNAP older than the learner's own snapshot is confirmed, not installed.
+//   - A leader steps down when a voter registers with an acceptedEpoch above its epoch: that
+//     voter can never ack it, and ZooKeeper would leave it out until the leader fails.
+//   - A restarted peer does not replay its log into the state machine: logged txns are applied
+//     only when a leader declares them committed.
+//   - Snapshots are Persist writes too (every SnapshotEveryTxns commits, and on SNAP), so they
+//     are ordered with the log and epoch writes.
 package zab
