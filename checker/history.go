@@ -49,8 +49,8 @@ type Op struct {
 	Err wire.Err
 	// Zxid is the reply header's zxid: the txn's zxid for a write, the serving server's
 	// last applied zxid for a read or sync.
-	Zxid int64
-	Reply
+	Zxid  int64
+	Reply Reply
 }
 
 // Request is what the client asked for: the fields its op code uses.
@@ -64,6 +64,8 @@ type Request struct {
 	Watch bool
 	// WatchMode is addWatch's mode.
 	WatchMode wire.AddWatchMode
+	// WatchType is removeWatches' watcher type.
+	WatchType wire.WatcherType
 	// Ops are a multi's sub-requests (create*, delete, setData, check), in order.
 	Ops []Request
 }

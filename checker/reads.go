@@ -1,0 +1,258 @@
+package checker
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/zabkit/zabkit/zab/tree"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// Reads are sequentially consistent, not linearizable (zab-bugs.md §3 items 2-3): a server
+// answers them from its applied tree and puts its last applied zxid in the reply header. So
+// each read must show the tree exactly as of that zxid, which replaying the committed order
+// reconstructs, and a session's zxids must never go backwards (single system image, §3
+// item 6), which also means it never misses its own acknowledged writes.
+
+// readsByZxid returns the plain reads whose reply can be checked against a state, ordered
+// by reply zxid (stable, so equal zxids keep history order).
+func readsByZxid(h *History) []*Op {
+	var reads []*Op
+	for i := range h.Ops {
+		o := &h.Ops[i]
+		if o.Unknown || (o.Err != wire.ErrOK && o.Err != wire.ErrNoNode) {
+			continue
+		}
+		switch o.Type {
+		case wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2:
+			reads = append(reads, o)
+		}
+	}
+	sort.SliceStable(reads, func(i, j int) bool { return reads[i].Zxid < reads[j].Zxid })
+	return reads
+}
+
+// checkRead compares a read's reply with what t (the tree as of the read's zxid) answers.
+func checkRead(t *tree.Tree, o *Op, r *Report) {
+	want, err := readReply(t, o.Request)
+	if err != o.Err {
+		r.add(Violation{Check: CheckReadState,
+			Detail: fmt.Sprintf("read got err %d, the tree as of zxid %s answers err %d",
+				o.Err, formatZxid(o.Zxid), err),
+			Ops: []Op{*o}})
+		return
+	}
+	if err != wire.ErrOK {
+		return
+	}
+	if diff := replyDiff(want, o.Reply, o.Type); diff != "" {
+		r.add(Violation{Check: CheckReadState,
+			Detail: fmt.Sprintf("read does not match the tree as of its zxid %s: %s",
+				formatZxid(o.Zxid), diff),
+			Ops: []Op{*o}})
+	}
+}
+
+// readReply answers a read request from t, in the history's Reply form.
+func readReply(t *tree.Tree, q Request) (Reply, wire.Err) {
+	switch q.Type {
+	case wire.OpExists:
+		res, err := t.Exists(q.Path, nil)
+		if err != wire.ErrOK {
+			return Reply{}, err
+		}
+		return Reply{Stat: &res.Stat}, err
+	case wire.OpGetData:
+		res, err := t.GetData(q.Path, nil)
+		if err != wire.ErrOK {
+			return Reply{}, err
+		}
+		return Reply{Data: res.Data, Stat: &res.Stat}, err
+	case wire.OpGetChildren:
+		res, err := t.GetChildren(q.Path, nil)
+		if err != wire.ErrOK {
+			return Reply{}, err
+		}
+		return Reply{Children: res.Children}, err
+	case wire.OpGetChildren2:
+		res, err := t.GetChildren2(q.Path, nil)
+		if err != wire.ErrOK {
+			return Reply{}, err
+		}
+		return Reply{Children: res.Children, Stat: &res.Stat}, err
+	}
+	panic(fmt.Sprintf("checker: readReply of op %d", q.Type))
+}
+
+// replyDiff describes how got differs from want in the fields op fills, "" if not at all.
+// A Stat the recorder left out is not compared; children are compared as sets (their
+// order is unspecified, zk-protocol.md §4.5).
+func replyDiff(want, got Reply, op wire.OpCode) string {
+	if op == wire.OpGetData && !bytes.Equal(want.Data, got.Data) {
+		return fmt.Sprintf("data %q, want %q", got.Data, want.Data)
+	}
+	if want.Stat != nil && got.Stat != nil && *want.Stat != *got.Stat {
+		return fmt.Sprintf("stat %+v, want %+v", *got.Stat, *want.Stat)
+	}
+	if op == wire.OpGetChildren || op == wire.OpGetChildren2 {
+		g, w := slices.Clone(got.Children), slices.Clone(want.Children)
+		slices.Sort(g)
+		slices.Sort(w)
+		if !slices.Equal(g, w) {
+			return fmt.Sprintf("children %q, want %q", g, w)
+		}
+	}
+	if want.Path != got.Path {
+		return fmt.Sprintf("path %q, want %q", got.Path, want.Path)
+	}
+	return ""
+}
+
+// sessionReplies groups the ops that got a reply by session, each in reply (= xid) order.
+func sessionReplies(h *History) (map[int64][]*Op, []int64) {
+	bySession := map[int64][]*Op{}
+	for i := range h.Ops {
+		o := &h.Ops[i]
+		if !o.Unknown {
+			bySession[o.Session] = append(bySession[o.Session], o)
+		}
+	}
+	ids := make([]int64, 0, len(bySession))
+	for id, ops := range bySession {
+		ids = append(ids, id)
+		sort.SliceStable(ops, func(i, j int) bool { return ops[i].Xid < ops[j].Xid })
+	}
+	slices.Sort(ids)
+	return bySession, ids
+}
+
+// hasServerZxid reports whether a reply's zxid came from a server: client-made errors for
+// a lost connection carry none.
+func hasServerZxid(o *Op) bool {
+	return !o.Unknown && o.Err != wire.ErrConnectionLoss && o.Err != wire.ErrOperationTimeout &&
+		o.Err != wire.ErrRequestTimeout
+}
+
+// CheckSessionOrder checks, per session in reply order, that reply zxids never go backwards
+// and that no read misses the session's own earlier acknowledged write.
+func CheckSessionOrder(h *History, r *Report) {
+	bySession, ids := sessionReplies(h)
+	for _, id := range ids {
+		var last, lastWrite *Op
+		for _, o := range bySession[id] {
+			if !hasServerZxid(o) {
+				continue
+			}
+			if o.Xid == 0 && last != nil && last.Xid == 0 {
+				r.add(Violation{Check: CheckMalformed,
+					Detail: "two replies of one session without xids: History needs unique xids",
+					Ops:    []Op{*last, *o}})
+			}
+			switch {
+			case lastWrite != nil && o.Zxid < lastWrite.Zxid && !isWrite(o.Type):
+				r.add(Violation{Check: CheckReadOwnWrite,
+					Detail: fmt.Sprintf("reply at zxid %s after the session's own write at %s",
+						formatZxid(o.Zxid), formatZxid(lastWrite.Zxid)),
+					Ops: []Op{*lastWrite, *o}})
+			case last != nil && o.Zxid < last.Zxid:
+				r.add(Violation{Check: CheckSessionZxid,
+					Detail: fmt.Sprintf("reply zxid went back from %s to %s",
+						formatZxid(last.Zxid), formatZxid(o.Zxid)),
+					Ops: []Op{*last, *o}})
+			}
+			last = o
+			if isWrite(o.Type) && o.Err == wire.ErrOK {
+				lastWrite = o
+			}
+		}
+	}
+}
+
+// checkWrites checks every write reply against the txn the committed order holds for it
+// (same session and xid): an acknowledged write must be there (else it was lost), at the
+// reply's zxid, and the reply must be what applying the txn produced.
+func checkWrites(h *History, rp *replayed, r *Report) {
+	for i := range h.Ops {
+		o := &h.Ops[i]
+		if !isWrite(o.Type) || o.outcomeUnknown() {
+			continue
+		}
+		a, found := rp.applied[sessionXid{o.Session, o.Xid}]
+		if !found {
+			if o.Err == wire.ErrOK && (rp.complete || o.Zxid <= rp.lastZxid) {
+				r.add(Violation{Check: CheckLostWrite,
+					Detail: "acknowledged write has no txn in the committed order",
+					Ops:    []Op{*o}})
+			}
+			continue // an error the server gave before proposing: no txn
+		}
+		if diff := writeDiff(o, a); diff != "" {
+			r.add(Violation{Check: CheckWriteReply,
+				Detail: "write reply differs from its committed txn's result: " + diff,
+				Ops:    []Op{*o}, Txns: txnAt(h, a.Zxid)})
+		}
+	}
+}
+
+func writeDiff(o *Op, a appliedTxn) string {
+	if o.Zxid != a.Zxid {
+		return fmt.Sprintf("reply zxid %s, txn zxid %s", formatZxid(o.Zxid), formatZxid(a.Zxid))
+	}
+	if o.Err != a.Err {
+		return fmt.Sprintf("err %d, txn err %d", o.Err, a.Err)
+	}
+	if o.Type == wire.OpCloseSession {
+		return ""
+	}
+	if o.Err != wire.ErrOK || a.txn.Type == wire.OpError {
+		if a.txn.Type != wire.OpError {
+			return fmt.Sprintf("err %d, but the txn applied", o.Err)
+		}
+		return ""
+	}
+	if o.Type == wire.OpMulti {
+		return multiDiff(o, a)
+	}
+	return replyDiff(replyOf(a.Body), o.Reply, o.Type)
+}
+
+func multiDiff(o *Op, a appliedTxn) string {
+	res, ok := a.Body.(*wire.MultiResponse)
+	if !ok {
+		return fmt.Sprintf("multi reply, but the txn is %s", describeTxn(a.txn))
+	}
+	if len(res.Results) != len(o.Reply.Results) {
+		return fmt.Sprintf("%d results, txn has %d", len(o.Reply.Results), len(res.Results))
+	}
+	for i, w := range res.Results {
+		g := o.Reply.Results[i]
+		if g.Err != w.Err {
+			return fmt.Sprintf("result %d err %d, txn err %d", i, g.Err, w.Err)
+		}
+		want := replyOf(w.Body)
+		if d := replyDiff(want, Reply{Path: g.Path, Stat: g.Stat}, w.Type); d != "" {
+			return fmt.Sprintf("result %d: %s", i, d)
+		}
+	}
+	return ""
+}
+
+// replyOf turns a write's response record into the history's Reply form.
+func replyOf(body wire.Record) Reply {
+	switch b := body.(type) {
+	case *wire.CreateResponse:
+		return Reply{Path: b.Path}
+	case *wire.Create2Response:
+		st := b.Stat
+		return Reply{Path: b.Path, Stat: &st}
+	case *wire.SetDataResponse:
+		st := b.Stat
+		return Reply{Stat: &st}
+	case *wire.SetACLResponse:
+		st := b.Stat
+		return Reply{Stat: &st}
+	}
+	return Reply{}
+}

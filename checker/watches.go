@@ -1,0 +1,351 @@
+package checker
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// Watches are checked directly against the committed order, not with porcupine
+// (anchors.md §3.4 rule 5, as etcd checks its watches): replaying the order gives every
+// trigger (tree.Applied.Events), and a session's watch events must be exactly the triggers
+// its armed watches match, in zxid order (zk-protocol.md §8.4-8.5):
+//   - a standard watch fires once, for the first matching trigger after the zxid of the
+//     reply that set it, with that trigger's type and path;
+//   - a persistent watch fires for every trigger at its path, a recursive one for every
+//     create, delete and data change at or under it;
+//   - the event reaches the session before any reply whose zxid is at or past the
+//     trigger (a client sees the event before the new data), so an event still missing at
+//     such a reply is lost or late;
+//   - after a reconnect, setWatches replays what the session missed (§8.6): the expected
+//     replays are computed from the state at the setWatches reply's zxid, and an exist
+//     watch whose znode came and went while disconnected is legitimately missed.
+//
+// Known limits: the ACL filter of ZOOKEEPER-4799 is not modelled (workloads checked here
+// must let every session READ what it watches), nor a watch set on a lagging server
+// (after a reconnect) at a zxid below a trigger the session was already told about.
+
+type watchTable uint8
+
+const (
+	tableData watchTable = iota
+	tableChild
+)
+
+// watchKey is one server-side watch entry of a session (a path in one table); several
+// registrations of the same entry collapse into one, as in ZooKeeper's WatchManager.
+type watchKey struct {
+	path  string
+	table watchTable
+}
+
+type standardWatch struct {
+	since int64 // zxid of the reply that armed it
+	exist bool  // set by exists on a missing znode (the client re-arms it as an exist watch)
+	by    *Op
+}
+
+type persistentWatch struct {
+	path      string
+	recursive bool
+	since     int64
+}
+
+// expectedEvent is a trigger the session must be told about.
+type expectedEvent struct {
+	trigger int // index in replayed.triggers
+}
+
+// sessionWatches is the watch state of one session while its stream is walked.
+type sessionWatches struct {
+	rp         *replayed
+	r          *Report
+	standard   map[watchKey]standardWatch
+	persistent []persistentWatch
+	horizon    int // triggers before this index are expanded into expected
+	expected   []expectedEvent
+	lastZxid   int64
+}
+
+// checkWatches walks every session's replies and events in the order the session saw them.
+func checkWatches(h *History, rp *replayed, r *Report) {
+	if !rp.complete {
+		return // without every trigger, events past the replay would all look unexpected
+	}
+	bySession, ids := sessionReplies(h)
+	events := map[int64][]*WatchEvent{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		events[e.Session] = append(events[e.Session], e)
+		if !slices.Contains(ids, e.Session) {
+			ids = append(ids, e.Session)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		var ops []*Op
+		for _, o := range bySession[id] {
+			if hasServerZxid(o) {
+				ops = append(ops, o)
+			}
+		}
+		w := &sessionWatches{rp: rp, r: r, standard: map[watchKey]standardWatch{}}
+		w.walk(ops, events[id])
+	}
+}
+
+// walk places each event after the reply its AfterXid names (events received after a
+// setWatches request was sent are that reconnect's replays) and processes the stream.
+func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent) {
+	pos := map[int32]int{}
+	for i, o := range ops {
+		pos[o.Xid] = i
+	}
+	after := make([][]*WatchEvent, len(ops)+1) // after[i+1]: events after ops[i]
+	replays := make([][]*WatchEvent, len(ops))
+	for _, e := range events {
+		i := -1
+		if e.AfterXid != 0 {
+			j, ok := pos[e.AfterXid]
+			if !ok {
+				w.r.add(Violation{Check: CheckMalformed,
+					Detail: fmt.Sprintf("event placed after xid %d, which got no reply in the history", e.AfterXid),
+					Events: []WatchEvent{*e}})
+				continue
+			}
+			i = j
+		}
+		if n := i + 1; n < len(ops) && isSetWatches(ops[n].Type) && e.Time >= ops[n].Call {
+			replays[n] = append(replays[n], e)
+			continue
+		}
+		after[i+1] = append(after[i+1], e)
+	}
+	for _, e := range after[0] {
+		w.event(e)
+	}
+	for i, o := range ops {
+		if isSetWatches(o.Type) {
+			w.reconnect(o, replays[i])
+		} else {
+			w.reply(o)
+		}
+		for _, e := range after[i+1] {
+			w.event(e)
+		}
+	}
+}
+
+func isSetWatches(t wire.OpCode) bool { return t == wire.OpSetWatches || t == wire.OpSetWatches2 }
+
+// expand turns triggers up to zxid `through` into expected events for the armed watches.
+// With stopAtFirst it stops as soon as one trigger matched.
+func (w *sessionWatches) expand(through int64, stopAtFirst bool) {
+	trs := w.rp.triggers
+	for w.horizon < len(trs) && trs[w.horizon].zxid <= through {
+		i := w.horizon
+		w.horizon++
+		if w.matches(trs[i]) {
+			w.expected = append(w.expected, expectedEvent{trigger: i})
+			if stopAtFirst {
+				return
+			}
+		}
+	}
+}
+
+// matches reports whether a trigger notifies this session, consuming the standard watches
+// it fires (one notification per trigger, however many watches match).
+func (w *sessionWatches) matches(tr trigger) bool {
+	hit := false
+	fire := func(k watchKey) {
+		if s, ok := w.standard[k]; ok && s.since < tr.zxid {
+			delete(w.standard, k)
+			hit = true
+		}
+	}
+	switch tr.typ {
+	case wire.EventNodeCreated, wire.EventNodeDataChanged:
+		fire(watchKey{tr.path, tableData})
+	case wire.EventNodeChildrenChanged:
+		fire(watchKey{tr.path, tableChild})
+	case wire.EventNodeDeleted:
+		fire(watchKey{tr.path, tableData})
+		fire(watchKey{tr.path, tableChild})
+	}
+	for _, p := range w.persistent {
+		if p.since >= tr.zxid {
+			continue
+		}
+		if p.path == tr.path && (!p.recursive || tr.typ != wire.EventNodeChildrenChanged) {
+			hit = true
+		}
+		if p.recursive && tr.typ != wire.EventNodeChildrenChanged && isUnder(tr.path, p.path) {
+			hit = true
+		}
+	}
+	return hit
+}
+
+// isUnder reports whether path is a strict descendant of root.
+func isUnder(path, root string) bool {
+	if root == "/" {
+		return path != "/"
+	}
+	return strings.HasPrefix(path, root+"/")
+}
+
+// event matches a received event with the next expected one.
+func (w *sessionWatches) event(e *WatchEvent) {
+	if len(w.expected) == 0 {
+		w.expand(1<<63-1, true) // the event announces a trigger no reply has reached yet
+	}
+	for i, x := range w.expected {
+		tr := w.rp.triggers[x.trigger]
+		if tr.typ != e.Type || tr.path != e.Path {
+			continue
+		}
+		if i > 0 {
+			w.r.add(Violation{Check: CheckWatchDelivered,
+				Detail: fmt.Sprintf("event out of zxid order: %s(%q) at %s was due first",
+					eventName(w.rp.triggers[w.expected[0].trigger].typ),
+					w.rp.triggers[w.expected[0].trigger].path,
+					formatZxid(w.rp.triggers[w.expected[0].trigger].zxid)),
+				Events: []WatchEvent{*e}})
+		}
+		w.expected = slices.Delete(w.expected, i, i+1)
+		return
+	}
+	detail := "event matches no armed watch (a one-shot watch fired twice, or for a trigger it was not set for)"
+	if len(w.expected) > 0 {
+		tr := w.rp.triggers[w.expected[0].trigger]
+		detail = fmt.Sprintf("event is not the first trigger after its watch was set: %s(%q) at zxid %s is",
+			eventName(tr.typ), tr.path, formatZxid(tr.zxid))
+	}
+	w.r.add(Violation{Check: CheckWatchOneShot, Detail: detail, Events: []WatchEvent{*e}})
+}
+
+// reply takes a reply: every trigger at or below its zxid must have been told already;
+// then the watch the request set (if any) is armed at that zxid.
+func (w *sessionWatches) reply(o *Op) {
+	w.expand(o.Zxid, false)
+	w.requireDelivered(o)
+	w.lastZxid = max(w.lastZxid, o.Zxid)
+	switch o.Type {
+	case wire.OpExists, wire.OpGetData:
+		if o.Request.Watch && (o.Err == wire.ErrOK || (o.Type == wire.OpExists && o.Err == wire.ErrNoNode)) {
+			w.arm(watchKey{o.Request.Path, tableData}, o, o.Err == wire.ErrNoNode)
+		}
+	case wire.OpGetChildren, wire.OpGetChildren2:
+		if o.Request.Watch && o.Err == wire.ErrOK {
+			w.arm(watchKey{o.Request.Path, tableChild}, o, false)
+		}
+	case wire.OpAddWatch:
+		if o.Err == wire.ErrOK {
+			w.persistent = append(w.persistent, persistentWatch{path: o.Request.Path,
+				recursive: o.Request.WatchMode == wire.AddWatchPersistentRecursive, since: o.Zxid})
+		}
+	case wire.OpRemoveWatches:
+		if o.Err == wire.ErrOK {
+			w.remove(o.Request.Path, o.Request.WatchType)
+		}
+	}
+}
+
+func (w *sessionWatches) requireDelivered(o *Op) {
+	for _, x := range w.expected {
+		tr := w.rp.triggers[x.trigger]
+		w.r.add(Violation{Check: CheckWatchDelivered,
+			Detail: fmt.Sprintf("no %s(%q) event for the txn at zxid %s before this reply at %s",
+				eventName(tr.typ), tr.path, formatZxid(tr.zxid), formatZxid(o.Zxid)),
+			Ops: []Op{*o}})
+	}
+	w.expected = w.expected[:0]
+}
+
+func (w *sessionWatches) arm(k watchKey, by *Op, exist bool) {
+	if _, armed := w.standard[k]; armed {
+		return // one entry per path and table: the earlier registration stands
+	}
+	w.standard[k] = standardWatch{since: by.Zxid, exist: exist, by: by}
+}
+
+func (w *sessionWatches) remove(path string, typ wire.WatcherType) {
+	if typ == wire.WatcherData || typ == wire.WatcherAny {
+		delete(w.standard, watchKey{path, tableData})
+	}
+	if typ == wire.WatcherChildren || typ == wire.WatcherAny {
+		delete(w.standard, watchKey{path, tableChild})
+	}
+	w.persistent = slices.DeleteFunc(w.persistent, func(p persistentWatch) bool { return p.path == path })
+}
+
+// reconnect takes a setWatches reply: the old connection's watches are gone, and the
+// server answered each re-armed standard watch against its state at the reply's zxid,
+// relative to the last zxid the session had seen (zk-protocol.md §8.6).
+func (w *sessionWatches) reconnect(o *Op, replays []*WatchEvent) {
+	w.requireDelivered(o)
+	rel, at := w.lastZxid, o.Zxid
+	var want []trigger // the replays due, as (type, path)
+	keys := make([]watchKey, 0, len(w.standard))
+	for k := range w.standard {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b watchKey) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		return int(a.table) - int(b.table)
+	})
+	for _, k := range keys {
+		s := w.standard[k]
+		exists := w.rp.existsAt(k.path, at)
+		var typ wire.EventType
+		switch {
+		case k.table == tableData && s.exist:
+			if exists {
+				typ = wire.EventNodeCreated
+			}
+		case !exists:
+			typ = wire.EventNodeDeleted
+		case k.table == tableData && w.rp.changedIn(k.path, rel, at, wire.EventNodeCreated, wire.EventNodeDataChanged):
+			typ = wire.EventNodeDataChanged
+		case k.table == tableChild && w.rp.changedIn(k.path, rel, at, wire.EventNodeCreated, wire.EventNodeChildrenChanged):
+			typ = wire.EventNodeChildrenChanged
+		}
+		if typ != 0 {
+			want = append(want, trigger{zxid: at, typ: typ, path: k.path})
+			delete(w.standard, k)
+			continue
+		}
+		s.since = at
+		w.standard[k] = s
+	}
+	for i := range w.persistent {
+		w.persistent[i].since = at // re-registered without replay
+	}
+	trs := w.rp.triggers
+	for w.horizon < len(trs) && trs[w.horizon].zxid <= at {
+		w.horizon++ // missed while disconnected, or replaced by the replays
+	}
+	w.lastZxid = max(w.lastZxid, at)
+	for _, e := range replays {
+		i := slices.IndexFunc(want, func(t trigger) bool { return t.typ == e.Type && t.path == e.Path })
+		if i < 0 {
+			w.r.add(Violation{Check: CheckWatchOneShot,
+				Detail: fmt.Sprintf("setWatches replayed an event no re-armed watch was due (relative zxid %s, server at %s)",
+					formatZxid(rel), formatZxid(at)),
+				Ops: []Op{*o}, Events: []WatchEvent{*e}})
+			continue
+		}
+		want = slices.Delete(want, i, i+1)
+	}
+	for _, t := range want {
+		w.r.add(Violation{Check: CheckWatchDelivered,
+			Detail: fmt.Sprintf("setWatches (relative zxid %s, server at %s) did not replay %s(%q)",
+				formatZxid(rel), formatZxid(at), eventName(t.typ), t.path),
+			Ops: []Op{*o}})
+	}
+}
