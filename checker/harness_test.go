@@ -247,8 +247,8 @@ func exists(path string, watch bool) Request {
 func children(path string, watch bool) Request {
 	return Request{Type: wire.OpGetChildren, Path: path, Watch: watch}
 }
-func syncOp(path string) Request { return Request{Type: wire.OpSync, Path: path} }
-func multi(ops ...Request) Request   { return Request{Type: wire.OpMulti, Ops: ops} }
+func syncOp(path string) Request   { return Request{Type: wire.OpSync, Path: path} }
+func multi(ops ...Request) Request { return Request{Type: wire.OpMulti, Ops: ops} }
 func checkVersion(path string, version int32) Request {
 	return Request{Type: wire.OpCheck, Path: path, Version: version}
 }

@@ -43,8 +43,8 @@ func TestWorkloadPasses(t *testing.T) {
 // Each mutation breaks one guarantee of a correct history; the named check must catch it.
 func TestReadMutationsFail(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		check string
+		name   string
+		check  string
 		break_ func(h *History, at map[string]int)
 	}{
 		{"stale data for the reply zxid", CheckReadState, func(h *History, at map[string]int) {

@@ -55,7 +55,8 @@ type persistentWatch struct {
 
 // expectedEvent is a trigger the session must be told about.
 type expectedEvent struct {
-	trigger int // index in replayed.triggers
+	trigger  int  // index in replayed.triggers
+	reported bool // a later event overtook it: reported once, not again when a reply passes it
 }
 
 // sessionWatches is the watch state of one session while its stream is walked.
@@ -140,29 +141,30 @@ func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent) {
 
 func isSetWatches(t wire.OpCode) bool { return t == wire.OpSetWatches || t == wire.OpSetWatches2 }
 
-// expand turns triggers up to zxid `through` into expected events for the armed watches.
-// With stopAtFirst it stops as soon as one trigger matched.
-func (w *sessionWatches) expand(through int64, stopAtFirst bool) {
+// expand turns the triggers up to zxid `through` into expected events for the armed
+// watches.
+func (w *sessionWatches) expand(through int64) {
 	trs := w.rp.triggers
 	for w.horizon < len(trs) && trs[w.horizon].zxid <= through {
-		i := w.horizon
-		w.horizon++
-		if w.matches(trs[i]) {
-			w.expected = append(w.expected, expectedEvent{trigger: i})
-			if stopAtFirst {
-				return
-			}
-		}
+		w.expandOne()
 	}
 }
 
-// matches reports whether a trigger notifies this session, consuming the standard watches
-// it fires (one notification per trigger, however many watches match).
-func (w *sessionWatches) matches(tr trigger) bool {
+func (w *sessionWatches) expandOne() {
+	i := w.horizon
+	w.horizon++
+	if w.matches(w.rp.triggers[i], w.standard) {
+		w.expected = append(w.expected, expectedEvent{trigger: i})
+	}
+}
+
+// matches reports whether a trigger notifies this session, consuming from standard the
+// watches it fires (one notification per trigger, however many watches match).
+func (w *sessionWatches) matches(tr trigger, standard map[watchKey]standardWatch) bool {
 	hit := false
 	fire := func(k watchKey) {
-		if s, ok := w.standard[k]; ok && s.since < tr.zxid {
-			delete(w.standard, k)
+		if s, ok := standard[k]; ok && s.since < tr.zxid {
+			delete(standard, k)
 			hit = true
 		}
 	}
@@ -189,6 +191,22 @@ func (w *sessionWatches) matches(tr trigger) bool {
 	return hit
 }
 
+// lookAhead finds the first trigger past the horizon that would notify this session with
+// e's type and path, without changing any state; -1 if none.
+func (w *sessionWatches) lookAhead(e *WatchEvent) int {
+	standard := make(map[watchKey]standardWatch, len(w.standard))
+	for k, v := range w.standard {
+		standard[k] = v
+	}
+	for i := w.horizon; i < len(w.rp.triggers); i++ {
+		tr := w.rp.triggers[i]
+		if w.matches(tr, standard) && tr.typ == e.Type && tr.path == e.Path {
+			return i
+		}
+	}
+	return -1
+}
+
 // isUnder reports whether path is a strict descendant of root.
 func isUnder(path, root string) bool {
 	if root == "/" {
@@ -197,40 +215,45 @@ func isUnder(path, root string) bool {
 	return strings.HasPrefix(path, root+"/")
 }
 
-// event matches a received event with the next expected one.
+// event matches a received event with the earliest expected trigger of its type and
+// path, expanding triggers no reply has reached yet if needed (the event announces one).
 func (w *sessionWatches) event(e *WatchEvent) {
-	if len(w.expected) == 0 {
-		w.expand(1<<63-1, true) // the event announces a trigger no reply has reached yet
-	}
-	for i, x := range w.expected {
+	i := slices.IndexFunc(w.expected, func(x expectedEvent) bool {
 		tr := w.rp.triggers[x.trigger]
-		if tr.typ != e.Type || tr.path != e.Path {
+		return tr.typ == e.Type && tr.path == e.Path
+	})
+	if i < 0 {
+		ahead := w.lookAhead(e)
+		if ahead < 0 {
+			w.r.add(Violation{Check: CheckWatchOneShot,
+				Detail: "event matches no armed watch's next trigger (a one-shot watch fired twice, " +
+					"for a trigger it was not set for, or with the wrong type or path)",
+				Events: []WatchEvent{*e}})
+			return
+		}
+		for w.horizon <= ahead {
+			w.expandOne()
+		}
+		i = len(w.expected) - 1
+	}
+	for j := range w.expected[:i] {
+		if w.expected[j].reported {
 			continue
 		}
-		if i > 0 {
-			w.r.add(Violation{Check: CheckWatchDelivered,
-				Detail: fmt.Sprintf("event out of zxid order: %s(%q) at %s was due first",
-					eventName(w.rp.triggers[w.expected[0].trigger].typ),
-					w.rp.triggers[w.expected[0].trigger].path,
-					formatZxid(w.rp.triggers[w.expected[0].trigger].zxid)),
-				Events: []WatchEvent{*e}})
-		}
-		w.expected = slices.Delete(w.expected, i, i+1)
-		return
+		first := w.rp.triggers[w.expected[j].trigger]
+		w.r.add(Violation{Check: CheckWatchDelivered,
+			Detail: fmt.Sprintf("event lost or out of zxid order: %s(%q) for the txn at %s was due before",
+				eventName(first.typ), first.path, formatZxid(first.zxid)),
+			Events: []WatchEvent{*e}})
+		w.expected[j].reported = true
 	}
-	detail := "event matches no armed watch (a one-shot watch fired twice, or for a trigger it was not set for)"
-	if len(w.expected) > 0 {
-		tr := w.rp.triggers[w.expected[0].trigger]
-		detail = fmt.Sprintf("event is not the first trigger after its watch was set: %s(%q) at zxid %s is",
-			eventName(tr.typ), tr.path, formatZxid(tr.zxid))
-	}
-	w.r.add(Violation{Check: CheckWatchOneShot, Detail: detail, Events: []WatchEvent{*e}})
+	w.expected = slices.Delete(w.expected, i, i+1)
 }
 
 // reply takes a reply: every trigger at or below its zxid must have been told already;
 // then the watch the request set (if any) is armed at that zxid.
 func (w *sessionWatches) reply(o *Op) {
-	w.expand(o.Zxid, false)
+	w.expand(o.Zxid)
 	w.requireDelivered(o)
 	w.lastZxid = max(w.lastZxid, o.Zxid)
 	switch o.Type {
@@ -256,6 +279,9 @@ func (w *sessionWatches) reply(o *Op) {
 
 func (w *sessionWatches) requireDelivered(o *Op) {
 	for _, x := range w.expected {
+		if x.reported {
+			continue
+		}
 		tr := w.rp.triggers[x.trigger]
 		w.r.add(Violation{Check: CheckWatchDelivered,
 			Detail: fmt.Sprintf("no %s(%q) event for the txn at zxid %s before this reply at %s",

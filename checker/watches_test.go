@@ -1,0 +1,134 @@
+package checker
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// watchWorkload: session w watches in every way while session m changes things, and w
+// reconnects once with watches pending.
+func watchWorkload() *fakeZK {
+	f := newFakeZK()
+	m, w := f.connect(0), f.connect(1)
+	f.do(m, create("/x", "x0"))
+	f.do(w, getData("/x", true))  // standard data watch
+	f.do(w, exists("/y", true))   // exist watch
+	f.do(w, children("/x", true)) // child watch
+	f.do(w, addWatch("/p", wire.AddWatchPersistent))
+	f.do(w, addWatch("/r", wire.AddWatchPersistentRecursive))
+	f.do(m, setData("/x", "x1", -1))   // fires the data watch
+	f.do(m, setData("/x", "x2", -1))   // one-shot: fires nothing
+	f.do(m, create("/y", "y0"))        // fires the exist watch
+	f.do(m, create("/x/c", ""))        // fires the child watch
+	f.do(m, create("/p", "p0"))        // persistent: every change at /p
+	f.do(m, setData("/p", "p1", -1))   //
+	f.do(m, create("/p/q", ""))        // persistent: NodeChildrenChanged(/p)
+	f.do(m, create("/r", ""))          // recursive: /r and below, no children events
+	f.do(m, create("/r/s", ""))        //
+	f.do(m, setData("/r/s", "s1", -1)) //
+	f.do(w, getData("/x", true))       // re-arm the data watch (w sees all events first)
+	f.do(w, exists("/z", true))        // an exist watch that will be missed
+	f.reconnect(w)                     // nothing changed yet: everything re-armed
+	f.w.RemoveSession(w)               // disconnected again
+	f.do(m, setData("/x", "x3", -1))   // missed while disconnected: replayed
+	f.do(m, create("/z", ""))          // exist watch: created and deleted while away,
+	f.do(m, del("/z", -1))             // legitimately missed
+	f.do(m, setData("/p", "p2", -1))   // persistent: missed, no replay
+	f.reconnect(w)                     //
+	f.do(w, exists("/x", false))       // a reply past everything
+	f.do(m, setData("/p", "p3", -1))   // persistent again after the reconnect
+	f.do(m, create("/z", "again"))     // the re-armed exist watch fires
+	f.do(w, exists("/x", false))       //
+	return f
+}
+
+func TestWatchWorkloadPasses(t *testing.T) {
+	f := watchWorkload()
+	requireOK(t, &f.h)
+	var types []wire.EventType
+	for _, e := range f.h.Events {
+		types = append(types, e.Type)
+	}
+	require.Len(t, f.h.Events, 12, "events of the watch workload: %v", f.h.Events)
+	require.Contains(t, types, wire.EventNodeChildrenChanged)
+}
+
+func eventIndex(h *History, typ wire.EventType, path string) int {
+	return slices.IndexFunc(h.Events, func(e WatchEvent) bool { return e.Type == typ && e.Path == path })
+}
+
+func TestWatchMutationsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		check  string
+		break_ func(h *History)
+	}{
+		{"one-shot watch fires twice", CheckWatchOneShot, func(h *History) {
+			i := eventIndex(h, wire.EventNodeDataChanged, "/x")
+			h.Events = slices.Insert(h.Events, i+1, h.Events[i])
+		}},
+		{"wrong event type", CheckWatchOneShot, func(h *History) {
+			h.Events[eventIndex(h, wire.EventNodeCreated, "/y")].Type = wire.EventNodeDataChanged
+		}},
+		{"wrong path", CheckWatchOneShot, func(h *History) {
+			h.Events[eventIndex(h, wire.EventNodeCreated, "/y")].Path = "/w"
+		}},
+		{"event without a watch", CheckWatchOneShot, func(h *History) {
+			e := h.Events[0]
+			e.Path, e.Type = "/nobody/watches", wire.EventNodeCreated
+			h.Events = append(h.Events, e)
+		}},
+		{"standard event lost", CheckWatchDelivered, func(h *History) {
+			h.Events = slices.Delete(h.Events, 0, 1)
+		}},
+		{"persistent event lost", CheckWatchDelivered, func(h *History) {
+			i := eventIndex(h, wire.EventNodeDataChanged, "/p")
+			h.Events = slices.Delete(h.Events, i, i+1)
+		}},
+		{"recursive event lost", CheckWatchDelivered, func(h *History) {
+			i := eventIndex(h, wire.EventNodeDataChanged, "/r/s")
+			h.Events = slices.Delete(h.Events, i, i+1)
+		}},
+		{"event after a reply past its txn", CheckWatchDelivered, func(h *History) {
+			// The first event moves behind the watcher's later getData re-arm reply.
+			e := h.Events[0]
+			h.Events = h.Events[1:]
+			for _, o := range h.Ops {
+				if o.Session == e.Session && o.Type == wire.OpGetData && o.Xid > e.AfterXid {
+					e.AfterXid, e.LastZxid = o.Xid, o.Zxid
+					break
+				}
+			}
+			h.Events = append(h.Events, e)
+		}},
+		{"events out of zxid order", CheckWatchDelivered, func(h *History) {
+			i := eventIndex(h, wire.EventNodeCreated, "/p")
+			j := eventIndex(h, wire.EventNodeDataChanged, "/p")
+			h.Events[i].Type, h.Events[j].Type = h.Events[j].Type, h.Events[i].Type
+		}},
+		{"setWatches replay missing", CheckWatchDelivered, func(h *History) {
+			i := slices.IndexFunc(h.Events, func(e WatchEvent) bool {
+				return e.Type == wire.EventNodeDataChanged && e.Path == "/x" && e.Time > h.Events[0].Time+20
+			})
+			h.Events = slices.Delete(h.Events, i, i+1)
+		}},
+		{"replay of a missed exist watch", CheckWatchOneShot, func(h *History) {
+			// A replayed NodeCreated for /z: it was created and deleted while away.
+			i := slices.IndexFunc(h.Events, func(e WatchEvent) bool {
+				return e.Type == wire.EventNodeDataChanged && e.Path == "/x" && e.Time > h.Events[0].Time+20
+			})
+			e := h.Events[i]
+			e.Type, e.Path = wire.EventNodeCreated, "/z"
+			h.Events = slices.Insert(h.Events, i+1, e)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := watchWorkload().h.clone()
+			tc.break_(h)
+			requireViolation(t, h, tc.check)
+		})
+	}
+}
