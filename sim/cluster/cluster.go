@@ -179,6 +179,7 @@ func (c *Cluster) Run() (r Result) {
 	if c.failure != nil {
 		return
 	}
+	c.endFaults()
 	c.load.startLiveness()
 	bound := c.ticks(o.LivenessBoundTicks)
 	c.runUntil(c.world.Now()+bound+c.load.livenessSpan()+bound, func() bool {
@@ -201,6 +202,17 @@ func (c *Cluster) Run() (r Result) {
 	}
 	c.checkStates()
 	return
+}
+
+// endFaults closes the fault phase whatever injected the faults (the nemesis does the same
+// at its end; scenarios' own faults may not): heal the network, restart every server.
+func (c *Cluster) endFaults() {
+	c.world.Net.Heal()
+	for _, s := range c.servers {
+		if !c.world.IsUp(s.name) {
+			c.world.Restart(s.name)
+		}
+	}
 }
 
 // runUntil runs the world in slices until t, a failure, or done.
