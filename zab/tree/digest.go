@@ -85,7 +85,7 @@ func (t *Tree) nodeHash(path string, n *znode) uint64 {
 	h.u64(uint64(n.mtime))
 	h.u64(uint64(n.owner))
 	h.u64(uint64(uint32(n.version))<<32 | uint64(uint32(n.creates)))
-	h.u64(uint64(uint32(n.aversion))<<32 | uint64(uint32(len(n.children))))
+	h.u64(uint64(uint32(n.aversion))<<32 | uint64(uint32(n.children.len())))
 	h.u64(t.acls.hashOf(n.acl))
 	return h.sum()
 }

@@ -2,8 +2,6 @@ package tree
 
 import (
 	"math"
-	"slices"
-	"strings"
 
 	"github.com/zabkit/zabkit/zab/wire"
 )
@@ -16,7 +14,7 @@ import (
 type znode struct {
 	name     string   // last path component; "" for the root
 	data     []byte   // nil is ZooKeeper's null data (sent back as a -1 buffer)
-	children []*znode // sorted by name: deterministic order without sorting on read
+	children childList // in name order: deterministic without sorting on read
 
 	czxid, mzxid, pzxid int64
 	ctime, mtime        int64
@@ -82,28 +80,24 @@ func cversion(creates int32, numChildren int) int32 {
 }
 
 func (n *znode) stat(extendedTypes bool) wire.Stat {
+	numChildren := n.children.len()
 	return wire.Stat{
 		Czxid:          n.czxid,
 		Mzxid:          n.mzxid,
 		Ctime:          n.ctime,
 		Mtime:          n.mtime,
 		Version:        n.version,
-		Cversion:       cversion(n.creates, len(n.children)),
+		Cversion:       cversion(n.creates, numChildren),
 		Aversion:       n.aversion,
 		EphemeralOwner: clientOwner(n.owner, extendedTypes),
 		DataLength:     int32(len(n.data)),
-		NumChildren:    int32(len(n.children)),
+		NumChildren:    int32(numChildren),
 		Pzxid:          n.pzxid,
 	}
 }
 
-func compareName(c *znode, name string) int { return strings.Compare(c.name, name) }
-
 // child finds the direct child called name.
-func (n *znode) child(name string) (*znode, int) {
-	i, found := slices.BinarySearchFunc(n.children, name, compareName)
-	if !found {
-		return nil, i
-	}
-	return n.children[i], i
+func (n *znode) child(name string) *znode {
+	c, _, _ := n.children.find(name)
+	return c
 }

@@ -100,7 +100,7 @@ func (p *prep) get(path string) nodeState {
 		version:     n.version,
 		aversion:    n.aversion,
 		creates:     n.creates,
-		numChildren: int32(len(n.children)),
+		numChildren: int32(n.children.len()),
 		acl:         p.t.acls.get(n.acl),
 	}
 }

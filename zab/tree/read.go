@@ -93,13 +93,7 @@ func (t *Tree) GetData(path string, ids []wire.Id) (*wire.GetDataResponse, wire.
 	return &wire.GetDataResponse{Data: n.data, Stat: n.stat(t.cfg.ExtendedTypesEnabled)}, wire.ErrOK
 }
 
-func (n *znode) childNames() []string {
-	names := make([]string, len(n.children))
-	for i, c := range n.children {
-		names[i] = c.name
-	}
-	return names
-}
+func (n *znode) childNames() []string { return n.children.names() }
 
 // GetChildren answers getChildren with the children's names in byte order.
 func (t *Tree) GetChildren(path string, ids []wire.Id) (*wire.GetChildrenResponse, wire.Err) {
@@ -148,8 +142,8 @@ func (t *Tree) GetAllChildrenNumber(path string, ids []wire.Id) (*wire.GetAllChi
 	for len(stack) > 0 && total <= t.nodeCount {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		total += len(top.children)
-		stack = append(stack, top.children...)
+		total += top.children.len()
+		stack = top.children.appendTo(stack)
 	}
 	return &wire.GetAllChildrenNumberResponse{TotalNumber: int32(total)}, wire.ErrOK
 }

@@ -37,7 +37,7 @@ func (t *Tree) Reapable(nowMs, neverUsedMs int64, limit int) []string {
 			break
 		}
 		n := t.mustLookup(path)
-		if len(n.children) > 0 {
+		if n.children.len() > 0 {
 			continue
 		}
 		elapsedMs := nowMs - n.mtime

@@ -44,9 +44,7 @@ func (t *Tree) Snapshot() []byte {
 			number[n.acl] = uint32(len(lists))
 			lists = append(lists, t.acls.get(n.acl))
 		}
-		for i := len(n.children) - 1; i >= 0; i-- {
-			stack = append(stack, n.children[i])
-		}
+		stack = n.children.appendReversed(stack)
 	}
 	b := make([]byte, 0, 64+t.nodeCount*96)
 	b = append(b, snapshotMagic[:]...)
@@ -77,7 +75,7 @@ func (t *Tree) Snapshot() []byte {
 			b = binary.BigEndian.AppendUint32(b, uint32(v))
 		}
 		b = binary.BigEndian.AppendUint32(b, number[n.acl])
-		b = binary.BigEndian.AppendUint32(b, uint32(len(n.children)))
+		b = binary.BigEndian.AppendUint32(b, uint32(n.children.len()))
 	}
 	b = binary.BigEndian.AppendUint64(b, t.digest)
 	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
@@ -208,10 +206,10 @@ func (t *Tree) restoreNodes(d *decoder, lists [][]wire.ACL) error {
 			if strings.IndexByte(n.name, '/') >= 0 || !ValidPath("/"+n.name) {
 				return d.fail("invalid node name")
 			}
-			if k := len(parent.children); k > 0 && parent.children[k-1].name >= n.name {
+			if last := parent.children.last(); last != nil && last.name >= n.name {
 				return d.fail("children not in name order")
 			}
-			parent.children = append(parent.children, n)
+			parent.children.appendSorted(n)
 			top.left--
 			path = childPath(top.path, n.name)
 		}
@@ -229,9 +227,6 @@ func (t *Tree) restoreNodes(d *decoder, lists [][]wire.ACL) error {
 		case kindContainer, kindTTL:
 			t.trackReapable(path, n.owner)
 		}
-		if nchildren > 0 {
-			n.children = make([]*znode, 0, nchildren)
-		}
 		stack = append(stack, open{n: n, path: path, left: nchildren, total: nchildren})
 	}
 	// Digest after the structure is complete: a node's hash covers its child count.
@@ -241,8 +236,10 @@ func (t *Tree) restoreNodes(d *decoder, lists [][]wire.ACL) error {
 		top := walk[len(walk)-1]
 		walk = walk[:len(walk)-1]
 		t.digest += t.nodeHash(top.path, top.n)
-		for _, c := range top.n.children {
-			walk = append(walk, open{n: c, path: childPath(top.path, c.name)})
+		for _, chunk := range top.n.children.chunks {
+			for _, c := range chunk {
+				walk = append(walk, open{n: c, path: childPath(top.path, c.name)})
+			}
 		}
 	}
 	for _, slot := range slots {

@@ -72,8 +72,8 @@ func (t *Tree) insertSystemNode(path string, data []byte, acl uint32, aversion i
 	parent := t.mustLookup(parentPath)
 	n := &znode{name: name, data: data, acl: acl, aversion: aversion}
 	t.digest -= t.nodeHash(parentPath, parent)
-	_, i := parent.child(name)
-	parent.children = slices.Insert(parent.children, i, n)
+	_, chunk, i := parent.children.find(name)
+	parent.children.insert(chunk, i, n)
 	t.digest += t.nodeHash(parentPath, parent)
 	t.digest += t.nodeHash(path, n)
 	t.nodeCount++
@@ -102,7 +102,7 @@ func (t *Tree) lookup(path string) *znode {
 	rest := path[1:]
 	for depthMax := len(path); depthMax > 0; depthMax-- {
 		name, tail, more := strings.Cut(rest, "/")
-		n, _ = n.child(name)
+		n = n.child(name)
 		if n == nil || !more {
 			return n
 		}
@@ -129,7 +129,7 @@ func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid,
 	if !ok || parent == nil || name == "" {
 		panic(fmt.Sprintf("tree: invariant broken: create %q at zxid %#x: no parent", path, zxid))
 	}
-	existing, i := parent.child(name)
+	existing, chunk, i := parent.children.find(name)
 	if existing != nil {
 		panic(fmt.Sprintf("tree: invariant broken: create %q at zxid %#x: node exists", path, zxid))
 	}
@@ -142,7 +142,7 @@ func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid,
 		acl:   aclSlot,
 	}
 	t.digest -= t.nodeHash(parentPath, parent)
-	parent.children = slices.Insert(parent.children, i, n)
+	parent.children.insert(chunk, i, n)
 	parent.creates++
 	parent.pzxid = max(parent.pzxid, zxid)
 	t.digest += t.nodeHash(parentPath, parent)
@@ -166,16 +166,16 @@ func (t *Tree) deleteNode(path string, zxid int64) *znode {
 	parentPath, name, ok := splitPath(path)
 	parent := t.lookup(parentPath)
 	var n *znode
-	var i int
+	var chunk, i int
 	if ok && parent != nil {
-		n, i = parent.child(name)
+		n, chunk, i = parent.children.find(name)
 	}
-	if n == nil || len(n.children) != 0 {
+	if n == nil || n.children.len() != 0 {
 		panic(fmt.Sprintf("tree: invariant broken: delete %q at zxid %#x: missing or has children", path, zxid))
 	}
 	t.digest -= t.nodeHash(path, n)
 	t.digest -= t.nodeHash(parentPath, parent)
-	parent.children = slices.Delete(parent.children, i, i+1)
+	parent.children.remove(chunk, i)
 	parent.pzxid = max(parent.pzxid, zxid)
 	t.digest += t.nodeHash(parentPath, parent)
 	t.nodeCount--

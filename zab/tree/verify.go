@@ -36,17 +36,24 @@ func (t *Tree) Verify() error {
 		digest += t.nodeHash(f.path, f.n)
 		switch ownerKind(f.n.owner, t.cfg.ExtendedTypesEnabled) {
 		case kindEphemeral:
-			if len(f.n.children) > 0 {
+			if f.n.children.len() > 0 {
 				return fmt.Errorf("tree: ephemeral %s has children", f.path)
 			}
 			ephemerals[f.n.owner] = append(ephemerals[f.n.owner], f.path)
 		case kindContainer, kindTTL:
 			reapable = append(reapable, f.path)
 		}
-		for i, c := range f.n.children {
-			if i > 0 && f.n.children[i-1].name >= c.name {
+		var prev *znode
+		for k, chunk := range f.n.children.chunks {
+			if len(chunk) == 0 || len(chunk) > chunkMax {
+				return fmt.Errorf("tree: children of %s: chunk %d holds %d", f.path, k, len(chunk))
+			}
+		}
+		for _, c := range f.n.children.appendTo(nil) {
+			if prev != nil && prev.name >= c.name {
 				return fmt.Errorf("tree: children of %s out of order at %q", f.path, c.name)
 			}
+			prev = c
 			if c.name == "" || !ValidPath("/"+c.name) {
 				return fmt.Errorf("tree: child of %s has invalid name %q", f.path, c.name)
 			}
