@@ -12,8 +12,8 @@ import (
 // string and a hash-map entry per node; this keeps neither the path nor a map entry, and
 // finds a node by binary search of each level's sorted children.
 type znode struct {
-	name     string   // last path component; "" for the root
-	data     []byte   // nil is ZooKeeper's null data (sent back as a -1 buffer)
+	name     string    // last path component; "" for the root
+	data     []byte    // nil is ZooKeeper's null data (sent back as a -1 buffer)
 	children childList // in name order: deterministic without sorting on read
 
 	czxid, mzxid, pzxid int64
