@@ -8,9 +8,9 @@ import (
 
 // znode is one node of the tree, laid out to keep per-node overhead small (the target is at
 // most 200 bytes beyond data and name for a million nodes): 128 bytes here, plus one pointer
-// in the parent's children slice. ZooKeeper keeps a DataNode, a StatPersisted, a full path
-// string and a hash-map entry per node; this keeps neither the path nor a map entry, and
-// finds a node by binary search of each level's sorted children.
+// in the parent's childList. ZooKeeper keeps a DataNode, a StatPersisted, a full path string
+// and a hash-map entry per node; this keeps neither the path nor a map entry, and finds a
+// node by binary search of each level's sorted children.
 type znode struct {
 	name     string    // last path component; "" for the root
 	data     []byte    // nil is ZooKeeper's null data (sent back as a -1 buffer)
