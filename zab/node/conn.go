@@ -193,6 +193,9 @@ func (n *Node) request(c *conn, payload []byte) {
 		n.closeConn(c, "too many pending requests")
 		return
 	}
+	// Decoded records may alias the payload, and a request may wait in the queue while the
+	// host reuses its read buffer.
+	payload = bytes.Clone(payload)
 	req, err := wire.DecodeRequest(payload)
 	var it *item
 	switch {
@@ -211,7 +214,7 @@ func (n *Node) request(c *conn, payload []byte) {
 	c.queue = append(c.queue, it)
 	if it.kind == itemForwarded {
 		n.forward(c, Forward{Kind: ForwardRequest, Seq: it.seq, Session: c.session,
-			Auth: slices.Clone(c.auth), Payload: bytes.Clone(payload)})
+			Auth: slices.Clone(c.auth), Payload: payload})
 	}
 	if n.conns[c.id] == c {
 		n.drain(c)
