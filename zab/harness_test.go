@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"testing"
 
 	"github.com/zabkit/zabkit/checker"
 )
@@ -145,11 +144,17 @@ func (h *envelopeHeap) Pop() any {
 
 type link [2]PeerID
 
+// failer is what the harness needs from a test: *testing.T, *testing.B and *rapid.T.
+type failer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
 // crashHook is asked at every step named in steps.go; returning true crashes the node there.
 type crashHook func(c *cluster, n *simNode, step string) bool
 
 type cluster struct {
-	t    testing.TB
+	t    failer
 	seed uint64
 	opt  harnessOptions
 	rng  *rand.Rand
@@ -187,12 +192,12 @@ type clusterStats struct {
 	syncModes                                                  map[MessageType]int
 }
 
-func newCluster(t testing.TB, seed uint64, opt harnessOptions) *cluster {
+func newCluster(t failer, seed uint64, opt harnessOptions) *cluster {
 	return newClusterWithDisks(t, seed, opt, nil)
 }
 
 // newClusterWithDisks starts the nodes from the given durable states (empty when absent).
-func newClusterWithDisks(t testing.TB, seed uint64, opt harnessOptions, disks map[PeerID]simDisk) *cluster {
+func newClusterWithDisks(t failer, seed uint64, opt harnessOptions, disks map[PeerID]simDisk) *cluster {
 	c := &cluster{
 		t: t, seed: seed, opt: opt,
 		rng:      rand.New(rand.NewPCG(seed, 0x5eed)),
