@@ -46,6 +46,10 @@ func TestCrashChild(t *testing.T) {
 		os.Exit(2)
 	}
 	epoch := uint64(rec.CurrentEpoch) + 1
+	if err := store.SetAcceptedEpoch(uint32(epoch)); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	if err := store.SetCurrentEpoch(uint32(epoch)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
