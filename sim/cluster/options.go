@@ -37,8 +37,9 @@ type Options struct {
 	DiskFaults                     vdisk.Faults
 	// SegmentBytesMax sizes log segments (small: rolls and purges happen in short runs).
 	SegmentBytesMax int64
-	// SnapCount is the mean number of txns a server applies between its snapshots; each
-	// server draws its own in [SnapCount/2, SnapCount*3/2) as ZooKeeper randomizes it.
+	// SnapCount is the mean number of txns a server commits between its snapshots (zab's
+	// SnapshotEveryTxns); each server draws its own in [SnapCount/2, SnapCount*3/2), as
+	// ZooKeeper randomizes snapCount so servers do not snapshot together.
 	SnapCount int
 	// Drift gives each server's clock its skew and drift (nil: none).
 	Drift []clock.Drift

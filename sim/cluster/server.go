@@ -44,11 +44,8 @@ type life struct {
 	proposing []byte
 	// batch holds the persists written since the last Sync, in ID order; flushAt is set
 	// while a Sync is scheduled (group commit: every persist issued before it rides on it).
-	batch      []zab.Persist
-	flushing   bool
-	appliedTxn int // txns applied since the last snapshot
-	// snapshot waits until the log is durable up to its zxid.
-	snapshot *storage.Snapshot
+	batch    []zab.Persist
+	flushing bool
 
 	// The FIFO connections (fifo.go).
 	outSeq  map[zab.PeerID]uint64
@@ -191,7 +188,7 @@ func (s *server) config(sm zab.StateMachine) zab.Config {
 	cfg := zab.Config{
 		ID:         s.id,
 		TickMillis: o.TickMillis, InitLimitTicks: o.InitLimitTicks, SyncLimitTicks: o.SyncLimitTicks,
-		Rand: s.zabRand, StateMachine: sm, DiffTxnsMax: o.DiffTxnsMax,
+		Rand: s.zabRand, StateMachine: sm, DiffTxnsMax: o.DiffTxnsMax, SnapshotEveryTxns: s.snapCount,
 	}
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		if i <= o.Voters {
@@ -254,15 +251,8 @@ func (s *server) execute(out zab.Output) {
 	case zab.Deliver:
 		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(s.id), Zxid: uint64(o.Txn.Zxid), Txn: o.Txn.Data})
 		c.delivered(s, o.Txn)
-		l.appliedTxn++
-		if l.appliedTxn >= s.snapCount {
-			l.appliedTxn = 0
-			l.snapshot = &storage.Snapshot{Zxid: uint64(l.sm.zxid), Data: l.sm.Snapshot()}
-			l.saveSnapshot()
-		}
 	case zab.Restored:
 		c.stats.SnapInstalls++
-		l.appliedTxn = 0
 		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: uint64(o.Zxid)})
 	case zab.StateChanged:
 		s.host.Note(fmt.Sprintf("%v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason))
@@ -314,7 +304,7 @@ func (l *life) persist(p zab.Persist) {
 			return
 		}
 	}
-	if p.Snapshot != nil && !l.installSnapshot(*p.Snapshot) {
+	if p.Snapshot != nil && !l.writeSnapshot(*p.Snapshot) {
 		return
 	}
 	if p.Truncate {
@@ -386,25 +376,40 @@ func (l *life) persist(p zab.Persist) {
 	}
 }
 
-// installSnapshot carries out a SNAP. zab keeps the logged txns above the snapshot (the sync
-// stream confirms or cuts them later), but Store.InstallSnapshot empties the log, so they
-// are appended again and synced at once. Between the two a crash loses them: see the
-// package report (a mismatch between zab's Persist contract and storage's SNAP).
-func (l *life) installSnapshot(snap zab.Snapshot) bool {
+// writeSnapshot carries out a Persist's snapshot. zab asks for two kinds: its periodic
+// snapshot (every SnapshotEveryTxns commits) at a zxid its log holds, which is
+// Store.SaveSnapshot, and a SNAP from the leader, which replaces the history up to its zxid
+// but keeps the logged txns above it (the sync stream confirms or cuts them later), while
+// Store.InstallSnapshot empties the log. Those txns are appended again and synced at once,
+// in the same simulated instant; a real host that crashed between the two would lose them
+// (see the report: zab's Persist contract and storage's InstallSnapshot disagree).
+func (l *life) writeSnapshot(snap zab.Snapshot) bool {
 	st := l.store
 	z := uint64(snap.Zxid)
-	if z <= st.SnapshotZxid() {
-		// zab does not see the host's periodic snapshots, so a leader whose state machine
-		// lags can send a SNAP older than the disk's newest snapshot. Both hold committed
-		// state only, and the log above ours is kept either way: the disk already holds the
-		// longer committed prefix, and storage refuses to go back (ZOOKEEPER-4837).
-		l.s.host.Note(fmt.Sprintf("SNAP at %v is not newer than the disk's snapshot at %v: kept ours", snap.Zxid, zab.Zxid(st.SnapshotZxid())))
+	from := z // read from just below z, to see whether the log holds z itself
+	if z > st.SnapshotZxid() {
+		from = z - 1
+	}
+	held, err := st.EntriesAfter(from)
+	if err != nil {
+		l.storageError("read before snapshot", err)
+		return false
+	}
+	if len(held) > 0 && held[0].Zxid == z {
+		removed, err := st.SaveSnapshot(z, snap.Data)
+		if err != nil {
+			l.storageError("snapshot", err)
+			return false
+		}
+		l.s.c.stats.Snapshots++
+		l.s.host.Note(fmt.Sprintf("snapshot at %v (%d bytes), purged %v", snap.Zxid, len(snap.Data), removed))
 		return true
 	}
-	kept, err := st.EntriesAfter(z)
-	if err != nil {
-		l.storageError("read before SNAP", err)
-		return false
+	var kept []storage.Entry
+	for _, e := range held {
+		if e.Zxid > z {
+			kept = append(kept, e)
+		}
 	}
 	if err := st.InstallSnapshot(z, snap.Data); err != nil {
 		l.storageError("SNAP install", err)
@@ -445,31 +450,7 @@ func (l *life) flush() {
 			s.send(m)
 		}
 	}
-	l.saveSnapshot()
 	s.host.Input(input{zab: zab.Persisted{ID: batch[len(batch)-1].ID}})
-}
-
-// saveSnapshot writes the pending periodic snapshot once the log is durable up to it.
-func (l *life) saveSnapshot() {
-	snap, st := l.snapshot, l.store
-	if snap == nil {
-		return
-	}
-	if snap.Zxid <= st.SnapshotZxid() {
-		l.snapshot = nil
-		return
-	}
-	if snap.Zxid > st.DurableZxid() {
-		return
-	}
-	removed, err := st.SaveSnapshot(snap.Zxid, snap.Data)
-	if err != nil {
-		l.storageError("snapshot", err)
-		return
-	}
-	l.snapshot = nil
-	l.s.c.stats.Snapshots++
-	l.s.host.Note(fmt.Sprintf("snapshot at %v (%d bytes), purged %v", zab.Zxid(snap.Zxid), len(snap.Data), removed))
 }
 
 // storageError handles a failed Store call. An injected I/O error is fatal for the node, as
