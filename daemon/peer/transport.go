@@ -58,10 +58,32 @@ const (
 	defaultBackoffMax       = 2 * time.Second
 	dialTimeout             = 3 * time.Second
 	handshakeTimeout        = 5 * time.Second
-	// writeTimeout bounds one flush: a peer that stops reading for this long is treated as
-	// gone rather than allowed to stall its writer forever.
-	writeTimeout = 10 * time.Second
+	// writeTimeout bounds the wait for progress on a write: a peer that takes no
+	// writeChunkBytes for this long is treated as gone rather than allowed to stall its
+	// writer forever. It is per chunk, not per frame, so a large SNAP on a slow link is not
+	// cut off for being large.
+	writeTimeout    = 10 * time.Second
+	writeChunkBytes = 1 << 20
 )
+
+// progressWriter writes to a connection in chunks, each with a fresh write deadline.
+type progressWriter struct{ c net.Conn }
+
+func (w progressWriter) Write(p []byte) (int, error) {
+	written := 0
+	for written < len(p) {
+		chunk := p[written:min(len(p), written+writeChunkBytes)]
+		if err := w.c.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+			return written, err
+		}
+		n, err := w.c.Write(chunk)
+		written += n
+		if err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
 
 // Stats counts one peer's traffic.
 type Stats struct {
@@ -177,7 +199,8 @@ func (t *Transport) Addr() net.Addr { return t.ln.Addr() }
 func (t *Transport) Receive() <-chan zab.Message { return t.recv }
 
 // Send queues m for m.To and returns at once. When that peer's queue is full the oldest
-// queued message is dropped. A message for an unknown server is dropped and reported false.
+// queued message is dropped. A message for an unknown server, or sent after Close, is
+// dropped and reported false.
 func (t *Transport) Send(m zab.Message) bool {
 	p, ok := t.peers[m.To]
 	if !ok {
@@ -185,6 +208,13 @@ func (t *Transport) Send(m zab.Message) bool {
 		return false
 	}
 	p.mu.Lock()
+	select {
+	case <-t.done:
+		p.stats.Dropped++
+		p.mu.Unlock()
+		return false
+	default:
+	}
 	if len(p.queue) >= t.cfg.SendQueueMessagesMax {
 		p.queue[0] = zab.Message{} // release its Data
 		p.queue = p.queue[1:]
@@ -432,7 +462,7 @@ func (t *Transport) readLoop(c *conn) error {
 // wake-up an earlier writer consumed) leave as soon as the connection is up.
 func (t *Transport) writeLoop(c *conn) {
 	p := c.peer
-	w := bufio.NewWriterSize(c.c, 64<<10)
+	w := bufio.NewWriterSize(progressWriter{c.c}, 64<<10)
 	var frame []byte
 	for {
 		p.mu.Lock()
@@ -447,7 +477,6 @@ func (t *Transport) writeLoop(c *conn) {
 				continue
 			}
 		}
-		c.c.SetWriteDeadline(time.Now().Add(writeTimeout))
 		for _, m := range batch {
 			frame = appendFrame(frame[:0], m)
 			if _, err := w.Write(frame); err != nil {

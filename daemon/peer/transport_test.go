@@ -335,4 +335,7 @@ func TestCloseIsIdempotentAndStopsReconnecting(t *testing.T) {
 	require.NoError(t, cl.nodes[2].Close())
 	assert.NoError(t, cl.nodes[2].Close(), "second Close")
 	assert.False(t, cl.nodes[2].Stats(1).Connected)
+	dropped := cl.nodes[2].Stats(1).Dropped
+	assert.False(t, cl.nodes[2].Send(msg(2, 1, 9)), "Send after Close")
+	assert.Equal(t, dropped+1, cl.nodes[2].Stats(1).Dropped)
 }
