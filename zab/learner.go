@@ -146,7 +146,9 @@ func (p *Peer) onLeaderInfo(m Message) {
 			ack.Flags = FlagCounted
 		}
 		p.issue(Persist{SetAcceptedEpoch: true, AcceptedEpoch: e, After: []Message{ack}})
-	case e == p.acceptedEpoch:
+	case e == p.acceptedEpoch || !p.voter:
+		// An observer's acks never count, so it made no promise: it follows whatever epoch
+		// the leader runs, even one below an epoch it accepted from a failed attempt.
 		p.send(ack)
 	default:
 		p.becomeLooking("leader proposed an epoch below our acceptedEpoch")

@@ -288,3 +288,14 @@ func TestElectionTranscript(t *testing.T) {
 	require.Equal(t, strings.TrimSpace(strings.ReplaceAll(want, "\t", "")), strings.Join(got, "\n"))
 	require.Equal(t, PeerID(3), c.leader().id)
 }
+
+// TestObserverFollowsLowerEpoch: an observer that accepted a later epoch from a failed
+// leader attempt still follows the leader the voters settled on, since its acks promise
+// nothing. (A voter in its place makes the leader step down: see leader.go.)
+func TestObserverFollowsLowerEpoch(t *testing.T) {
+	c := startQuiet(t, quietOptions(3, 1), map[PeerID]simDisk{4: {acceptedEpoch: 7, currentEpoch: 7}})
+	require.NotNil(t, c.leader())
+	require.Equal(t, Epoch(1), c.leader().peer.Epoch())
+	require.Equal(t, Observing, c.nodes[4].peer.Role())
+	require.Equal(t, Broadcast, c.nodes[4].peer.Phase())
+}
