@@ -62,13 +62,36 @@ func Open(dir string, opts ...Option) (*FS, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("osfs: %w", err)
 	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return nil, fmt.Errorf("osfs: %w", err)
-	}
-	if err := syncDir(filepath.Dir(abs)); err != nil {
+	if err := mkdirDurable(abs); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// mkdirDurable creates dir and its missing parents, fsyncing the parent of each directory
+// it creates, top down, so that the whole path survives a crash.
+func mkdirDurable(dir string) error {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("osfs: %w", err)
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("osfs: %w", err)
+		}
+		if err := syncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Dir returns the absolute path of the directory.

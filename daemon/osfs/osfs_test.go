@@ -235,3 +235,12 @@ func payload(n uint64) []byte {
 	}
 	return b
 }
+
+func TestSyncDirOfARemovedDirectoryFails(t *testing.T) {
+	fsys := open(t)
+	require.NoError(t, fsys.SyncDir())
+	require.NoError(t, os.Remove(fsys.Dir()))
+	err := fsys.SyncDir()
+	require.Error(t, err, "SyncDir must report that the directory is gone")
+	assert.ErrorIs(t, err, storage.ErrNotExist)
+}

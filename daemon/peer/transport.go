@@ -272,21 +272,25 @@ func (t *Transport) Close() error {
 
 func (t *Transport) acceptLoop() {
 	defer t.wg.Done()
+	var pause time.Duration
 	for {
 		c, err := t.ln.Accept()
 		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait and retry, as net/http's server
+			// does, rather than spin or give up on peers for good.
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			t.log.Warn("accepting a peer connection failed", "err", err, "retry", pause)
 			select {
 			case <-t.done:
 				return
-			default:
+			case <-time.After(pause):
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			t.log.Error("peer listener failed; accepting no more peer connections", "err", err)
-			return
+			continue
 		}
+		pause = 0
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
