@@ -99,17 +99,20 @@ type world struct {
 	recent   []string
 	// agreed is the committed (zxid, data, digest) history every member must agree with.
 	agreed map[zab.Zxid]Committed
+	opt    worldOptions
 }
 
 type worldOptions struct {
 	members   int
 	snapCount int
+	// lossPerMille and dupPerMille drop and duplicate member messages.
+	lossPerMille, dupPerMille int
 }
 
 func newWorld(t testing.TB, seed uint64, opt worldOptions) *world {
 	w := &world{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0xfeed)),
 		linkLast: map[[2]zab.PeerID]zab.Time{}, cut: map[[2]zab.PeerID]bool{},
-		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}}
+		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}, opt: opt}
 	var voters []zab.PeerID
 	for i := 1; i <= opt.members; i++ {
 		voters = append(voters, zab.PeerID(i))
@@ -201,8 +204,11 @@ func (w *world) execute(m *member, o Output) {
 
 func (w *world) send(msg Message) {
 	l := [2]zab.PeerID{msg.From, msg.To}
-	if w.cut[l] {
+	if w.cut[l] || w.rng.IntN(1000) < w.opt.lossPerMille {
 		return
+	}
+	if w.rng.IntN(1000) < w.opt.dupPerMille {
+		defer w.send(msg)
 	}
 	// Every message crosses the wire encoding, as in the daemon.
 	decoded, err := UnmarshalMessage(msg.Marshal())

@@ -106,6 +106,9 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 	s := n.tracker[f.Session]
 	switch f.Kind {
 	case ForwardCreateSession:
+		if s != nil && s.owner == st && f.Seq == 1 {
+			return Message{}, false // a duplicate
+		}
 		if f.Seq != 1 || s != nil || f.TimeoutMs <= 0 {
 			return refuse("bad createSession")
 		}
@@ -118,6 +121,11 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 		return Message{}, false
 	case ForwardRevalidate:
 		valid := s != nil && !s.closing && f.Seq == 1
+		if valid && s.owner == st {
+			// A duplicate: answer again, but never rewind the stream, or requests already
+			// taken would be taken twice.
+			return Message{Kind: KindRevalidated, Epoch: n.serve.epoch, Stream: st, Seq: f.Seq, Valid: true}, true
+		}
 		if valid {
 			// The stream takes the session over: requests still in flight from its previous
 			// connection are refused from now on (SessionMoved).
