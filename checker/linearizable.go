@@ -2,7 +2,6 @@ package checker
 
 import (
 	"fmt"
-	"hash/fnv"
 	"os"
 	"runtime"
 	"slices"
@@ -63,7 +62,7 @@ type linOutput struct {
 	errs       []wire.Err // multi sub-results
 }
 
-// linNode is one path's state; a partition's state lists every path of the partition.
+// linNode is one path's state.
 type linNode struct {
 	path    string
 	exists  bool
@@ -72,15 +71,20 @@ type linNode struct {
 	owner   int64
 }
 
-type linState []linNode
+// linState is a partition's state: every path of the partition, and the sessions whose
+// end has been linearized (their ephemeral creates can no longer succeed).
+type linState struct {
+	nodes []linNode
+	ended []int64
+}
 
 func (s linState) find(path string) int {
-	for i := range s {
-		if s[i].path == path {
+	for i := range s.nodes {
+		if s.nodes[i].path == path {
 			return i
 		}
 	}
-	panic(fmt.Sprintf("checker: path %q outside its partition %v", path, s))
+	panic(fmt.Sprintf("checker: path %q outside its partition %v", path, s.nodes))
 }
 
 // precondition predicts the code of a write or check at this state: what ZooKeeper's
@@ -89,9 +93,12 @@ func (s linState) precondition(in linInput) wire.Err {
 	if in.kind == linNone {
 		return wire.ErrOK
 	}
-	n := s[s.find(in.path)]
+	n := s.nodes[s.find(in.path)]
 	switch in.kind {
 	case linCreate:
+		if in.owner != 0 && slices.Contains(s.ended, in.owner) {
+			return wire.ErrSessionExpired
+		}
 		if n.exists {
 			return wire.ErrNodeExists
 		}
@@ -111,23 +118,27 @@ func (s linState) apply(in linInput) linState {
 	if in.kind == linNone || in.kind == linCheck {
 		return s
 	}
-	t := slices.Clone(s)
+	t := linState{nodes: slices.Clone(s.nodes), ended: s.ended}
 	switch in.kind {
 	case linCreate:
 		i := t.find(in.path)
-		t[i] = linNode{path: in.path, exists: true, data: in.data, owner: in.owner}
+		t.nodes[i] = linNode{path: in.path, exists: true, data: in.data, owner: in.owner}
 	case linDelete:
 		i := t.find(in.path)
-		t[i] = linNode{path: in.path}
+		t.nodes[i] = linNode{path: in.path}
 	case linSetData:
 		i := t.find(in.path)
-		t[i].data = in.data
-		t[i].version++
+		t.nodes[i].data = in.data
+		t.nodes[i].version++
 	case linSessionEnd:
-		for i := range t {
-			if t[i].exists && t[i].owner == in.owner {
-				t[i] = linNode{path: t[i].path}
+		for i := range t.nodes {
+			if t.nodes[i].exists && t.nodes[i].owner == in.owner {
+				t.nodes[i] = linNode{path: t.nodes[i].path}
 			}
+		}
+		if !slices.Contains(t.ended, in.owner) {
+			t.ended = append(slices.Clone(s.ended), in.owner)
+			slices.Sort(t.ended)
 		}
 	}
 	return t
@@ -169,7 +180,7 @@ func linStep(state, input, output any) (bool, any) {
 	s, in, out := state.(linState), input.(linInput), output.(linOutput)
 	switch in.kind {
 	case linGetData, linExists:
-		n := s[s.find(in.path)]
+		n := s.nodes[s.find(in.path)]
 		if out.err == wire.ErrNoNode {
 			return !n.exists, s
 		}
@@ -225,14 +236,37 @@ func firstFailure(errs []wire.Err) int {
 	return -1
 }
 
-func linEqual(a, b any) bool { return slices.Equal(a.(linState), b.(linState)) }
+func linEqual(a, b any) bool {
+	x, y := a.(linState), b.(linState)
+	return slices.Equal(x.nodes, y.nodes) && slices.Equal(x.ended, y.ended)
+}
 
+// linHash is FNV-1a over the state's fields; porcupine calls it for every state it
+// caches, so it writes bytes directly instead of formatting.
 func linHash(state any) uint64 {
-	h := fnv.New64a()
-	for _, n := range state.(linState) {
-		fmt.Fprintf(h, "%s\x00%t\x00%s\x00%d\x00%d\x00", n.path, n.exists, n.data, n.version, n.owner)
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	str := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h = (h ^ 0xff) * prime
 	}
-	return h.Sum64()
+	num := func(v uint64) { h = (h ^ v) * prime }
+	s := state.(linState)
+	for _, n := range s.nodes {
+		str(n.path)
+		if n.exists {
+			num(1)
+			str(n.data)
+			num(uint64(n.version))
+			num(uint64(n.owner))
+		}
+	}
+	for _, e := range s.ended {
+		num(uint64(e))
+	}
+	return h
 }
 
 func describeLinOp(input, output any) string {
@@ -280,7 +314,7 @@ func describeLinOp(input, output any) string {
 
 func describeLinState(state any) string {
 	var b strings.Builder
-	for _, n := range state.(linState) {
+	for _, n := range state.(linState).nodes {
 		if n.exists {
 			fmt.Fprintf(&b, "%s=%q v%d ", n.path, n.data, n.version)
 		} else {
@@ -381,10 +415,10 @@ func writeVisualization(model porcupine.Model, info porcupine.LinearizationInfo,
 
 // linInit returns the initial state of a partition: which of its paths a fresh tree has.
 func linInit(fresh *tree.Tree, paths []string) linState {
-	s := make(linState, len(paths))
+	s := linState{nodes: make([]linNode, len(paths))}
 	for i, p := range paths {
 		_, err := fresh.Exists(p, nil)
-		s[i] = linNode{path: p, exists: err == wire.ErrOK}
+		s.nodes[i] = linNode{path: p, exists: err == wire.ErrOK}
 	}
 	return s
 }
@@ -451,6 +485,7 @@ func linPaths(in linInput) []string {
 // linOperations converts the history's writes and sync+reads to porcupine operations.
 func linOperations(h *History) []porcupine.Operation {
 	created := committedPaths(h)
+	settle := unknownWriteBounds(h)
 	var ops []porcupine.Operation
 	lastSync := map[int64]*Op{} // session -> its latest acknowledged sync not yet used
 	for _, o := range sortedBySessionXid(h) {
@@ -489,7 +524,10 @@ func linOperations(h *History) []porcupine.Operation {
 			}
 			ret := o.Return
 			if out.unknown {
-				ret = opReturnUnknown
+				var happened bool
+				if ret, happened = settle(o); !happened {
+					continue
+				}
 			}
 			ops = append(ops, porcupine.Operation{ClientId: o.Client, Input: in, Call: o.Call,
 				Output: out, Return: ret, Metadata: o})
@@ -585,6 +623,50 @@ func committedPaths(h *History) map[sessionXid][]string {
 		}
 	}
 	return m
+}
+
+// unknownWriteBounds settles unknown-outcome writes with the committed order, as etcd's
+// robustness suite patches its histories (anchors.md §3.3): a write with no committed txn
+// (or an error txn) never took effect and is dropped; one that committed at zxid Z took
+// effect before any reply carrying a zxid at or past Z returned, so its return is pulled
+// in to the earliest such reply. Without a committed order every unknown write stays
+// open-ended (Return = MaxInt64). The fewer floating operations, the smaller porcupine's
+// search: open-ended writes at 10 concurrent clients make it explode.
+func unknownWriteBounds(h *History) func(o *Op) (ret int64, happened bool) {
+	if len(h.Committed) == 0 {
+		return func(*Op) (int64, bool) { return opReturnUnknown, true }
+	}
+	committed := map[sessionXid]CommittedTxn{}
+	for _, c := range h.Committed {
+		committed[sessionXid{c.Txn.SessionID, c.Txn.Cxid}] = c
+	}
+	var replies []*Op
+	for i := range h.Ops {
+		if o := &h.Ops[i]; hasServerZxid(o) {
+			replies = append(replies, o)
+		}
+	}
+	sort.SliceStable(replies, func(i, j int) bool { return replies[i].Zxid < replies[j].Zxid })
+	earliest := make([]int64, len(replies)+1) // earliest[i]: min Return of replies[i:]
+	earliest[len(replies)] = opReturnUnknown
+	for i := len(replies) - 1; i >= 0; i-- {
+		earliest[i] = min(earliest[i+1], replies[i].Return)
+	}
+	return func(o *Op) (int64, bool) {
+		c, ok := committed[sessionXid{o.Session, o.Xid}]
+		if !ok || c.Txn.Type == wire.OpError || failedMulti(c.Txn) {
+			return 0, false
+		}
+		i := sort.Search(len(replies), func(i int) bool { return replies[i].Zxid >= c.Zxid })
+		if ret := earliest[i]; ret >= o.Call {
+			return ret, true
+		}
+		return opReturnUnknown, true // a reply claims the zxid before the call: reads.go judges it
+	}
+}
+
+func failedMulti(x tree.Txn) bool {
+	return x.Type == wire.OpMulti && slices.ContainsFunc(x.Ops, func(s tree.Txn) bool { return s.Type == wire.OpError })
 }
 
 // sessionEnds adds, per partition holding ephemerals of a session that ended (a committed
