@@ -105,6 +105,19 @@ server.3=[fd00::3]:2888:3888
 server.4=10.0.0.4:2888:3888:observer
 `
 
+// kafkaZookeeper is config/zookeeper.properties as shipped with Apache Kafka.
+const kafkaZookeeper = `# the directory where the snapshot is stored.
+dataDir=/tmp/zookeeper
+# the port at which the clients will connect
+clientPort=2181
+# disable the per-ip limit on the number of connections since this is a non-production config
+maxClientCnxns=0
+# Disable the adminserver by default to avoid port conflicts.
+# Set the port to something non-conflicting if choosing to enable this
+admin.enableServer=false
+# admin.serverPort=8080
+`
+
 func TestParseRealConfigs(t *testing.T) {
 	sampleWant := Default()
 	sampleWant.DataDir, sampleWant.DataLogDir = "/tmp/zookeeper", "/tmp/zookeeper"
@@ -145,6 +158,13 @@ func TestParseRealConfigs(t *testing.T) {
 		ExtendedTypesEnabled: true,
 	}
 
+	kafkaWant := Default()
+	kafkaWant.TickMillis = 3000
+	kafkaWant.DataDir, kafkaWant.DataLogDir = "/tmp/zookeeper", "/tmp/zookeeper"
+	kafkaWant.ClientAddr = ":2181"
+	kafkaWant.MaxClientCnxns = 0
+	kafkaWant.MinSessionTimeoutMillis, kafkaWant.MaxSessionTimeoutMillis = 6000, 60000
+
 	tests := []struct {
 		name        string
 		src         string
@@ -155,6 +175,8 @@ func TestParseRealConfigs(t *testing.T) {
 		voters, obs []uint64
 		peer, elect string
 	}{
+		{name: "kafka zookeeper.properties", src: kafkaZookeeper, want: kafkaWant, standalone: true,
+			voters: []uint64{1}, warningKeys: []string{"admin.enableServer"}},
 		{name: "zoo_sample.cfg", src: zooSample, want: sampleWant, standalone: true, voters: []uint64{1}},
 		{name: "docker standalone", src: dockerStandalone, myid: 1, want: dockerWant, standalone: true,
 			voters: []uint64{1}, warningKeys: []string{"admin.enableServer"}},

@@ -339,3 +339,30 @@ func TestCloseIsIdempotentAndStopsReconnecting(t *testing.T) {
 	assert.False(t, cl.nodes[2].Send(msg(2, 1, 9)), "Send after Close")
 	assert.Equal(t, dropped+1, cl.nodes[2].Stats(1).Dropped)
 }
+
+// TestNewerConnectionReplacesOlder: a peer that restarted dials again while this server
+// still holds its old, half-open connection; the new one wins and the old one is closed,
+// so there is still one connection per pair.
+func TestNewerConnectionReplacesOlder(t *testing.T) {
+	cl := newCluster(t, 1, 9)
+	dialAs9 := func() net.Conn {
+		c := rawDial(t, cl.addrs[1])
+		_, err := c.Write(handshake{version: protocolVersion, from: 9, to: 1}.append(nil))
+		require.NoError(t, err)
+		c.SetReadDeadline(time.Now().Add(waitMax))
+		_, err = readHandshake(c)
+		require.NoError(t, err)
+		return c
+	}
+	old := dialAs9()
+	require.Eventually(t, func() bool { return cl.nodes[1].Stats(9).Connected }, waitMax, time.Millisecond)
+	fresh := dialAs9()
+	requireClosed(t, old, "the older connection")
+	require.Eventually(t, func() bool { return cl.nodes[1].Stats(9).Connects == 2 }, waitMax, time.Millisecond)
+	cl.nodes[1].Send(msg(1, 9, 5))
+	fresh.SetReadDeadline(time.Now().Add(waitMax))
+	got, err := readFrame(fresh, 1<<20)
+	require.NoError(t, err, "the newer connection carries the traffic")
+	assert.Equal(t, msg(1, 9, 5), got)
+	assert.True(t, cl.nodes[1].Stats(9).Connected)
+}
