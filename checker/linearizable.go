@@ -176,54 +176,60 @@ func errConsistent(kind linKind, got, predicted wire.Err) bool {
 	return true // NoAuth, BadArguments, InvalidACL, ...: checked before the model's codes
 }
 
+// linStep is the model's step. States are *linState and never modified once made, so a
+// step that changes nothing returns the same pointer (no allocation: porcupine calls this
+// for every candidate it tries).
 func linStep(state, input, output any) (bool, any) {
-	s, in, out := state.(linState), input.(linInput), output.(linOutput)
+	ps, in, out := state.(*linState), input.(linInput), output.(linOutput)
+	s := *ps
 	switch in.kind {
 	case linGetData, linExists:
 		n := s.nodes[s.find(in.path)]
 		if out.err == wire.ErrNoNode {
-			return !n.exists, s
+			return !n.exists, ps
 		}
 		if !n.exists || (out.hasVersion && out.version != n.version) {
-			return false, s
+			return false, ps
 		}
-		return in.kind == linExists || out.data == n.data, s
+		return in.kind == linExists || out.data == n.data, ps
 	case linSessionEnd:
-		return true, s.apply(in)
+		return true, ptr(s.apply(in))
 	case linMulti:
 		failed, code, after := s.tryMulti(in.subs)
 		if out.unknown {
-			return true, after // applied if it could; "lost" = linearized after everything
+			return true, ptr(after) // applied if it could; "lost" = linearized after everything
 		}
 		i := firstFailure(out.errs)
 		if i < 0 {
-			return failed < 0, after
+			return failed < 0, ptr(after)
 		}
 		// A failed multi: the ops before the failing one must have passed.
 		if failed >= 0 && failed < i {
-			return false, s
+			return false, ps
 		}
 		p := wire.ErrOK // the model lets op i pass: only a code outside the model fits
 		if failed == i {
 			p = code
 		}
-		return errConsistent(in.subs[i].kind, out.errs[i], p), s
+		return errConsistent(in.subs[i].kind, out.errs[i], p), ps
 	}
 	p := s.precondition(in)
 	if out.unknown {
 		if p == wire.ErrOK {
-			return true, s.apply(in)
+			return true, ptr(s.apply(in))
 		}
-		return true, s
+		return true, ps
 	}
 	if !errConsistent(in.kind, out.err, p) {
-		return false, s
+		return false, ps
 	}
 	if out.err == wire.ErrOK {
-		return true, s.apply(in)
+		return true, ptr(s.apply(in))
 	}
-	return true, s
+	return true, ps
 }
+
+func ptr(s linState) *linState { return &s }
 
 // firstFailure is the index of a failed multi's failing op: the first result that is
 // neither OK (rolled back before it) nor RuntimeInconsistency (not run after it).
@@ -237,7 +243,7 @@ func firstFailure(errs []wire.Err) int {
 }
 
 func linEqual(a, b any) bool {
-	x, y := a.(linState), b.(linState)
+	x, y := a.(*linState), b.(*linState)
 	return slices.Equal(x.nodes, y.nodes) && slices.Equal(x.ended, y.ended)
 }
 
@@ -253,7 +259,7 @@ func linHash(state any) uint64 {
 		h = (h ^ 0xff) * prime
 	}
 	num := func(v uint64) { h = (h ^ v) * prime }
-	s := state.(linState)
+	s := state.(*linState)
 	for _, n := range s.nodes {
 		str(n.path)
 		if n.exists {
@@ -314,7 +320,7 @@ func describeLinOp(input, output any) string {
 
 func describeLinState(state any) string {
 	var b strings.Builder
-	for _, n := range state.(linState).nodes {
+	for _, n := range state.(*linState).nodes {
 		if n.exists {
 			fmt.Fprintf(&b, "%s=%q v%d ", n.path, n.data, n.version)
 		} else {
@@ -333,7 +339,7 @@ type linPartition struct {
 // linModel is the porcupine model of one partition.
 func linModel(init linState) porcupine.Model {
 	return porcupine.Model{
-		Init:              func() any { return init },
+		Init:              func() any { return &init },
 		Step:              linStep,
 		Equal:             linEqual,
 		Hash:              linHash,
