@@ -95,11 +95,15 @@ func TestExpiryDecidedByLeaderIsReplicated(t *testing.T) {
 	require.Equal(t, wire.ErrOK, watcher.do(wire.OpSync, &wire.SyncRequest{Path: "/"}).Header.Err)
 	require.Equal(t, wire.ErrOK, watcher.do(wire.OpExists, &wire.ExistsRequest{Path: "/idle", Watch: true}).Header.Err)
 
-	// The idle client's connection stays open but sends nothing; the watcher pings.
+	// The idle client's connection stays open but sends nothing; the watcher, and another
+	// session on the idle one's member, ping.
+	neighbour := w.session(f[0].id)
 	for range 12 {
 		watcher.do(wire.OpPing, nil)
+		neighbour.do(wire.OpPing, nil)
 		w.runFor(250)
 	}
+	require.False(t, neighbour.closed, "a pinging session on the same member lives: %s", neighbour.closeReason)
 	require.True(t, idle.closed, "the follower closed the expired session's connection")
 	require.False(t, watcher.closed, "pings forwarded as touches keep a follower's session alive: %s", watcher.closeReason)
 	require.Equal(t, []wire.WatcherEvent{{Type: wire.EventNodeDeleted, State: wire.StateSyncConnected, Path: "/idle"}}, watcher.events())

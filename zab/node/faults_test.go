@@ -34,6 +34,45 @@ type worker struct {
 	inflightO wire.OpCode
 	writes    int
 	reads     int
+	// A one-shot data watch on the next worker's key, armed by a getData that saw mzxid
+	// watchFrom: no reply at or past the key's next change may arrive before its event.
+	watchArmed bool
+	watchFrom  zab.Zxid
+	cursor     int // frames of c already checked
+	events     int
+	// pairWrite is the xid of a write pipelined before the read in flight (0 if none).
+	pairWrite int32
+}
+
+func (wk *worker) watchedKey(w *world) string {
+	return fmt.Sprintf("/w%d", (wk.i+1)%4)
+}
+
+// checkFrames checks the frames received since the last call, in arrival order.
+func (wk *worker) checkFrames(w *world) {
+	c := wk.c
+	key := wk.watchedKey(w)
+	for ; wk.cursor < len(c.received); wk.cursor++ {
+		f := c.received[wk.cursor]
+		if f.isEvent() {
+			ev := f.reply.Body.(*wire.WatcherEvent)
+			require.Equal(w.t, key, ev.Path, "an event for a path never watched (seed %d)", w.seed)
+			require.True(w.t, wk.watchArmed, "a one-shot watch fired twice (seed %d)", w.seed)
+			wk.watchArmed = false
+			wk.events++
+			continue
+		}
+		if wk.watchArmed && f.reply.Header.Zxid > 0 {
+			if next := w.nextChange(key, wk.watchFrom); next != 0 {
+				require.Less(w.t, f.reply.Header.Zxid, int64(next),
+					"worker %d got a reply at zxid %v before the event of the change of %s at %v (seed %d)",
+					wk.i, zab.Zxid(f.reply.Header.Zxid), key, next, w.seed)
+			}
+		}
+		if f.reply.Header.Xid == wk.inflight && wk.inflightO == wire.OpExists && f.reply.Header.Err == wire.ErrOK {
+			wk.watchArmed, wk.watchFrom = true, zab.Zxid(f.reply.Body.(*wire.GetDataResponse).Stat.Mzxid)
+		}
+	}
 }
 
 func (wk *worker) key() string { return fmt.Sprintf("/w%d", wk.i) }
@@ -66,17 +105,26 @@ func (wk *worker) act(w *world) {
 		}
 		wk.c = w.dial(m.id, wk.session, wk.passwd, wk.lastZxid, 1000)
 		wk.c.lastZxid = wk.lastZxid
+		wk.cursor, wk.watchArmed = 0, false // watches die with the connection
 	case c.connect == nil:
 		return
 	case wk.session == 0:
 		wk.session, wk.passwd = c.connect.SessionID, c.connect.Passwd
 	case wk.inflight != 0:
+		wk.checkFrames(w)
 		r := c.find(wk.inflight)
 		if r == nil {
 			return
 		}
 		wk.inflight = 0
 		switch wk.inflightO {
+		case wire.OpExists: // getData with a watch on the next worker's key: armed in checkFrames
+		case wire.OpGetChildren: // a write and a read of the watched key, pipelined
+			wr := c.find(wk.pairWrite)
+			require.NotNil(t, wr, "the pipelined write was answered before the read (seed %d)", w.seed)
+			require.Equal(t, wire.ErrOK, wr.Header.Err, "setData %s (seed %d)", wk.key(), w.seed)
+			wk.acked = wk.sent
+			wk.writes++
 		case wire.OpCreate:
 			require.Contains(t, []wire.Err{wire.ErrOK, wire.ErrNodeExists}, r.Header.Err, "create %s (seed %d)", wk.key(), w.seed)
 			wk.created = true
@@ -94,8 +142,16 @@ func (wk *worker) act(w *world) {
 	case !wk.created:
 		wk.inflightO = wire.OpCreate
 		wk.inflight = c.send(wire.OpCreate, createReq(wk.key(), "0", wire.ModePersistent))
+	case !wk.watchArmed && w.rng.IntN(4) == 0:
+		wk.inflightO = wire.OpExists
+		wk.inflight = c.send(wire.OpGetData, &wire.GetDataRequest{Path: wk.watchedKey(w), Watch: true})
 	default:
-		switch p := w.rng.IntN(10); {
+		switch p := w.rng.IntN(12); {
+		case p >= 10:
+			wk.sent++
+			wk.pairWrite = c.send(wire.OpSetData, &wire.SetDataRequest{Path: wk.key(), Data: []byte(strconv.Itoa(wk.sent)), Version: -1})
+			wk.inflightO = wire.OpGetChildren
+			wk.inflight = c.send(wire.OpGetData, &wire.GetDataRequest{Path: wk.watchedKey(w)})
 		case p < 5:
 			wk.sent++
 			wk.inflightO = wire.OpSetData
@@ -206,6 +262,10 @@ func runFaults(t *testing.T, seed uint64) {
 		require.LessOrEqual(t, v, wk.sent, "%s holds a value never written (seed %d)", wk.key(), seed)
 	}
 	require.Positive(t, total, "some writes completed (seed %d)", seed)
-	t.Logf("seed %d: %d acknowledged writes, expired sessions %v", seed, total,
+	events := 0
+	for _, wk := range workers {
+		events += wk.events
+	}
+	t.Logf("seed %d: %d acknowledged writes, %d watch events, expired sessions %v", seed, total, events,
 		[]int{workers[0].expired, workers[1].expired, workers[2].expired, workers[3].expired})
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/tree"
+	"github.com/zabkit/zabkit/zab/wire"
 )
 
 // The in-test world: members on a network that delays messages (in order per link, like TCP)
@@ -99,7 +101,9 @@ type world struct {
 	recent   []string
 	// agreed is the committed (zxid, data, digest) history every member must agree with.
 	agreed map[zab.Zxid]Committed
-	opt    worldOptions
+	// changed lists, per path, the zxids of committed txns that changed its data or existence.
+	changed map[string][]zab.Zxid
+	opt     worldOptions
 }
 
 type worldOptions struct {
@@ -112,7 +116,7 @@ type worldOptions struct {
 func newWorld(t testing.TB, seed uint64, opt worldOptions) *world {
 	w := &world{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0xfeed)),
 		linkLast: map[[2]zab.PeerID]zab.Time{}, cut: map[[2]zab.PeerID]bool{},
-		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}, opt: opt}
+		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}, changed: map[string][]zab.Zxid{}, opt: opt}
 	var voters []zab.PeerID
 	for i := 1; i <= opt.members; i++ {
 		voters = append(voters, zab.PeerID(i))
@@ -196,6 +200,7 @@ func (w *world) execute(m *member, o Output) {
 			require.Equal(w.t, prev.Digest, o.Digest, "member %d has another digest at %v (seed %d)", m.id, o.Zxid, w.seed)
 		} else {
 			w.agreed[o.Zxid] = o
+			w.recordChanges(o)
 		}
 	default:
 		w.t.Fatalf("unknown output %T", o)
@@ -344,4 +349,36 @@ func (w *world) follower() *member {
 		}
 	}
 	return nil
+}
+
+// recordChanges indexes which paths a committed txn changed (data, creation, deletion).
+func (w *world) recordChanges(o Committed) {
+	x, err := DecodeTxn(o.Data)
+	require.NoError(w.t, err, "committed txn %v decodes", o.Zxid)
+	if x.Sync {
+		return
+	}
+	subs := []tree.Txn{x.Tree}
+	if x.Tree.Type == wire.OpMulti {
+		subs = x.Tree.Ops
+	}
+	for _, sub := range subs {
+		switch sub.Type {
+		case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL, wire.OpDelete,
+			wire.OpDeleteContainer, wire.OpSetData:
+			w.changed[sub.Path] = append(w.changed[sub.Path], o.Zxid)
+		}
+	}
+	// closeSession deletes ephemerals: found through the member's tree is not possible here
+	// after the fact, so watchers of ephemerals are not checked by this index.
+}
+
+// nextChange is the zxid of the first committed change of path after z (0 if none yet).
+func (w *world) nextChange(path string, z zab.Zxid) zab.Zxid {
+	for _, c := range w.changed[path] {
+		if c > z {
+			return c
+		}
+	}
+	return 0
 }

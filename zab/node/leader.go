@@ -79,13 +79,6 @@ func (n *Node) flushTouches() {
 	if !n.serve.serving || len(n.touched) == 0 {
 		return
 	}
-	// Sessions with a live connection here are touched every tick; a client that pings
-	// slower than its timeout is still kept, as its connection shows it alive.
-	for id, c := range n.sessions {
-		if conn := n.conns[c]; conn != nil && conn.state == connOpen {
-			n.touched[id] = conn.timeoutMs
-		}
-	}
 	m := Message{Kind: KindTouch, From: n.cfg.ID, To: n.serve.leader, Epoch: n.serve.epoch}
 	for _, id := range sortedKeys(n.touched) {
 		m.Touches = append(m.Touches, Touch{Session: id, TimeoutMs: n.touched[id]})
