@@ -90,7 +90,7 @@ func faultyOptions(seed uint64, voters, observers int) harnessOptions {
 const livenessBoundTicks = 120
 
 func TestClusterFaultsKeepInvariantsAndRecover(t *testing.T) {
-	sizes := []struct{ voters, observers, seeds int }{{3, 0, 40}, {5, 0, 25}, {7, 0, 10}, {3, 2, 20}, {5, 1, 10}}
+	sizes := []struct{ voters, observers, seeds int }{{3, 0, 40}, {5, 0, 25}, {7, 0, 10}, {7, 2, 5}, {3, 2, 20}, {5, 1, 10}}
 	modes := map[MessageType]int{}
 	worst := int64(0)
 	for _, size := range sizes {
