@@ -81,6 +81,7 @@ func replayCommitted(h *History, cfg tree.Config, r *Report) *replayed {
 				Txns: []CommittedTxn{c}})
 			return rp
 		}
+		eph.before(c, r)
 		a, err := applySafely(t, c)
 		if err != nil {
 			r.add(Violation{Check: CheckCommittedOrder,

@@ -24,8 +24,9 @@ func newEphemeralTracker() *ephemeralTracker {
 	return &ephemeralTracker{live: map[int64]bool{}, owned: map[string]int64{}, closed: map[int64]int64{}}
 }
 
-// observe takes one applied txn; t is the tree after it.
-func (e *ephemeralTracker) observe(t *tree.Tree, c CommittedTxn, a tree.Applied, r *Report) {
+// before checks a txn about to apply: each ephemeral it creates belongs to a live session
+// (zab/tree itself refuses an unknown owner, so this must run first to name the problem).
+func (e *ephemeralTracker) before(c CommittedTxn, r *Report) {
 	owners := createdOwners(c.Txn)
 	paths := make([]string, 0, len(owners))
 	for p := range owners {
@@ -33,12 +34,17 @@ func (e *ephemeralTracker) observe(t *tree.Tree, c CommittedTxn, a tree.Applied,
 	}
 	slices.Sort(paths)
 	for _, path := range paths {
-		owner := owners[path]
-		if !e.live[owner] {
+		if owner := owners[path]; !e.live[owner] {
 			r.add(Violation{Check: CheckEphemeral,
 				Detail: fmt.Sprintf("ephemeral %q created for session %#x, which is not live", path, owner),
 				Txns:   []CommittedTxn{c}})
 		}
+	}
+}
+
+// observe takes one applied txn; t is the tree after it.
+func (e *ephemeralTracker) observe(t *tree.Tree, c CommittedTxn, a tree.Applied, r *Report) {
+	for path, owner := range createdOwners(c.Txn) {
 		e.owned[path] = owner
 	}
 	for _, ev := range a.Events {

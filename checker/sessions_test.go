@@ -1,0 +1,142 @@
+package checker
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/zabkit/zabkit/zab/tree"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+func TestSessionChecksPass(t *testing.T) {
+	f := newFakeZK()
+	a, b := f.connect(0), f.connect(1)
+	f.do(b, createMode("/e1", "", wire.ModeEphemeral))
+	f.do(b, createMode("/e2", "", wire.ModeEphemeralSequential))
+	f.do(a, exists("/e1", true))
+	f.expire(b) // deletes both, fires a's exist... data watch
+	f.do(a, exists("/e1", false))
+	c := f.connect(2)
+	f.do(c, createMode("/e1", "again", wire.ModeEphemeral))
+	f.do(c, Request{Type: wire.OpCloseSession})
+	f.h.Sessions = append(f.h.Sessions, SessionEvent{Client: 2, Session: c, Kind: SessionClosed, Time: f.now})
+	requireOK(t, &f.h)
+}
+
+func TestSessionMutationsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		check string
+		make  func() *History
+	}{
+		{"ephemeral created for a closed session", CheckEphemeral, func() *History {
+			f := newFakeZK()
+			a, b := f.connect(0), f.connect(1)
+			f.expire(b)
+			// The leader turns a's create into an ephemeral of the dead session b.
+			f.commit(tree.Request{SessionID: a, Cxid: 1, Zxid: f.nextZxid(), Type: wire.OpCreate,
+				Body: &wire.CreateRequest{Path: "/ghost", ACL: tree.OpenACL, Flags: wire.ModeEphemeral}})
+			last := &f.h.Committed[len(f.h.Committed)-1]
+			last.Txn.Owner = b
+			return &f.h
+		}},
+		{"write acknowledged after the session ended", CheckSessionEnd, func() *History {
+			f := newFakeZK()
+			a := f.connect(0)
+			f.expire(a)
+			// A leader that forgets to check the session: the create commits and is acknowledged.
+			txn := tree.Txn{Type: wire.OpCreate, SessionID: a, Cxid: 1, Path: "/late", ACL: tree.OpenACL}
+			zxid := f.nextZxid()
+			f.h.Committed = append(f.h.Committed, CommittedTxn{Zxid: zxid, Txn: txn})
+			f.h.Ops = append(f.h.Ops, Op{Session: a, Xid: 1, Call: f.now, Return: f.now + 1,
+				Request: create("/late", ""), Zxid: zxid, Reply: Reply{Path: "/late"}})
+			return &f.h
+		}},
+		{"expired for the client, never closed in the order", CheckSessionEnd, func() *History {
+			f := newFakeZK()
+			a := f.connect(0)
+			f.do(a, create("/x", ""))
+			f.h.Sessions = append(f.h.Sessions, SessionEvent{Session: a, Kind: SessionExpired, Time: f.now})
+			return &f.h
+		}},
+		{"established but never created", CheckSessionEnd, func() *History {
+			f := newFakeZK()
+			f.connect(0)
+			f.h.Sessions = append(f.h.Sessions, SessionEvent{Session: 0x999, Kind: SessionEstablished})
+			return &f.h
+		}},
+		{"event placed after a reply that does not exist", CheckMalformed, func() *History {
+			f := newFakeZK()
+			a, b := f.connect(0), f.connect(1)
+			f.do(a, exists("/x", true))
+			f.do(b, create("/x", ""))
+			f.h.Events[0].AfterXid = 42
+			return &f.h
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			requireViolation(t, tc.make(), tc.check)
+		})
+	}
+}
+
+// lockRun: two clients take turns on the lock recipe; b takes over when a releases, then
+// c when b's session expires.
+func lockRun() *fakeZK {
+	f := newFakeZK()
+	a, b, c := f.connect(0), f.connect(1), f.connect(2)
+	f.do(a, create("/lock", ""))
+	acquire := func(s int64, node string) {
+		i := f.do(s, children("/lock", false))
+		f.h.Recipes = append(f.h.Recipes, RecipeEvent{Recipe: "lock /lock", Kind: RecipeAcquired,
+			Client: f.clients[s].client, Session: s, Node: node, Zxid: f.h.Ops[i].Zxid, Time: f.now})
+	}
+	na := f.h.Ops[f.do(a, createMode("/lock/n-", "", wire.ModeEphemeralSequential))].Reply.Path
+	nb := f.h.Ops[f.do(b, createMode("/lock/n-", "", wire.ModeEphemeralSequential))].Reply.Path
+	nc := f.h.Ops[f.do(c, createMode("/lock/n-", "", wire.ModeEphemeralSequential))].Reply.Path
+	acquire(a, na)
+	f.do(b, children("/lock", false)) // b waits: a is lower
+	rel := f.do(a, del(na, -1))
+	f.h.Recipes = append(f.h.Recipes, RecipeEvent{Recipe: "lock /lock", Kind: RecipeReleased,
+		Client: 0, Session: a, Node: na, Zxid: f.h.Ops[rel].Zxid, Time: f.now})
+	acquire(b, nb)
+	f.expire(b)
+	acquire(c, nc)
+	return f
+}
+
+func TestRecipesPass(t *testing.T) {
+	f := lockRun()
+	requireOK(t, &f.h)
+	require.Len(t, f.h.Recipes, 4)
+}
+
+func TestRecipeMutationsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		break_ func(h *History)
+	}{
+		{"b acquires while a holds", func(h *History) {
+			h.Recipes[2].Zxid = h.Recipes[0].Zxid // b claims it at a's acquisition zxid
+		}},
+		{"c acquires before b's session ended", func(h *History) {
+			h.Recipes[3].Zxid = h.Recipes[2].Zxid
+		}},
+		{"acquired with a znode that does not exist", func(h *History) {
+			h.Recipes[0].Node = "/lock/n-0000000042"
+		}},
+		{"acquired with another session's znode", func(h *History) {
+			h.Recipes[3].Node = h.Recipes[2].Node // c claims b's znode while it exists
+			h.Recipes[3].Zxid = h.Recipes[2].Zxid
+		}},
+		{"released without holding", func(h *History) {
+			h.Recipes[1].Session = 0x777
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := lockRun().h.clone()
+			tc.break_(h)
+			requireViolation(t, h, CheckRecipe)
+		})
+	}
+}
