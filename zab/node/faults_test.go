@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -42,6 +43,10 @@ type worker struct {
 	events     int
 	// pairWrite is the xid of a write pipelined before the read in flight (0 if none).
 	pairWrite int32
+	// ephemeralOf is the session whose ephemeral /e<i> was acknowledged; expiredSessions
+	// are the sessions the worker was told had expired.
+	ephemeralOf     int64
+	expiredSessions []int64
 }
 
 func (wk *worker) watchedKey(w *world) string {
@@ -87,6 +92,7 @@ func (wk *worker) act(w *world) {
 	switch {
 	case c == nil || c.closed:
 		if c != nil && c.connect != nil && c.connect.SessionID == 0 {
+			wk.expiredSessions = append(wk.expiredSessions, wk.session)
 			wk.session, wk.passwd = 0, nil // expired: a new session next
 			wk.expired++
 		}
@@ -128,6 +134,11 @@ func (wk *worker) act(w *world) {
 		case wire.OpCreate:
 			require.Contains(t, []wire.Err{wire.ErrOK, wire.ErrNodeExists}, r.Header.Err, "create %s (seed %d)", wk.key(), w.seed)
 			wk.created = true
+		case wire.OpCreate2:
+			require.Contains(t, []wire.Err{wire.ErrOK, wire.ErrNodeExists}, r.Header.Err, "create /e%d (seed %d)", wk.i, w.seed)
+			if r.Header.Err == wire.ErrOK {
+				wk.ephemeralOf = wk.session
+			}
 		case wire.OpSetData:
 			require.Equal(t, wire.ErrOK, r.Header.Err, "setData %s (seed %d)", wk.key(), w.seed)
 			wk.acked = wk.sent
@@ -142,6 +153,9 @@ func (wk *worker) act(w *world) {
 	case !wk.created:
 		wk.inflightO = wire.OpCreate
 		wk.inflight = c.send(wire.OpCreate, createReq(wk.key(), "0", wire.ModePersistent))
+	case wk.ephemeralOf != wk.session && w.rng.IntN(3) == 0:
+		wk.inflightO = wire.OpCreate2
+		wk.inflight = c.send(wire.OpCreate2, createReq(fmt.Sprintf("/e%d", wk.i), "", wire.ModeEphemeral))
 	case !wk.watchArmed && w.rng.IntN(4) == 0:
 		wk.inflightO = wire.OpExists
 		wk.inflight = c.send(wire.OpGetData, &wire.GetDataRequest{Path: wk.watchedKey(w), Watch: true})
@@ -262,6 +276,23 @@ func runFaults(t *testing.T, seed uint64) {
 		require.LessOrEqual(t, v, wk.sent, "%s holds a value never written (seed %d)", wk.key(), seed)
 	}
 	require.Positive(t, total, "some writes completed (seed %d)", seed)
+	// Ephemerals live exactly as long as their sessions, on every member.
+	for _, m := range w.members {
+		live := m.n.Tree().Sessions()
+		for _, wk := range workers {
+			for _, s := range wk.expiredSessions {
+				require.NotContains(t, live, s, "member %d keeps session %#x that a client was told expired (seed %d)", m.id, s, seed)
+			}
+			st, err := m.n.Tree().Exists(fmt.Sprintf("/e%d", wk.i), nil)
+			if err == wire.ErrOK {
+				require.Contains(t, live, st.Stat.EphemeralOwner, "member %d: /e%d outlives its session (seed %d)", m.id, wk.i, seed)
+			}
+			if wk.ephemeralOf != 0 && slices.Contains(live, wk.ephemeralOf) {
+				require.Equal(t, wire.ErrOK, err, "member %d lost /e%d of live session %#x (seed %d)", m.id, wk.i, wk.ephemeralOf, seed)
+				require.Equal(t, wk.ephemeralOf, st.Stat.EphemeralOwner)
+			}
+		}
+	}
 	events := 0
 	for _, wk := range workers {
 		events += wk.events
