@@ -8,12 +8,18 @@ import (
 // BenchmarkCommit3Nodes measures the core in the harness: a 3-voter ensemble with no faults
 // and a client window of 64 txns. It reports committed txns per wall-clock second and the
 // events (messages sent + persists issued) the ensemble spent per committed txn. Each
-// iteration is one txn committed by the leader.
+// iteration is one txn committed by the leader. "checked" runs the ZAB invariant checker on
+// every event as the tests do; "core" measures the peers and the harness alone.
 func BenchmarkCommit3Nodes(b *testing.B) {
+	b.Run("checked", func(b *testing.B) { benchmarkCommit(b, false) })
+	b.Run("core", func(b *testing.B) { benchmarkCommit(b, true) })
+}
+
+func benchmarkCommit(b *testing.B, noCheck bool) {
 	opt := defaultOptions(3, 0)
 	opt.proposeEveryMillis, opt.windowTxns = 1, 64
 	c := newCluster(b, 1, opt)
-	c.noTrace = true
+	c.noTrace, c.noCheck = true, noCheck
 	c.awaitProgress(50)
 	l := c.leader()
 	if l == nil {

@@ -176,8 +176,9 @@ type cluster struct {
 	// (for tests that expect a deliberately broken host to be caught).
 	collect bool
 	failure string
-	// noTrace skips the trace (benchmarks): no hash, no failure context.
-	noTrace bool
+	// noTrace skips the trace (benchmarks): no hash, no failure context. noCheck skips the
+	// invariant checker.
+	noTrace, noCheck bool
 	// keepSent records every message sent, for transcript tests.
 	keepSent bool
 	sent     []Message
@@ -287,6 +288,9 @@ func (c *cluster) record(n *simNode, line string) {
 }
 
 func (c *cluster) observe(e checker.ZabEvent) {
+	if c.noCheck {
+		return
+	}
 	e.Time = int64(c.now)
 	before := len(c.check.Violations())
 	c.check.Observe(e)
