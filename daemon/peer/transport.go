@@ -403,13 +403,12 @@ func (t *Transport) run(p *peer, nc net.Conn) {
 		return
 	default:
 	}
-	old := p.conn
+	if p.conn != nil {
+		p.conn.close() // its writer takes no message from the queue once it is not current
+	}
 	p.conn = c
 	p.stats.Connects++
 	p.mu.Unlock()
-	if old != nil {
-		old.close()
-	}
 	t.log.Info("peer connected", "peer", uint64(p.id), "remote", nc.RemoteAddr().String())
 
 	var writer sync.WaitGroup
@@ -470,6 +469,10 @@ func (t *Transport) writeLoop(c *conn) {
 	var frame []byte
 	for {
 		p.mu.Lock()
+		if p.conn != c { // replaced: the queue belongs to the newer connection's writer
+			p.mu.Unlock()
+			return
+		}
 		batch := p.queue
 		p.queue = nil
 		p.mu.Unlock()
