@@ -4,7 +4,19 @@
 //
 // The checker imports nothing from the module: zxids are plain uint64 (epoch in the high 32
 // bits) and txns plain bytes, so the in-package zab harness, the whole-server simulator and
-// the daemon's trace replays can all feed it.
+// the daemon's trace replays can all feed it. How a host maps zab's outputs to events (the
+// zab harness, zab/harness_test.go, does exactly this):
+//   - zab.Proposed{Zxid} for the data it was asked to propose -> ZabProposed;
+//   - zab.Deliver -> ZabDelivered; zab.Restored -> ZabRestored;
+//   - zab.StateChanged{Role: Leading, Phase: Broadcast} -> ZabEstablished with the
+//     leader's Peer.History() at that moment;
+//   - a Persist whose Truncate (or a future snapshot install) removes logged txns from the
+//     node's written log -> ZabTruncated with the removed zxids;
+//   - a crash -> ZabCrashed; a restart -> ZabRestored at the durable snapshot's zxid (0 for
+//     none), before the restarted peer's first output.
+//
+// Feed every event to one ZabChecker as it happens (Observe reports the first bad step) and
+// call Finish at the end of the run.
 package checker
 
 import "fmt"
