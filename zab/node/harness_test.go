@@ -111,6 +111,8 @@ type worldOptions struct {
 	snapCount int
 	// lossPerMille and dupPerMille drop and duplicate member messages.
 	lossPerMille, dupPerMille int
+	// configure adjusts each member's configuration.
+	configure func(*Config)
 }
 
 func newWorld(t testing.TB, seed uint64, opt worldOptions) *world {
@@ -124,6 +126,9 @@ func newWorld(t testing.TB, seed uint64, opt worldOptions) *world {
 	for _, id := range voters {
 		m := &member{id: id, cfg: Config{ID: id, Voters: voters, TickMillis: 100, InitLimitTicks: 10,
 			SyncLimitTicks: 5, SnapCount: opt.snapCount}}
+		if opt.configure != nil {
+			opt.configure(&m.cfg)
+		}
 		w.members = append(w.members, m)
 		w.start(m)
 	}
