@@ -205,9 +205,23 @@ func (c *Cluster) Run() (r Result) {
 }
 
 // endFaults closes the fault phase whatever injected the faults (the nemesis does the same
-// at its end; scenarios' own faults may not): heal the network, restart every server.
+// at its end; scenarios' own faults may not): heal the network, stop its connection breaks
+// (netsim loss, see Options.Link; retransmit delays stay: they are latency), restart every
+// server. Liveness is owed once faults stop, as in TigerBeetle's liveness mode.
 func (c *Cluster) endFaults() {
 	c.world.Net.Heal()
+	if c.opts.Link.LossProbability > 0 {
+		c.world.Fault("liveness phase: links stop losing messages")
+		l := c.opts.Link
+		l.LossProbability = 0
+		for _, a := range c.servers {
+			for _, b := range c.servers {
+				if a != b {
+					c.world.Net.SetLink(c.world.Endpoint(a.name), c.world.Endpoint(b.name), l)
+				}
+			}
+		}
+	}
 	for _, s := range c.servers {
 		if !c.world.IsUp(s.name) {
 			c.world.Restart(s.name)
