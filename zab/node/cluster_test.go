@@ -174,3 +174,19 @@ func TestSameSeedSameTrace(t *testing.T) {
 	}
 	require.Equal(t, run(), run(), "the same seed gives the same trace")
 }
+
+func TestObserverServesReadsAndForwardsWrites(t *testing.T) {
+	w := newWorld(t, 14, worldOptions{members: 3, observers: 1})
+	w.stable()
+	obs := w.member(4)
+	require.Equal(t, zab.Observing, obs.n.Peer().Role())
+	c := w.session(obs.id)
+	require.Equal(t, wire.ErrNoNode, c.do(wire.OpExists, &wire.ExistsRequest{Path: "/o", Watch: true}).Header.Err)
+	r := c.do(wire.OpCreate, createReq("/o", "obs", wire.ModeEphemeral))
+	require.Equal(t, wire.ErrOK, r.Header.Err, "a write through an observer")
+	requireEventBeforeReply(t, c, "/o", wire.EventNodeCreated, wire.OpCreate)
+	got := c.do(wire.OpGetData, &wire.GetDataRequest{Path: "/o"})
+	require.Equal(t, "obs", string(got.Body.(*wire.GetDataResponse).Data))
+	require.Equal(t, c.connect.SessionID, got.Body.(*wire.GetDataResponse).Stat.EphemeralOwner)
+	requireDigestsAgree(t, w)
+}

@@ -208,7 +208,8 @@ func TestRandomFaults(t *testing.T) {
 }
 
 func runFaults(t *testing.T, seed uint64) {
-	w := newWorld(t, seed, worldOptions{members: 3, snapCount: 40, lossPerMille: 10, dupPerMille: 10})
+	// Odd seeds add an observer.
+	w := newWorld(t, seed, worldOptions{members: 3, observers: int(seed % 2), snapCount: 40, lossPerMille: 10, dupPerMille: 10})
 	w.stable()
 	workers := make([]*worker, 4)
 	for i := range workers {
@@ -226,7 +227,7 @@ func runFaults(t *testing.T, seed uint64) {
 	// Fault phase.
 	for range 8 {
 		drive(zab.Time(300 + w.rng.IntN(700)))
-		m := w.members[w.rng.IntN(3)]
+		m := w.members[w.rng.IntN(len(w.members))]
 		switch w.rng.IntN(3) {
 		case 0:
 			if m.up {
@@ -235,7 +236,7 @@ func runFaults(t *testing.T, seed uint64) {
 				w.restart(m)
 			}
 		case 1:
-			other := w.members[w.rng.IntN(3)]
+			other := w.members[w.rng.IntN(len(w.members))]
 			if other != m {
 				w.logf("cut %d <-> %d", m.id, other.id)
 				w.cut[[2]zab.PeerID{m.id, other.id}] = true

@@ -108,6 +108,7 @@ type world struct {
 
 type worldOptions struct {
 	members   int
+	observers int // members beyond these are observers
 	snapCount int
 	// lossPerMille and dupPerMille drop and duplicate member messages.
 	lossPerMille, dupPerMille int
@@ -119,12 +120,16 @@ func newWorld(t testing.TB, seed uint64, opt worldOptions) *world {
 	w := &world{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0xfeed)),
 		linkLast: map[[2]zab.PeerID]zab.Time{}, cut: map[[2]zab.PeerID]bool{},
 		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}, changed: map[string][]zab.Zxid{}, opt: opt}
-	var voters []zab.PeerID
-	for i := 1; i <= opt.members; i++ {
-		voters = append(voters, zab.PeerID(i))
+	var voters, observers []zab.PeerID
+	for i := 1; i <= opt.members+opt.observers; i++ {
+		if i <= opt.members {
+			voters = append(voters, zab.PeerID(i))
+		} else {
+			observers = append(observers, zab.PeerID(i))
+		}
 	}
-	for _, id := range voters {
-		m := &member{id: id, cfg: Config{ID: id, Voters: voters, TickMillis: 100, InitLimitTicks: 10,
+	for _, id := range append(slices.Clone(voters), observers...) {
+		m := &member{id: id, cfg: Config{ID: id, Voters: voters, Observers: observers, TickMillis: 100, InitLimitTicks: 10,
 			SyncLimitTicks: 5, SnapCount: opt.snapCount}}
 		if opt.configure != nil {
 			opt.configure(&m.cfg)
