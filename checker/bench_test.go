@@ -161,3 +161,22 @@ func BenchmarkPorcupine(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheck measures every check together over a random run of the fake server (replay
+// into zab/tree, reads, writes, watches, sessions, porcupine).
+func BenchmarkCheck(b *testing.B) {
+	for _, steps := range []int{1000, 10000} {
+		f := randomRun(uint64(steps), steps)
+		b.Run(fmt.Sprintf("steps=%d", steps), func(b *testing.B) {
+			var r Report
+			for b.Loop() {
+				r = Check(&f.h, Config{VisualizationDir: b.TempDir()})
+			}
+			if !r.OK() {
+				b.Fatal(r.String())
+			}
+			b.ReportMetric(float64(len(f.h.Ops)), "ops")
+			b.ReportMetric(float64(len(f.h.Events)), "events")
+		})
+	}
+}

@@ -22,7 +22,10 @@ import (
 //   - Events holds each session's watch events in the order that session received them.
 //   - Committed is the committed txn order as some server applied it, zxids increasing,
 //     from the first txn on: the checks replay it into a fresh zab/tree to know the state
-//     at every zxid.
+//     at every zxid. It should be complete (taken after the run heals): an unknown-outcome
+//     write missing from it is taken never to have happened.
+//   - Reads are replayed without auth ids (as world:anyone), and watch events are not
+//     ACL-filtered, so checked workloads keep what they read and watch world-readable.
 type History struct {
 	Ops       []Op
 	Events    []WatchEvent
@@ -48,7 +51,10 @@ type Op struct {
 	// Err is the reply header's err (ErrOK on success).
 	Err wire.Err
 	// Zxid is the reply header's zxid: the txn's zxid for a write, the serving server's
-	// last applied zxid for a read or sync.
+	// last applied zxid for a read or sync. The errors a client library makes up itself
+	// (ConnectionLoss, OperationTimeout, RequestTimeout, and SessionExpired for requests
+	// pending when it learns of the expiry) carry no server zxid; the checks treat them
+	// like Unknown.
 	Zxid  int64
 	Reply Reply
 }

@@ -128,11 +128,10 @@ func sessionReplies(h *History) (map[int64][]*Op, []int64) {
 	return bySession, ids
 }
 
-// hasServerZxid reports whether a reply's zxid came from a server: client-made errors for
-// a lost connection carry none.
+// hasServerZxid reports whether a reply's zxid came from a server: the errors a client
+// library makes up for a lost connection or session carry none (see Op.Zxid).
 func hasServerZxid(o *Op) bool {
-	return !o.Unknown && o.Err != wire.ErrConnectionLoss && o.Err != wire.ErrOperationTimeout &&
-		o.Err != wire.ErrRequestTimeout
+	return !o.outcomeUnknown()
 }
 
 // CheckSessionOrder checks, per session in reply order, that reply zxids never go backwards
@@ -145,9 +144,9 @@ func CheckSessionOrder(h *History, r *Report) {
 			if !hasServerZxid(o) {
 				continue
 			}
-			if o.Xid == 0 && last != nil && last.Xid == 0 {
+			if last != nil && o.Xid == last.Xid {
 				r.add(Violation{Check: CheckMalformed,
-					Detail: "two replies of one session without xids: History needs unique xids",
+					Detail: "two replies of one session with the same xid: History needs unique xids",
 					Ops:    []Op{*last, *o}})
 			}
 			switch {

@@ -65,6 +65,14 @@ func TestSessionMutationsFail(t *testing.T) {
 			f.h.Sessions = append(f.h.Sessions, SessionEvent{Session: 0x999, Kind: SessionEstablished})
 			return &f.h
 		}},
+		{"two replies with one xid", CheckMalformed, func() *History {
+			f := newFakeZK()
+			a := f.connect(0)
+			f.do(a, exists("/x", false))
+			f.do(a, exists("/y", false))
+			f.h.Ops[1].Xid = f.h.Ops[0].Xid
+			return &f.h
+		}},
 		{"event placed after a reply that does not exist", CheckMalformed, func() *History {
 			f := newFakeZK()
 			a, b := f.connect(0), f.connect(1)

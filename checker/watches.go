@@ -79,10 +79,10 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 	events := map[int64][]*WatchEvent{}
 	for i := range h.Events {
 		e := &h.Events[i]
-		events[e.Session] = append(events[e.Session], e)
-		if !slices.Contains(ids, e.Session) {
-			ids = append(ids, e.Session)
+		if _, replied := bySession[e.Session]; !replied && events[e.Session] == nil {
+			ids = append(ids, e.Session) // a session with events and no reply at all
 		}
+		events[e.Session] = append(events[e.Session], e)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
