@@ -116,6 +116,9 @@ func (c *Config) zabConfig(sm zab.StateMachine) zab.Config {
 		TickMillis: c.TickMillis, InitLimitTicks: c.InitLimitTicks, SyncLimitTicks: c.SyncLimitTicks,
 		Rand: c.Rand, StateMachine: sm,
 		InFlightTxnsMax: 2*c.ProposalsInFlightMax + 16,
-		TxnBytesMax:     2*c.FrameBytesMax + 1<<16,
+		TxnBytesMax:     zabTxnBytesMax(c.FrameBytesMax),
 	}
 }
+
+// zabTxnBytesMax is the largest txn proposed: room for a full frame expanded by ACL fix-up.
+func zabTxnBytesMax(frameBytesMax int) int { return 4*frameBytesMax + 1<<16 }

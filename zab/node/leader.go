@@ -144,6 +144,9 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 	if n.inFlight() >= n.cfg.ProposalsInFlightMax {
 		return refuse("too many proposals in flight")
 	}
+	if txnBytesBound(req, len(f.Payload), f.Auth) > n.txnBytesMax() {
+		return refuse("request too large once its ACLs are expanded")
+	}
 	s.lastSeq = f.Seq
 	n.touchSession(f.Session, 0)
 	origin := Origin{Stream: st, Seq: f.Seq}
@@ -167,6 +170,8 @@ func (n *Node) inFlight() int {
 	return int(n.lastProposed.Counter())
 }
 
+func (n *Node) txnBytesMax() int { return zabTxnBytesMax(n.cfg.FrameBytesMax) }
+
 // nextZxid is the zxid zab gives the next proposal (zab.Peer.propose).
 func (n *Node) nextZxid() zab.Zxid {
 	last := n.peer.LastLogged()
@@ -185,9 +190,11 @@ func (n *Node) proposeTree(origin Origin, req tree.Request) {
 
 func (n *Node) propose(x *Txn) {
 	want := n.nextZxid()
+	data := x.Marshal()
+	n.assertf(len(data) <= n.txnBytesMax(), "txn of %d bytes passed the size bound", len(data))
 	n.assertf(n.serve.leading && n.peer.Established(), "proposal while not the established leader")
 	n.assertf(want.Counter() != ^uint32(0), "zxid counter exhausted at %v", want)
-	got := n.runPeer(zab.Propose{Data: x.Marshal()})
+	got := n.runPeer(zab.Propose{Data: data})
 	n.assertf(got == want, "zab proposed %v, the tree prepared %v", got, want)
 	n.lastProposed = got
 }

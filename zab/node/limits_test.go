@@ -77,3 +77,27 @@ func TestNotServingRefusesClients(t *testing.T) {
 	require.Nil(t, c.connect, "nothing is sent to a refused client")
 	require.NotEqual(t, zab.Leading, leader.n.Peer().Role())
 }
+
+// A frame under the limit can name the "auth" scheme in many ACLs; with a long digest id each
+// expands into a large txn. The leader refuses it instead of proposing a txn zab must refuse.
+func TestRequestThatExpandsPastTheTxnLimitIsRefused(t *testing.T) {
+	w := newWorld(t, 7, worldOptions{members: 1, configure: func(c *Config) { c.FrameBytesMax = 64 << 10 }})
+	w.stable()
+	c := w.session(1)
+	user := make([]byte, 30<<10)
+	for i := range user {
+		user[i] = 'u'
+	}
+	require.Equal(t, wire.ErrOK, c.do(wire.OpAuth, &wire.AuthPacket{Scheme: "digest", Auth: append(user, ":pw"...)}).Header.Err)
+	var ops []wire.MultiOp
+	for i := range 200 {
+		ops = append(ops, wire.MultiOp{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/x" + string(rune('a'+i%26)),
+			ACL: []wire.ACL{{Perms: wire.PermAll, ID: wire.Id{Scheme: "auth"}}}}})
+	}
+	c.send(wire.OpMulti, &wire.MultiRequest{Ops: ops})
+	w.runFor(100)
+	require.True(t, c.closed)
+	require.Equal(t, "leader refused request: request too large once its ACLs are expanded", c.closeReason)
+	other := w.session(1)
+	require.Equal(t, wire.ErrOK, other.do(wire.OpSync, &wire.SyncRequest{Path: "/"}).Header.Err, "the member keeps serving")
+}
