@@ -646,6 +646,27 @@ func unknownWriteBounds(h *History) func(o *Op) (ret int64, happened bool) {
 	for _, c := range h.Committed {
 		committed[sessionXid{c.Txn.SessionID, c.Txn.Cxid}] = c
 	}
+	seen := newReplyIndex(h)
+	return func(o *Op) (int64, bool) {
+		c, ok := committed[sessionXid{o.Session, o.Xid}]
+		if !ok || c.Txn.Type == wire.OpError || failedMulti(c.Txn) {
+			return 0, false
+		}
+		if ret := seen.earliestAtOrPast(c.Zxid); ret >= o.Call {
+			return ret, true
+		}
+		return opReturnUnknown, true // a reply claims the zxid before the call: reads.go judges it
+	}
+}
+
+// replyIndex answers: when did the first reply carrying a zxid at or past Z return? The
+// txn at Z was committed by then.
+type replyIndex struct {
+	zxids    []int64 // ascending
+	earliest []int64 // earliest[i]: min Return of the replies from i on
+}
+
+func newReplyIndex(h *History) replyIndex {
 	var replies []*Op
 	for i := range h.Ops {
 		if o := &h.Ops[i]; hasServerZxid(o) {
@@ -653,22 +674,18 @@ func unknownWriteBounds(h *History) func(o *Op) (ret int64, happened bool) {
 		}
 	}
 	sort.SliceStable(replies, func(i, j int) bool { return replies[i].Zxid < replies[j].Zxid })
-	earliest := make([]int64, len(replies)+1) // earliest[i]: min Return of replies[i:]
-	earliest[len(replies)] = opReturnUnknown
+	x := replyIndex{zxids: make([]int64, len(replies)), earliest: make([]int64, len(replies)+1)}
+	x.earliest[len(replies)] = opReturnUnknown
 	for i := len(replies) - 1; i >= 0; i-- {
-		earliest[i] = min(earliest[i+1], replies[i].Return)
+		x.zxids[i] = replies[i].Zxid
+		x.earliest[i] = min(x.earliest[i+1], replies[i].Return)
 	}
-	return func(o *Op) (int64, bool) {
-		c, ok := committed[sessionXid{o.Session, o.Xid}]
-		if !ok || c.Txn.Type == wire.OpError || failedMulti(c.Txn) {
-			return 0, false
-		}
-		i := sort.Search(len(replies), func(i int) bool { return replies[i].Zxid >= c.Zxid })
-		if ret := earliest[i]; ret >= o.Call {
-			return ret, true
-		}
-		return opReturnUnknown, true // a reply claims the zxid before the call: reads.go judges it
-	}
+	return x
+}
+
+func (x replyIndex) earliestAtOrPast(zxid int64) int64 {
+	i, _ := slices.BinarySearch(x.zxids, zxid)
+	return x.earliest[i]
 }
 
 func failedMulti(x tree.Txn) bool {
@@ -676,9 +693,12 @@ func failedMulti(x tree.Txn) bool {
 }
 
 // sessionEnds adds, per partition holding ephemerals of a session that ended (a committed
-// closeSession, or its client saw it end), the operation that deletes them.
+// closeSession, or its client saw it end), the operation that deletes them. It happened
+// after the session's last acknowledged write was called and before the first of: the
+// client seeing the end, the client's closeSession returning, a reply at or past the
+// closeSession's zxid.
 func sessionEnds(h *History, ops []porcupine.Operation, uf *pathSets) []porcupine.Operation {
-	ended := map[int64]int64{} // session -> earliest time a client saw it end
+	ended := map[int64]int64{} // session -> by when it had certainly ended
 	for _, e := range h.Sessions {
 		if e.Kind == SessionExpired || e.Kind == SessionClosed {
 			if t, ok := ended[e.Session]; !ok || e.Time < t {
@@ -700,10 +720,15 @@ func sessionEnds(h *History, ops []porcupine.Operation, uf *pathSets) []porcupin
 			alive[o.Session] = max(alive[o.Session], o.Call)
 		}
 	}
-	closed := map[int64]bool{}
+	// A committed closeSession also bounds the end: it happened before any reply at or
+	// past its zxid.
+	replies := newReplyIndex(h)
 	for _, c := range h.Committed {
 		if c.Txn.Type == wire.OpCloseSession {
-			closed[c.Txn.SessionID] = true
+			t := replies.earliestAtOrPast(c.Zxid)
+			if prev, ok := ended[c.Txn.SessionID]; !ok || t < prev {
+				ended[c.Txn.SessionID] = t
+			}
 		}
 	}
 	type key struct {
@@ -722,19 +747,12 @@ func sessionEnds(h *History, ops []porcupine.Operation, uf *pathSets) []porcupin
 			if s.kind != linCreate || s.owner == 0 {
 				continue
 			}
-			_, sawEnd := ended[s.owner]
-			if !sawEnd && !closed[s.owner] {
-				continue
-			}
+			ret, ok := ended[s.owner]
 			k := key{uf.find(s.path), s.owner}
-			if seen[k] {
+			if !ok || seen[k] {
 				continue
 			}
 			seen[k] = true
-			ret := int64(opReturnUnknown)
-			if t, ok := ended[s.owner]; ok {
-				ret = t
-			}
 			call := min(alive[s.owner], ret)
 			ends = append(ends, porcupine.Operation{ClientId: client[s.owner],
 				Input: linInput{kind: linSessionEnd, path: s.path, owner: s.owner},

@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/require"
+	"github.com/zabkit/zabkit/zab/tree"
 	"github.com/zabkit/zabkit/zab/wire"
 )
 
@@ -195,4 +197,38 @@ func TestWriteZxidOrder(t *testing.T) {
 	r = Report{}
 	CheckWriteZxidOrder(&l.h, &r)
 	require.Equal(t, []string{CheckSyncRead}, r.Failed(), r.String())
+}
+
+// The committed order settles what clients never heard: an unknown write that never
+// committed is dropped, and a session's end is over by the first reply past its
+// closeSession's zxid.
+func TestCommittedOrderSettlesUnknowns(t *testing.T) {
+	closeAt := int64(1<<32 | 3)
+	l := new(linHist).
+		op(1, 0, 1, createMode("/e", "e", wire.ModeEphemeral), 0, Reply{Path: "/e"}).
+		op(0, 2, 3, create("/k", "v0"), 0, Reply{Path: "/k"}).
+		unknown(2, 4, setData("/k", "never", -1)).
+		op(0, 10, 11, exists("/other", false), wire.ErrNoNode, Reply{}). // a reply past the close
+		op(0, 12, 13, syncOp("/"), 0, Reply{}).
+		op(0, 13, 14, getData("/k", false), 0, data("v0", 0))
+	for i, z := range []int64{1, 2, 0, 3, 3, 3} {
+		l.h.Ops[i].Zxid = 1<<32 | z
+	}
+	l.h.Committed = []CommittedTxn{
+		{Zxid: 1<<32 | 1, Txn: tree.Txn{Type: wire.OpCreate, SessionID: 0x101, Cxid: 1, Path: "/e"}},
+		{Zxid: 1<<32 | 2, Txn: tree.Txn{Type: wire.OpCreate, SessionID: 0x100, Cxid: 1, Path: "/k"}},
+		{Zxid: closeAt, Txn: tree.Txn{Type: wire.OpCloseSession, SessionID: 0x101}},
+	}
+	ok := checkLin(t, l, 5*time.Second)
+	require.True(t, ok.OK(), ok.String())
+	var settled []porcupine.Operation
+	for _, p := range linPartitions(&l.h) {
+		settled = append(settled, p.ops...)
+	}
+	require.Len(t, settled, 4, "the unknown set never committed: dropped; the session end is added")
+
+	// Seen after the first reply past the close: the ephemeral should be gone by then.
+	l.op(0, 20, 21, syncOp("/"), 0, Reply{}).op(0, 21, 22, exists("/e", false), 0, Reply{Stat: &wire.Stat{}})
+	bad := checkLin(t, l, 5*time.Second)
+	require.Equal(t, []string{CheckLinearizable}, bad.Failed(), bad.String())
 }
