@@ -112,6 +112,7 @@ func TestExpiryDecidedByLeaderIsReplicated(t *testing.T) {
 		require.False(t, live, "member %d still has the expired session", m.id)
 	}
 	require.NotContains(t, leader.n.tracker, idle.connect.SessionID)
+	require.Equal(t, 2, leader.n.Stats().TrackedSessions, "the watcher's and the neighbour's sessions stay tracked")
 	requireDigestsAgree(t, w)
 }
 
@@ -189,4 +190,19 @@ func TestObserverServesReadsAndForwardsWrites(t *testing.T) {
 	require.Equal(t, "obs", string(got.Body.(*wire.GetDataResponse).Data))
 	require.Equal(t, c.connect.SessionID, got.Body.(*wire.GetDataResponse).Stat.EphemeralOwner)
 	requireDigestsAgree(t, w)
+}
+
+// ZOOKEEPER-1675: a leader cut off from its quorum must not answer sync, or sync+read on it
+// could miss writes a new leader already committed. Here sync is a txn, so it needs a quorum.
+func TestSyncOnPartitionedLeaderNeverCompletes(t *testing.T) {
+	w, leader, f := trio(t, 15)
+	c := w.session(leader.id)
+	for _, o := range f {
+		w.cut[[2]zab.PeerID{leader.id, o.id}] = true
+		w.cut[[2]zab.PeerID{o.id, leader.id}] = true
+	}
+	xid := c.send(wire.OpSync, &wire.SyncRequest{Path: "/"})
+	w.runUntil("old leader drops its clients", 5000, func() bool { return c.closed })
+	require.Nil(t, c.find(xid), "sync answered by a leader without a quorum")
+	w.runUntil("the majority side elects a leader", 10_000, func() bool { return w.leader() != nil })
 }

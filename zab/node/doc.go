@@ -34,6 +34,21 @@
 // shuts its ZooKeeperServer down; sessions survive in the replicated tree and the next
 // leader rebuilds its tracker from it with fresh timeouts.
 //
+// What a host does with the outputs, in order:
+//   - SendPeer: Message.Marshal onto the link to Message.To; the receiver decodes with
+//     UnmarshalMessage, sets From from the link, and hands it over as PeerMessage.
+//   - Persist: execute Write with zab/storage exactly as for zab.Persist (snapshot install,
+//     truncation, append, epochs); once durable send After, then report Persisted{Write.ID}.
+//   - SaveSnapshot: storage.Store.SaveSnapshot(Zxid, Data), which also purges old snapshots
+//     and the log behind them. It is emitted only once the log is durable up to Zxid.
+//   - ClientSend / CloseClient: write the frame; close after the frames already written.
+//   - Committed / StateChanged: for traces, checkers, logs and metrics only.
+//
+// At start the host recovers with zab/storage and passes the newest snapshot's bytes and
+// the epochs and log to New. The host answers four-letter words itself (they precede any
+// handshake). Pass Unix milliseconds as now in the daemon: the leader stamps txns with it
+// (znode ctime and mtime, TTL expiry).
+//
 // Nothing here reads a clock, draws randomness other than Config.Rand, iterates a map into
 // an output, or touches a disk.
 package node

@@ -106,8 +106,21 @@ func (n *Node) Serving() bool { return n.serve.serving }
 // Leading reports whether the member is the established leader.
 func (n *Node) Leading() bool { return n.serve.leading }
 
-// Connections is the number of open client connections.
-func (n *Node) Connections() int { return len(n.conns) }
+// Stats are counters for the host's metrics and four-letter words.
+type Stats struct {
+	Connections     int // open client connections
+	Sessions        int // sessions with a connection on this member
+	Watches         int // (path, session) entries in the watch tables
+	TrackedSessions int // sessions in the leader's tracker (0 unless leading)
+	Outstanding     int // prepared, unapplied path and session changes (leader)
+	LastApplied     zab.Zxid
+}
+
+// Stats returns the member's current counters.
+func (n *Node) Stats() Stats {
+	return Stats{Connections: len(n.conns), Sessions: len(n.sessions), Watches: n.watches.Count(),
+		TrackedSessions: len(n.tracker), Outstanding: n.tree.Outstanding(), LastApplied: n.lastApplied}
+}
 
 // Handle feeds one input at time now (milliseconds; never backwards) and returns the outputs
 // the host must execute, in order.
