@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/zabkit/zabkit/zab/wire"
@@ -76,6 +77,10 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 		return // without every trigger, events past the replay would all look unexpected
 	}
 	bySession, ids := sessionReplies(h)
+	sent := map[sessionXid]bool{} // every request, for checking events' AfterXid
+	for _, o := range h.Ops {
+		sent[sessionXid{o.Session, o.Xid}] = true
+	}
 	events := map[int64][]*WatchEvent{}
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -93,31 +98,26 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 			}
 		}
 		w := &sessionWatches{rp: rp, r: r, standard: map[watchKey]standardWatch{}}
-		w.walk(ops, events[id])
+		w.walk(ops, events[id], sent)
 	}
 }
 
 // walk places each event after the reply its AfterXid names (events received after a
 // setWatches request was sent are that reconnect's replays) and processes the stream.
-func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent) {
-	pos := map[int32]int{}
-	for i, o := range ops {
-		pos[o.Xid] = i
-	}
+// ops are the session's replies with a server zxid, in xid order.
+func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent, sent map[sessionXid]bool) {
 	after := make([][]*WatchEvent, len(ops)+1) // after[i+1]: events after ops[i]
 	replays := make([][]*WatchEvent, len(ops))
 	for _, e := range events {
-		i := -1
-		if e.AfterXid != 0 {
-			j, ok := pos[e.AfterXid]
-			if !ok {
-				w.r.add(Violation{Check: CheckMalformed,
-					Detail: fmt.Sprintf("event placed after xid %d, which got no reply in the history", e.AfterXid),
-					Events: []WatchEvent{*e}})
-				continue
-			}
-			i = j
+		if e.AfterXid != 0 && !sent[sessionXid{e.Session, e.AfterXid}] {
+			w.r.add(Violation{Check: CheckMalformed,
+				Detail: fmt.Sprintf("event placed after xid %d, which the session never sent", e.AfterXid),
+				Events: []WatchEvent{*e}})
+			continue
 		}
+		// After the last server reply at or before AfterXid (a client-made error, which
+		// has no server zxid, does not move it).
+		i := sort.Search(len(ops), func(i int) bool { return ops[i].Xid > e.AfterXid }) - 1
 		if n := i + 1; n < len(ops) && isSetWatches(ops[n].Type) && e.Time >= ops[n].Call {
 			replays[n] = append(replays[n], e)
 			continue
