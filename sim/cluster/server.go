@@ -42,8 +42,8 @@ type life struct {
 
 	// proposing is the payload of the Propose being handled, for its Proposed output.
 	proposing []byte
-	// batch holds the persists written since the last Sync, in ID order; flushAt is set
-	// while a Sync is scheduled (group commit: every persist issued before it rides on it).
+	// batch holds the persists written since the last Sync, in ID order; flushing says a
+	// Sync is scheduled (group commit: every persist issued before it rides on it).
 	batch    []zab.Persist
 	flushing bool
 
