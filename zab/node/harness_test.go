@@ -379,8 +379,8 @@ func (w *world) recordChanges(o Committed) {
 			w.changed[sub.Path] = append(w.changed[sub.Path], o.Zxid)
 		}
 	}
-	// closeSession deletes ephemerals: found through the member's tree is not possible here
-	// after the fact, so watchers of ephemerals are not checked by this index.
+	// A closeSession deletes the session's ephemerals without naming them, so this index
+	// misses those deletions: the fault test watches persistent keys only.
 }
 
 // nextChange is the zxid of the first committed change of path after z (0 if none yet).
