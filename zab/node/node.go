@@ -264,8 +264,9 @@ func (n *Node) tick() {
 
 // receive dispatches a member's message.
 func (n *Node) receive(m Message) {
-	if m.To != n.cfg.ID {
-		return
+	if m.To != n.cfg.ID || m.From == n.cfg.ID ||
+		!slices.Contains(n.cfg.Voters, m.From) && !slices.Contains(n.cfg.Observers, m.From) {
+		return // not for us, or not from a member
 	}
 	switch m.Kind {
 	case KindZab:
