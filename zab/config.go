@@ -51,6 +51,9 @@ type Config struct {
 	// latest snapshot, the peer writes a new snapshot and forgets older txns. Zero means
 	// 100000.
 	SnapshotEveryTxns int
+
+	// Bugs re-introduces known bugs for the bug zoo; all off in production (bugs.go).
+	Bugs Bugs
 }
 
 func (c *Config) validate() error {

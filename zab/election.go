@@ -27,6 +27,20 @@ func (v Vote) beats(o Vote) bool {
 	return v.Leader > o.Leader
 }
 
+// beatsBuggy is ZooKeeper's predicate before ZOOKEEPER-1419: the id tie-break lacks the
+// "same epoch" guard, so a vote with a lower epoch, an equal zxid and a higher id wins.
+func (v Vote) beatsBuggy(o Vote) bool {
+	return v.Epoch > o.Epoch || (v.Epoch == o.Epoch && v.Zxid > o.Zxid) || (v.Zxid == o.Zxid && v.Leader > o.Leader)
+}
+
+// better is the vote order this peer uses.
+func (p *Peer) better(v, o Vote) bool {
+	if p.cfg.Bugs.VoteTieBreakIgnoresEpoch {
+		return v.beatsBuggy(o) // ZOOKEEPER-1419
+	}
+	return v.beats(o)
+}
+
 type notice struct {
 	vote  Vote
 	round uint64
@@ -45,7 +59,17 @@ type election struct {
 }
 
 func (p *Peer) selfVote() Vote {
-	return Vote{Leader: p.cfg.ID, Zxid: p.log.last(), Epoch: p.currentEpoch}
+	return Vote{Leader: p.cfg.ID, Zxid: p.lastZxidToReport(), Epoch: p.currentEpoch}
+}
+
+// lastZxidToReport is the zxid a peer reports in votes, FOLLOWERINFO and ACKEPOCH: its last
+// LOGGED txn, never its last applied one (ZOOKEEPER-2845), so that a leader elected on it
+// holds every txn a quorum logged and a learner's uncommitted txns get cut.
+func (p *Peer) lastZxidToReport() Zxid {
+	if p.cfg.Bugs.AdvertiseLastApplied {
+		return p.committed // ZOOKEEPER-2845
+	}
+	return p.log.last()
 }
 
 func (p *Peer) startElection() {
@@ -142,7 +166,7 @@ func (p *Peer) onNotification(m Message) {
 			p.el.round = n.round
 			p.el.votes = map[PeerID]notice{}
 			p.el.vote = p.selfVote()
-			if n.vote.beats(p.el.vote) {
+			if p.better(n.vote, p.el.vote) {
 				p.el.vote = n.vote
 			}
 			p.el.votes[p.cfg.ID] = notice{vote: p.el.vote, round: p.el.round, state: Looking}
@@ -151,7 +175,7 @@ func (p *Peer) onNotification(m Message) {
 		case n.round < p.el.round:
 			p.sendVote(m.From)
 			return
-		case n.vote.beats(p.el.vote):
+		case p.better(n.vote, p.el.vote):
 			p.el.vote = n.vote
 			p.el.votes[p.cfg.ID] = notice{vote: p.el.vote, round: p.el.round, state: Looking}
 			p.el.finalizeAt = 0

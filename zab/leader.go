@@ -241,12 +241,16 @@ const (
 //   - SNAP otherwise, or when the DIFF would be longer than DiffTxnsMax.
 func (p *Peer) chooseSync(z Zxid) (syncMode, Zxid) {
 	mode, from := syncSnap, p.committed
-	if p.log.contains(z) {
+	member := p.log.contains(z)
+	if p.cfg.Bugs.DiffByRange {
+		member = z >= p.log.base && z <= p.log.last() // ZOOKEEPER-1154: a range is not membership
+	}
+	if member {
 		mode, from = syncDiff, z
 	} else if t, ok := p.log.lastBefore(z); ok && t.Epoch() == z.Epoch() && t >= p.log.base {
 		mode, from = syncTrunc, t
 	}
-	if mode != syncSnap && len(p.log.after(from)) > p.cfg.DiffTxnsMax {
+	if mode != syncSnap && len(p.log.above(from)) > p.cfg.DiffTxnsMax {
 		mode, from = syncSnap, p.committed
 	}
 	return mode, from
@@ -270,7 +274,7 @@ func (p *Peer) startSync(h *learnerHandle) {
 	}
 	p.send(base)
 	prev := from
-	for _, t := range p.log.after(from) {
+	for _, t := range p.log.above(from) {
 		p.send(Message{Type: MsgProposal, To: h.id, Epoch: p.ld.epoch, Session: h.session,
 			Zxid: t.Zxid, PrevZxid: prev, Data: t.Data})
 		prev = t.Zxid
@@ -326,7 +330,11 @@ func (p *Peer) tryCommit() {
 	if !ld.established {
 		return
 	}
-	acks := []Zxid{p.persist.durableLogEnd}
+	own := p.persist.durableLogEnd
+	if p.cfg.Bugs.LeaderAckBeforePersist {
+		own = p.log.last() // mutation: the leader's own ack does not wait for its disk
+	}
+	acks := []Zxid{own}
 	for _, h := range ld.learners {
 		if !h.observer && h.phase == hNewLeaderAcked {
 			acks = append(acks, h.acked)
@@ -391,7 +399,11 @@ func (p *Peer) propose(data []byte) {
 	p.issue(Persist{Entries: []Txn{t}})
 	p.emit(Proposed{Zxid: z})
 	for _, h := range p.handles() {
-		if !h.observer && h.phase >= hNewLeaderSent {
+		recipient := h.phase >= hNewLeaderSent
+		if p.cfg.Bugs.ProposeOnlyToSynced {
+			recipient = h.phase == hNewLeaderAcked // protocol-spec issue 1
+		}
+		if !h.observer && recipient {
 			p.send(Message{Type: MsgProposal, To: h.id, Epoch: ld.epoch, Session: h.session,
 				Zxid: z, PrevZxid: last, Data: data})
 		}

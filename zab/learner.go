@@ -55,7 +55,7 @@ func (p *Peer) sendFollowerInfo() {
 		flags = FlagObserver
 	}
 	p.send(Message{Type: MsgFollowerInfo, To: p.ln.leader, Session: p.ln.session,
-		AcceptedEpoch: p.acceptedEpoch, Zxid: p.log.last(), Flags: flags})
+		AcceptedEpoch: p.acceptedEpoch, Zxid: p.lastZxidToReport(), Flags: flags})
 	p.ln.resendAt = p.now + p.tickMillis(1)
 }
 
@@ -138,7 +138,7 @@ func (p *Peer) onLeaderInfo(m Message) {
 	}
 	e := m.Epoch
 	ack := Message{Type: MsgAckEpoch, To: ln.leader, Epoch: e, Session: ln.session,
-		CurrentEpoch: p.currentEpoch, Zxid: p.log.last()}
+		CurrentEpoch: p.currentEpoch, Zxid: p.lastZxidToReport()}
 	switch {
 	case e > p.acceptedEpoch:
 		p.acceptedEpoch = e
@@ -155,7 +155,9 @@ func (p *Peer) onLeaderInfo(m Message) {
 		return
 	}
 	ln.epoch, ln.phase, ln.lastHeard = e, lSync, p.now
-	p.advertised.Epoch = e
+	if !p.cfg.Bugs.StaleVoteEpoch { // ZOOKEEPER-1732: advertise the epoch we follow
+		p.advertised.Epoch = e
+	}
 	p.setState(p.role, Synchronization, "LEADERINFO accepted")
 }
 
@@ -177,7 +179,11 @@ func (p *Peer) onSyncHeader(m Message) {
 			p.becomeLooking("TRUNC to a zxid we do not hold")
 			return
 		}
-		p.truncateAfter(m.Zxid)
+		cut := m.Zxid
+		if p.cfg.Bugs.TruncCutsTarget {
+			cut, _ = p.log.lastBefore(m.Zxid) // ZOOKEEPER-1156: the cut also takes the target
+		}
+		p.truncateAfter(cut)
 	case MsgSnap:
 		if m.Zxid < p.snapZxid {
 			// A new leader's state machine may lag its log (it commits its initial history
@@ -203,6 +209,11 @@ func (p *Peer) onSyncHeader(m Message) {
 	}
 	ln.cursor = m.Zxid
 	ln.phase = lSyncStream
+	if p.cfg.Bugs.CurrentEpochBeforeSynced {
+		// ZOOKEEPER-4643: the epoch is written before the synced txns it vouches for.
+		p.currentEpoch = ln.epoch
+		p.issue(Persist{SetCurrentEpoch: true, CurrentEpoch: ln.epoch})
+	}
 }
 
 // truncateAfter cuts the log after z. Committed txns are never cut.
@@ -257,6 +268,9 @@ func (p *Peer) appendTxn(t Txn) {
 	if p.ln.ackQueued && p.voter {
 		w.After = []Message{{Type: MsgAck, To: p.ln.leader, Epoch: p.ln.epoch, Session: p.ln.session, Zxid: t.Zxid}}
 	}
+	if p.cfg.Bugs.AckBeforeDurable {
+		p.sendNow(&w) // ZOOKEEPER-4882: acknowledged before it is on disk
+	}
 	p.issue(w)
 	p.applyCommits()
 }
@@ -277,6 +291,9 @@ func (p *Peer) onNewLeader(m Message) {
 	ln.nlWaitID = p.persist.issued
 	p.learnerPersisted()
 	p.applyCommits()
+	if p.cfg.Bugs.SettlePendingAtNewLeader {
+		p.committed = max(p.committed, m.Zxid) // ZOOKEEPER-4394: outstanding txns taken as settled, never applied
+	}
 }
 
 // learnerPersisted writes currentEpoch once every txn of the sync stream is durable, and
@@ -286,7 +303,8 @@ func (p *Peer) onNewLeader(m Message) {
 // (ZOOKEEPER-4643), and the ack never precedes durability (ZOOKEEPER-4646, -3911).
 func (p *Peer) learnerPersisted() {
 	ln := p.ln
-	if ln.phase < lSynced || ln.ackQueued || p.persist.durable < ln.nlWaitID {
+	waiting := p.persist.durable < ln.nlWaitID && !p.cfg.Bugs.AckNewLeaderBeforeSynced // ZOOKEEPER-4646
+	if ln.phase < lSynced || ln.ackQueued || waiting {
 		return
 	}
 	ln.ackQueued = true
@@ -295,7 +313,20 @@ func (p *Peer) learnerPersisted() {
 	if p.voter && p.log.last() > ln.newLeaderZxid {
 		after = append(after, Message{Type: MsgAck, To: ln.leader, Epoch: ln.epoch, Session: ln.session, Zxid: p.log.last()})
 	}
-	p.issue(Persist{SetCurrentEpoch: true, CurrentEpoch: ln.epoch, After: after})
+	w := Persist{SetCurrentEpoch: true, CurrentEpoch: ln.epoch, After: after}
+	if p.cfg.Bugs.AckNewLeaderBeforeSynced {
+		p.sendNow(&w) // ZOOKEEPER-4646: the ack leaves before the history it acks is durable
+	}
+	p.issue(w)
+}
+
+// sendNow sends a persist's After messages at once instead of once it is durable: only the
+// bug switches that break durability-before-ack do this.
+func (p *Peer) sendNow(w *Persist) {
+	for _, m := range w.After {
+		p.send(m)
+	}
+	w.After = nil
 }
 
 // onInform gives an observer a committed txn.

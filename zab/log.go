@@ -51,6 +51,13 @@ func (l *txnLog) after(z Zxid) []Txn {
 	return l.entries[i+1:]
 }
 
+// above returns the logged txns with a zxid above z, whether or not z is a point of the
+// history. Only DIFF by range (Bugs.DiffByRange) asks for a z that is not.
+func (l *txnLog) above(z Zxid) []Txn {
+	i, _ := l.index(z + 1)
+	return l.entries[i:]
+}
+
 func (l *txnLog) append(t Txn) {
 	assert(t.Zxid > l.last(), "txnLog.append(%v) after %v", t.Zxid, l.last())
 	l.entries = append(l.entries, t)

@@ -3,6 +3,7 @@ package zab
 import (
 	"fmt"
 	"slices"
+	"sort"
 )
 
 // Peer is one ensemble member's ZAB state machine. It is not safe for concurrent use: one
@@ -59,6 +60,9 @@ func NewPeer(cfg Config, recovered Recovered) (*Peer, error) {
 		log:           txnLog{base: recovered.SnapshotZxid, entries: slices.Clone(recovered.Log)},
 		committed:     recovered.SnapshotZxid,
 		snapZxid:      recovered.SnapshotZxid,
+	}
+	if cfg.Bugs.QuorumOffByOne {
+		p.quorum = len(cfg.Voters) / 2 // a half is not a majority: two quorums need not meet
 	}
 	p.persist.durableLogEnd = p.log.last()
 	return p, nil
@@ -206,14 +210,17 @@ func (p *Peer) commitUpTo(z Zxid) {
 		return
 	}
 	p.assertState(p.log.contains(z), "commit of %v, which is not logged", z)
-	for _, t := range p.log.after(p.committed) {
-		if t.Zxid > z {
-			break
-		}
+	batch := p.log.after(p.committed)
+	batch = batch[:sort.Search(len(batch), func(i int) bool { return batch[i].Zxid > z })]
+	if p.cfg.Bugs.CommitOutOfOrder {
+		batch = slices.Clone(batch) // mutation: the newest committed txn is applied first
+		slices.Reverse(batch)
+	}
+	for _, t := range batch {
 		p.cfg.StateMachine.Apply(t.Zxid, t.Data)
-		p.committed = t.Zxid
 		p.emit(Deliver{Txn: t})
 	}
+	p.committed = z
 	p.maybeSnapshot()
 }
 

@@ -1,0 +1,92 @@
+package zab
+
+// Bugs re-introduces real ZooKeeper/ZAB bugs, and a few mutations of our own, into the core,
+// so that the bug zoo (scenarios/bugzoo) can show the fuzzer and the checks find each one.
+// Every switch is off by default and breaks exactly one rule, with a one-line branch at the
+// place the rule lives (search for the field name). Catalog entries (Z01, P1, ...) refer to
+// shared/zab-bugs.md. A production host must refuse to start when Any() is true.
+type Bugs struct {
+	// AckNewLeaderBeforeSynced: the learner acks NEWLEADER as soon as NEWLEADER arrives,
+	// before the txns of the sync stream (and currentEpoch) are durable (ZOOKEEPER-4646, Z18;
+	// also ZOOKEEPER-3911, Z15).
+	AckNewLeaderBeforeSynced bool
+	// CurrentEpochBeforeSynced: the learner writes currentEpoch when the sync stream starts,
+	// ahead of the txns it is about to receive, so a crash can leave a disk whose epoch names
+	// a history it lacks (ZOOKEEPER-4643, Z17).
+	CurrentEpochBeforeSynced bool
+	// AdvertiseLastApplied: a peer reports its last applied zxid instead of its last logged
+	// one in votes, FOLLOWERINFO and ACKEPOCH (ZOOKEEPER-2845, Z11).
+	AdvertiseLastApplied bool
+	// DiffByRange: the leader sends DIFF whenever the learner's last zxid lies numerically
+	// inside its log, whether or not the log holds it, so no TRUNC cuts the learner's
+	// divergent txns (ZOOKEEPER-1154, Z01).
+	DiffByRange bool
+	// VoteTieBreakIgnoresEpoch: the election's server-id tie-break fires on equal zxids even
+	// when the epochs differ, so votes are not totally ordered (ZOOKEEPER-1419, Z26).
+	VoteTieBreakIgnoresEpoch bool
+	// ProposeOnlyToSynced: the leader sends new proposals only to learners that acked
+	// NEWLEADER, not to every learner it sent NEWLEADER (protocol-spec issue 1, P1).
+	ProposeOnlyToSynced bool
+	// AckBeforeDurable: in broadcast, a follower acks a proposal when it logs it, before the
+	// write is durable (ZOOKEEPER-4882, Z23: acknowledged though the disk lost it).
+	AckBeforeDurable bool
+	// SettlePendingAtNewLeader: at NEWLEADER the learner treats every txn it received as
+	// settled, committed or not, so those committed later are never applied there
+	// (ZOOKEEPER-4394, Z16).
+	SettlePendingAtNewLeader bool
+	// TruncCutsTarget: TRUNC(z) also removes z itself, an off-by-one in the cut
+	// (ZOOKEEPER-1156, Z02).
+	TruncCutsTarget bool
+	// StaleVoteEpoch: a learner keeps advertising the epoch of its election vote instead of
+	// the epoch of the leader it synced with, so a newcomer cannot match the reports of the
+	// ensemble (ZOOKEEPER-1732/-1818, Z27).
+	StaleVoteEpoch bool
+
+	// Mutations of our own.
+
+	// QuorumOffByOne: a quorum is half the voters, not a strict majority.
+	QuorumOffByOne bool
+	// LeaderAckBeforePersist: the leader counts its own logged txns towards a quorum before
+	// they are durable.
+	LeaderAckBeforePersist bool
+	// CommitOutOfOrder: a peer applies a batch of newly committed txns newest first.
+	CommitOutOfOrder bool
+}
+
+// Any reports whether any bug switch is on. The daemon refuses to start if so.
+func (b Bugs) Any() bool { return len(b.Names()) > 0 }
+
+// Names lists the switches that are on, in declaration order.
+func (b Bugs) Names() []string {
+	var names []string
+	for _, s := range b.switches() {
+		if s.on {
+			names = append(names, s.name)
+		}
+	}
+	return names
+}
+
+type bugSwitch struct {
+	name string
+	on   bool
+}
+
+// switches lists every field (a test keeps this list complete).
+func (b Bugs) switches() []bugSwitch {
+	return []bugSwitch{
+		{"AckNewLeaderBeforeSynced", b.AckNewLeaderBeforeSynced},
+		{"CurrentEpochBeforeSynced", b.CurrentEpochBeforeSynced},
+		{"AdvertiseLastApplied", b.AdvertiseLastApplied},
+		{"DiffByRange", b.DiffByRange},
+		{"VoteTieBreakIgnoresEpoch", b.VoteTieBreakIgnoresEpoch},
+		{"ProposeOnlyToSynced", b.ProposeOnlyToSynced},
+		{"AckBeforeDurable", b.AckBeforeDurable},
+		{"SettlePendingAtNewLeader", b.SettlePendingAtNewLeader},
+		{"TruncCutsTarget", b.TruncCutsTarget},
+		{"StaleVoteEpoch", b.StaleVoteEpoch},
+		{"QuorumOffByOne", b.QuorumOffByOne},
+		{"LeaderAckBeforePersist", b.LeaderAckBeforePersist},
+		{"CommitOutOfOrder", b.CommitOutOfOrder},
+	}
+}
