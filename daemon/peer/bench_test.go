@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 // BenchmarkSend measures one-way throughput of PROPOSAL-sized messages from server 2 to
@@ -36,20 +37,20 @@ func BenchmarkSend(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer two.Close()
-			m := zab.Message{Type: zab.MsgProposal, From: 2, To: 1, Epoch: 1, Zxid: 1 << 32, Data: make([]byte, dataBytes)}
+			m := node.Message{Kind: node.KindZab, From: 2, To: 1, Zab: zab.Message{Type: zab.MsgProposal, From: 2, To: 1, Epoch: 1, Zxid: 1 << 32, Data: make([]byte, dataBytes)}}
 			b.SetBytes(int64(dataBytes))
 			b.ResetTimer()
 			start := time.Now()
 			for i := range b.N {
-				m.Zxid = zab.Zxid(1<<32 | uint64(i+1))
+				m.Zab.Zxid = zab.Zxid(1<<32 | uint64(i+1))
 				two.Send(m)
 			}
 			timeout := time.After(time.Minute)
 			for i := range b.N {
 				select {
 				case got := <-one.Receive():
-					if got.Zxid != zab.Zxid(1<<32|uint64(i+1)) {
-						b.Fatalf("message %d has zxid %v", i, got.Zxid)
+					if got.Zab.Zxid != zab.Zxid(1<<32|uint64(i+1)) {
+						b.Fatalf("message %d has zxid %v", i, got.Zab.Zxid)
 					}
 				case <-timeout:
 					b.Fatalf("only %d of %d messages arrived within a minute (dropped %d)", i, b.N, two.Stats(1).Dropped)

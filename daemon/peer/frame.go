@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 // A connection starts with a handshake in each direction, the dialer's first:
@@ -17,7 +18,7 @@ import (
 //	from      uint64  the sender's server id
 //	to        uint64  the id the sender believes it talks to
 //
-// then carries frames: a uint32 length and that many bytes of zab.Message.Marshal. All
+// then carries frames: a uint32 length and that many bytes of node.Message.Marshal. All
 // integers are big endian, like ZooKeeper's own quorum protocol. Carrying the receiver's id
 // catches a server.N line that points at the wrong host, which would otherwise connect two
 // servers that each believe the other is someone else.
@@ -64,7 +65,7 @@ func readHandshake(r io.Reader) (handshake, error) {
 }
 
 // appendFrame appends m's frame to b.
-func appendFrame(b []byte, m zab.Message) []byte {
+func appendFrame(b []byte, m node.Message) []byte {
 	body := m.Marshal()
 	b = binary.BigEndian.AppendUint32(b, uint32(len(body)))
 	return append(b, body...)
@@ -75,32 +76,32 @@ func appendFrame(b []byte, m zab.Message) []byte {
 const frameAllocBytesMax = 64 << 10
 
 // readFrame reads one frame and decodes its message.
-func readFrame(r io.Reader, frameBytesMax int) (zab.Message, error) {
+func readFrame(r io.Reader, frameBytesMax int) (node.Message, error) {
 	var hdr [frameHeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return zab.Message{}, err
+		return node.Message{}, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 || uint64(n) > uint64(frameBytesMax) {
-		return zab.Message{}, fmt.Errorf("%w: frame length %d, limit %d", errBadFrame, n, frameBytesMax)
+		return node.Message{}, fmt.Errorf("%w: frame length %d, limit %d", errBadFrame, n, frameBytesMax)
 	}
 	var body []byte
 	if n <= frameAllocBytesMax {
 		body = make([]byte, n)
 		if _, err := io.ReadFull(r, body); err != nil {
-			return zab.Message{}, err
+			return node.Message{}, err
 		}
 	} else {
 		var buf bytes.Buffer
 		buf.Grow(frameAllocBytesMax)
 		if _, err := io.CopyN(&buf, r, int64(n)); err != nil {
-			return zab.Message{}, err
+			return node.Message{}, err
 		}
 		body = buf.Bytes()
 	}
-	m, err := zab.UnmarshalMessage(body)
+	m, err := node.UnmarshalMessage(body)
 	if err != nil {
-		return zab.Message{}, fmt.Errorf("%w: %w", errBadFrame, err)
+		return node.Message{}, fmt.Errorf("%w: %w", errBadFrame, err)
 	}
 	return m, nil
 }

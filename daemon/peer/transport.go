@@ -1,5 +1,5 @@
 // Package peer is the TCP transport between the servers of an ensemble: it carries
-// zab.Message values, framed and length-limited, over one connection per pair of servers,
+// node.Message values, framed and length-limited, over one connection per pair of servers,
 // reconnecting with backoff when a connection breaks.
 //
 // Who connects: only the server with the higher id dials. ZooKeeper's QuorumCnxManager ends
@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 // Config configures a Transport.
@@ -53,7 +54,7 @@ type Config struct {
 
 const (
 	defaultQueueMessagesMax = 4096
-	frameOverheadBytes      = 128 // a Marshal header: two bytes and eleven varints
+	frameOverheadBytes      = 256 // node.Message and zab.Message headers: bytes and varints
 	defaultBackoffMin       = 50 * time.Millisecond
 	defaultBackoffMax       = 2 * time.Second
 	dialTimeout             = 3 * time.Second
@@ -99,7 +100,7 @@ type Transport struct {
 	cfg  Config
 	ln   net.Listener
 	log  *slog.Logger
-	recv chan zab.Message
+	recv chan node.Message
 	done chan struct{}
 	wg   sync.WaitGroup
 
@@ -117,7 +118,7 @@ type peer struct {
 	wake chan struct{} // capacity 1: the send queue has messages
 
 	mu    sync.Mutex
-	queue []zab.Message // oldest first; at most SendQueueMessagesMax
+	queue []node.Message // oldest first; at most SendQueueMessagesMax
 	conn  *conn
 	stats Stats
 }
@@ -168,7 +169,7 @@ func New(cfg Config, ln net.Listener) (*Transport, error) {
 		cfg:      cfg,
 		ln:       ln,
 		log:      cfg.Logger.With("server", uint64(cfg.ID)),
-		recv:     make(chan zab.Message, cfg.ReceiveQueueMessagesMax),
+		recv:     make(chan node.Message, cfg.ReceiveQueueMessagesMax),
 		done:     make(chan struct{}),
 		peers:    make(map[zab.PeerID]*peer, len(cfg.Peers)),
 		accepted: map[net.Conn]struct{}{},
@@ -196,15 +197,15 @@ func New(cfg Config, ln net.Listener) (*Transport, error) {
 func (t *Transport) Addr() net.Addr { return t.ln.Addr() }
 
 // Receive delivers the messages received from every peer.
-func (t *Transport) Receive() <-chan zab.Message { return t.recv }
+func (t *Transport) Receive() <-chan node.Message { return t.recv }
 
 // Send queues m for m.To and returns at once. When that peer's queue is full the oldest
 // queued message is dropped. A message for an unknown server, or sent after Close, is
 // dropped and reported false.
-func (t *Transport) Send(m zab.Message) bool {
+func (t *Transport) Send(m node.Message) bool {
 	p, ok := t.peers[m.To]
 	if !ok {
-		t.log.Warn("message for an unknown server dropped", "to", uint64(m.To), "type", m.Type.String())
+		t.log.Warn("message for an unknown server dropped", "to", uint64(m.To), "kind", m.Kind.String())
 		return false
 	}
 	p.mu.Lock()
@@ -216,7 +217,7 @@ func (t *Transport) Send(m zab.Message) bool {
 	default:
 	}
 	if len(p.queue) >= t.cfg.SendQueueMessagesMax {
-		p.queue[0] = zab.Message{} // release its Data
+		p.queue[0] = node.Message{} // release its Data
 		p.queue = p.queue[1:]
 		p.stats.Dropped++
 	}

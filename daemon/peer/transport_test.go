@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 const waitMax = 10 * time.Second
@@ -67,19 +68,20 @@ func (cl *cluster) start(id zab.PeerID, ln net.Listener) {
 	cl.nodes[id] = tr
 }
 
-func msg(from, to zab.PeerID, zxid uint64) zab.Message {
-	return zab.Message{Type: zab.MsgPing, From: from, To: to, Zxid: zab.Zxid(zxid), Data: fmt.Appendf(nil, "%d->%d #%d", from, to, zxid)}
+func msg(from, to zab.PeerID, zxid uint64) node.Message {
+	return node.Message{Kind: node.KindZab, From: from, To: to,
+		Zab: zab.Message{Type: zab.MsgPing, From: from, To: to, Zxid: zab.Zxid(zxid), Data: fmt.Appendf(nil, "%d->%d #%d", from, to, zxid)}}
 }
 
 // receive waits for the next message at tr.
-func receive(t *testing.T, tr *Transport) zab.Message {
+func receive(t *testing.T, tr *Transport) node.Message {
 	t.Helper()
 	select {
 	case m := <-tr.Receive():
 		return m
 	case <-time.After(waitMax):
 		t.Fatalf("no message received within %v", waitMax)
-		return zab.Message{}
+		return node.Message{}
 	}
 }
 
@@ -115,7 +117,7 @@ func (cl *cluster) exchange(tag uint64) {
 					select {
 					case m := <-tr.Receive():
 						require.Equal(cl.t, to, m.To)
-						if m.Zxid == zab.Zxid(tag) {
+						if m.Zab.Zxid == zab.Zxid(tag) {
 							require.Equal(cl.t, msg(m.From, to, tag), m, "message content changed on the way")
 							got[[2]zab.PeerID{m.From, to}] = true
 						}
@@ -153,11 +155,11 @@ func TestMessagesKeepTheirOrderAndBytes(t *testing.T) {
 	for i := range big {
 		big[i] = byte(i * 7)
 	}
-	var sent []zab.Message
+	var sent []node.Message
 	for i := uint64(1); i <= 200; i++ {
 		m := msg(1, 2, i)
 		if i == 100 {
-			m.Type, m.Data = zab.MsgSnap, big
+			m.Zab.Type, m.Zab.Data = zab.MsgSnap, big
 		}
 		sent = append(sent, m)
 		cl.nodes[1].Send(m)
