@@ -504,6 +504,9 @@ func linOperations(h *History) []porcupine.Operation {
 				continue
 			}
 			delete(lastSync, o.Session) // only the first read after a sync
+			if s.Call > o.Return {
+				continue // malformed times, reported by checkRecording
+			}
 			in := linInput{kind: linGetData, path: o.Path}
 			if o.Type == wire.OpExists {
 				in.kind = linExists
@@ -529,6 +532,9 @@ func linOperations(h *History) []porcupine.Operation {
 				continue
 			}
 			ret := o.Return
+			if !out.unknown && ret < o.Call {
+				continue // malformed times, reported by checkRecording
+			}
 			if out.unknown {
 				var happened bool
 				if ret, happened = settle(o); !happened {

@@ -124,6 +124,7 @@ const partitionTimeoutDefault = 10 * time.Second
 // Check runs every client-level check over h.
 func Check(h *History, cfg Config) Report {
 	var r Report
+	checkRecording(h, &r)
 	rp := replayCommitted(h, cfg.Tree, &r)
 	CheckSessionOrder(h, &r)
 	checkWrites(h, rp, &r)
@@ -133,6 +134,16 @@ func Check(h *History, cfg Config) Report {
 	checkRecipes(h, rp, &r)
 	CheckLinearizability(h, cfg, &r)
 	return r
+}
+
+// checkRecording reports records that break History's recording rules in ways the checks
+// cannot work around (they skip such records).
+func checkRecording(h *History, r *Report) {
+	for _, o := range h.Ops {
+		if !o.Unknown && o.Return < o.Call {
+			r.add(Violation{Check: CheckMalformed, Detail: "op returns before it was called", Ops: []Op{o}})
+		}
+	}
 }
 
 func containsString(s []string, x string) bool {

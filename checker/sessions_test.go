@@ -65,6 +65,13 @@ func TestSessionMutationsFail(t *testing.T) {
 			f.h.Sessions = append(f.h.Sessions, SessionEvent{Session: 0x999, Kind: SessionEstablished})
 			return &f.h
 		}},
+		{"an op returning before its call", CheckMalformed, func() *History {
+			f := newFakeZK()
+			a := f.connect(0)
+			f.do(a, create("/x", ""))
+			f.h.Ops[0].Return = f.h.Ops[0].Call - 1
+			return &f.h
+		}},
 		{"two replies with one xid", CheckMalformed, func() *History {
 			f := newFakeZK()
 			a := f.connect(0)
