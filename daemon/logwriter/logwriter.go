@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zabkit/zabkit/zab/storage"
 )
@@ -41,7 +42,9 @@ type Config struct {
 	// GroupBatchesMax bounds the batches one fsync covers, so a long queue is reported
 	// durable in steps instead of all at the end. Default 1024.
 	GroupBatchesMax int
-	Logger          *slog.Logger
+	// DataFS is the store's data directory, where SaveSnapshot writes and Purge looks.
+	DataFS storage.FS
+	Logger *slog.Logger
 }
 
 const (
@@ -70,9 +73,15 @@ type Writer struct {
 	lastID   uint64 // highest submitted id
 	closing  chan struct{}
 
-	mu    sync.Mutex
-	err   error  // the fatal error, set before failed is closed
-	syncs uint64 // fsync rounds, for tests and metrics
+	purge    chan int       // retain counts of requested purges (capacity 1)
+	snapping atomic.Bool    // a snapshot is being written
+	snapWG   sync.WaitGroup // the snapshot goroutine, for Close
+
+	mu        sync.Mutex
+	err       error // the fatal error, set before failed is closed
+	failOnce  sync.Once
+	syncs     uint64 // fsync rounds, for tests and metrics
+	snapshots uint64 // snapshots written by SaveSnapshot
 }
 
 // New starts a writer that owns store. The store must not be used by anyone else until
@@ -95,6 +104,7 @@ func New(store *storage.Store, cfg Config) *Writer {
 		failed:  make(chan struct{}),
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
+		purge:   make(chan int, 1),
 	}
 	go w.run()
 	return w
@@ -155,6 +165,7 @@ func (w *Writer) Close() error {
 	}
 	w.submitMu.Unlock()
 	<-w.done
+	w.snapWG.Wait()
 	return w.Err()
 }
 
@@ -166,6 +177,11 @@ func (w *Writer) run() {
 		select {
 		case b := <-w.queue:
 			group = append(group, b)
+		case retain := <-w.purge:
+			if !w.purgeRetaining(retain) {
+				return
+			}
+			continue
 		case <-w.closing:
 			// No Submit is in flight any more: the queue holds all that will ever come.
 			if len(w.queue) == 0 {
@@ -223,9 +239,18 @@ func (w *Writer) commit(group []Batch) bool {
 // epoch writes are durable when they return; appends become durable at the group's Sync.
 // (Store.SetCurrentEpoch syncs the txns appended before it first, ZOOKEEPER-4643, so a
 // group holding a new epoch costs one more fsync.)
+//
+// The appends of earlier batches are synced before a snapshot install, a truncation or an
+// epoch write, whose effects are durable at once: batches must become durable in id order,
+// as zab requires (sim/zk does the same).
 func (w *Writer) execute(b Batch) error {
+	if b.Snapshot != nil || b.Truncate || b.SetAcceptedEpoch || b.SetCurrentEpoch {
+		if _, err := w.store.Sync(); err != nil {
+			return err
+		}
+	}
 	if b.Snapshot != nil {
-		if err := w.store.InstallSnapshot(b.Snapshot.Zxid, b.Snapshot.Data); err != nil {
+		if err := w.installSnapshot(b.Snapshot.Zxid, b.Snapshot.Data); err != nil {
 			return err
 		}
 	}
@@ -253,9 +278,101 @@ func (w *Writer) execute(b Batch) error {
 }
 
 func (w *Writer) fail(err error) {
-	w.cfg.Logger.Error("log writer failed; the node must stop and recover from disk", "err", err)
+	w.failOnce.Do(func() {
+		w.cfg.Logger.Error("log writer failed; the node must stop and recover from disk", "err", err)
+		w.mu.Lock()
+		w.err = err
+		w.mu.Unlock()
+		close(w.failed)
+	})
+}
+
+// SaveSnapshot writes a snapshot of the committed state at zxid on a goroutine of its own,
+// so that neither the node nor the group commit waits for a large tree to reach the disk
+// (ZooKeeper's SyncRequestProcessor starts a snapshot thread for the same reason). The node
+// emits it only once the log is durable up to zxid. It returns false, writing nothing, when
+// the previous snapshot is still being written: snapshots are an optimisation of recovery,
+// and the next one comes snapCount txns later. A failed write is fatal like any storage
+// error.
+func (w *Writer) SaveSnapshot(zxid uint64, data []byte) bool {
+	if w.cfg.DataFS == nil || !w.snapping.CompareAndSwap(false, true) {
+		return false
+	}
+	w.snapWG.Add(1)
+	go func() {
+		defer w.snapWG.Done()
+		defer w.snapping.Store(false)
+		if err := storage.WriteSnapshot(w.cfg.DataFS, zxid, data); err != nil {
+			w.fail(fmt.Errorf("logwriter: snapshot at %#x: %w", zxid, err))
+			return
+		}
+		w.mu.Lock()
+		w.snapshots++
+		w.mu.Unlock()
+		w.cfg.Logger.Info("snapshot saved", "zxid", fmt.Sprintf("%#x", zxid), "bytes", len(data))
+	}()
+	return true
+}
+
+// Snapshots returns how many snapshots SaveSnapshot has written.
+func (w *Writer) Snapshots() uint64 {
 	w.mu.Lock()
-	w.err = err
-	w.mu.Unlock()
-	close(w.failed)
+	defer w.mu.Unlock()
+	return w.snapshots
+}
+
+// Purge asks the writer goroutine to keep the retainCount newest snapshots and remove
+// every older snapshot and the log segments only they needed (ZooKeeper's autopurge,
+// PurgeTxnLog). It runs between commit groups, since the log is the writer's. A request
+// while one is pending is merged into it.
+func (w *Writer) Purge(retainCount int) {
+	select {
+	case w.purge <- retainCount:
+	default:
+	}
+}
+
+// purgeRetaining carries out Purge; false after a failure, which is final.
+func (w *Writer) purgeRetaining(retainCount int) bool {
+	if w.cfg.DataFS == nil {
+		return true
+	}
+	removed, oldestKept, kept, err := storage.PurgeSnapshots(w.cfg.DataFS, retainCount)
+	if err == nil && kept >= retainCount {
+		// The log must keep every txn after the oldest snapshot kept.
+		var logRemoved []string
+		logRemoved, err = w.store.Log().PurgeThrough(oldestKept)
+		removed = append(removed, logRemoved...)
+	}
+	if err != nil {
+		w.fail(fmt.Errorf("logwriter: purge: %w", err))
+		return false
+	}
+	if len(removed) > 0 {
+		w.cfg.Logger.Info("purged old snapshots and logs", "retain", retainCount, "removed", removed)
+	}
+	return true
+}
+
+// installSnapshot carries out a SNAP from the leader. The snapshot replaces the history up
+// to its zxid, but zab keeps the logged txns above it (the sync stream confirms or cuts
+// them later) while Store.InstallSnapshot empties the log: those txns are appended again
+// and synced at once, exactly as sim/zk does. A crash between the install and the re-append
+// loses them; zab's sync stream sends them again (see the daemon report on this seam).
+func (w *Writer) installSnapshot(zxid uint64, data []byte) error {
+	held, err := w.store.EntriesAfter(max(zxid, w.store.SnapshotZxid()))
+	if err != nil {
+		return err
+	}
+	if err := w.store.InstallSnapshot(zxid, data); err != nil {
+		return err
+	}
+	if len(held) == 0 {
+		return nil
+	}
+	if err := w.store.Append(held); err != nil {
+		return err
+	}
+	_, err = w.store.Sync()
+	return err
 }
