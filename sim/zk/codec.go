@@ -1,0 +1,103 @@
+package zk
+
+import (
+	"fmt"
+
+	"github.com/zabkit/zabkit/checker"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// openACL is the ACL of every znode the workload creates: world-readable, as the checker's
+// replay assumes (checker.History).
+var openACL = []wire.ACL{{Perms: wire.PermAll, ID: wire.Id{Scheme: "world", ID: "anyone"}}}
+
+// encodeRequest turns a recorded request into its op code and wire body: the history holds
+// exactly what was sent.
+func encodeRequest(r checker.Request) (wire.OpCode, wire.Record) {
+	switch r.Type {
+	case wire.OpCreate, wire.OpCreate2:
+		return r.Type, &wire.CreateRequest{Path: r.Path, Data: r.Data, ACL: openACL, Flags: r.Mode}
+	case wire.OpDelete:
+		return r.Type, &wire.DeleteRequest{Path: r.Path, Version: r.Version}
+	case wire.OpSetData:
+		return r.Type, &wire.SetDataRequest{Path: r.Path, Data: r.Data, Version: r.Version}
+	case wire.OpExists:
+		return r.Type, &wire.ExistsRequest{Path: r.Path, Watch: r.Watch}
+	case wire.OpGetData:
+		return r.Type, &wire.GetDataRequest{Path: r.Path, Watch: r.Watch}
+	case wire.OpGetChildren:
+		return r.Type, &wire.GetChildrenRequest{Path: r.Path, Watch: r.Watch}
+	case wire.OpGetChildren2:
+		return r.Type, &wire.GetChildren2Request{Path: r.Path, Watch: r.Watch}
+	case wire.OpSync:
+		return r.Type, &wire.SyncRequest{Path: r.Path}
+	case wire.OpCheck:
+		return r.Type, &wire.CheckVersionRequest{Path: r.Path, Version: r.Version}
+	case wire.OpMulti:
+		m := &wire.MultiRequest{Ops: make([]wire.MultiOp, len(r.Ops))}
+		for i, sub := range r.Ops {
+			op, body := encodeRequest(sub)
+			m.Ops[i] = wire.MultiOp{Type: op, Body: body}
+		}
+		return wire.OpMulti, m
+	case wire.OpPing, wire.OpCloseSession:
+		return r.Type, nil
+	case wire.OpSetWatches:
+		return r.Type, &wire.SetWatches{} // the body is built by client.setWatches; decoding needs only the op
+	}
+	panic(fmt.Sprintf("zk: the workload made a request of type %d", r.Type))
+}
+
+// replyOf converts a successful reply body to the history's form.
+func replyOf(body wire.Record) checker.Reply {
+	switch b := body.(type) {
+	case *wire.CreateResponse:
+		return checker.Reply{Path: b.Path}
+	case *wire.Create2Response:
+		st := b.Stat
+		return checker.Reply{Path: b.Path, Stat: &st}
+	case *wire.ExistsResponse:
+		st := b.Stat
+		return checker.Reply{Stat: &st}
+	case *wire.GetDataResponse:
+		st := b.Stat
+		data := b.Data
+		if data == nil {
+			data = []byte{}
+		}
+		return checker.Reply{Data: data, Stat: &st}
+	case *wire.SetDataResponse:
+		st := b.Stat
+		return checker.Reply{Stat: &st}
+	case *wire.GetChildrenResponse:
+		return checker.Reply{Children: nonNil(b.Children)}
+	case *wire.GetChildren2Response:
+		st := b.Stat
+		return checker.Reply{Children: nonNil(b.Children), Stat: &st}
+	case *wire.MultiResponse:
+		rep := checker.Reply{Results: make([]checker.Result, len(b.Results))}
+		for i, res := range b.Results {
+			out := checker.Result{Err: res.Err}
+			switch rb := res.Body.(type) {
+			case *wire.CreateResponse:
+				out.Path = rb.Path
+			case *wire.Create2Response:
+				st := rb.Stat
+				out.Path, out.Stat = rb.Path, &st
+			case *wire.SetDataResponse:
+				st := rb.Stat
+				out.Stat = &st
+			}
+			rep.Results[i] = out
+		}
+		return rep
+	}
+	return checker.Reply{}
+}
+
+func nonNil(xs []string) []string {
+	if xs == nil {
+		return []string{}
+	}
+	return xs
+}

@@ -1,0 +1,180 @@
+package zk
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zabkit/zabkit/netsim"
+	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/vdisk"
+)
+
+// Options is the whole configuration of one run. Swarm draws one from a seed; Quiet is the
+// fault-free base of tests and benchmarks.
+type Options struct {
+	Seed uint64
+	// Record keeps every trace event, so a failure can write the trace to a file.
+	Record bool
+
+	Voters, Observers int
+	// TickMillis, InitLimitTicks, SyncLimitTicks are zoo.cfg's timing.
+	TickMillis, InitLimitTicks, SyncLimitTicks int64
+	// SnapCount is the node's snapCount (it randomizes the real interval itself).
+	SnapCount int
+	// SegmentBytesMax sizes log segments (small: rolls and purges happen in short runs).
+	SegmentBytesMax int64
+
+	// Link is netsim's link between every two endpoints. For both peer links and client
+	// connections its loss is a broken connection: the receiver sees a gap in the sequence
+	// numbers and gives up on the connection, as TCP does after its retransmissions fail.
+	Link netsim.Link
+	// DiskLatencyMin/Max bound the time from a write to its Sync (uniform, group commit).
+	DiskLatencyMin, DiskLatencyMax time.Duration
+	DiskFaults                     vdisk.Faults
+
+	// Clients is the number of simulated client processes (at most 10: porcupine's limit
+	// of concurrent sessions per key, anchors.md §3.3). SessionTimeoutMs is what each asks
+	// for; the servers clamp it to [2, 20] ticks.
+	Clients          int
+	SessionTimeoutMs int32
+	// Workload is the op mix and key space of the clients.
+	Workload Workload
+
+	// Nemesis is the fault phase (zero Interval: none); FaultUntil ends it in any case:
+	// the network heals, links stop losing, every server restarts.
+	Nemesis    sim.NemesisOptions
+	FaultUntil time.Duration
+	// LivenessBoundTicks is how long after the heal every request pending on a session
+	// whose client is connected to a live server may take to complete, and how long the
+	// liveness phase runs new requests for.
+	LivenessBoundTicks int64
+
+	// EventsMax bounds the events of the run (a livelocked world stops, and fails).
+	EventsMax int64
+	// OutDir is where a failing run writes its trace and porcupine's visualization ("":
+	// the OS temp dir).
+	OutDir string
+
+	// bug breaks the host on purpose, so tests can show the checks bite.
+	bug hostBug
+}
+
+// hostBug is a deliberate defect of the simulated host (never of the node).
+type hostBug uint8
+
+const (
+	noBug hostBug = iota
+	// bugDropWatchEvents loses every watch notification a server sends: the watch check
+	// must report lost events.
+	bugDropWatchEvents
+	// bugStaleReads answers every getData with the data of the previous setData at its path
+	// (the host rewrites the reply): the read checks must catch it.
+	bugStaleReads
+)
+
+// Quiet is a fault-free run of three voters and four clients.
+func Quiet(seed uint64) Options {
+	return Options{
+		Seed:   seed,
+		Voters: 3, TickMillis: 20, InitLimitTicks: 10, SyncLimitTicks: 5,
+		SnapCount: 200, SegmentBytesMax: 32 << 10,
+		Link: netsim.Link{Latency: netsim.Latency{
+			Min: 200 * time.Microsecond, Typical: time.Millisecond, Tail: 5 * time.Millisecond, TailProbability: 0.01}},
+		DiskLatencyMin: 100 * time.Microsecond, DiskLatencyMax: 2 * time.Millisecond,
+		Clients: 4, SessionTimeoutMs: 300,
+		Workload:           DefaultWorkload(),
+		FaultUntil:         3 * time.Second,
+		LivenessBoundTicks: 300,
+		EventsMax:          30_000_000,
+	}
+}
+
+// Swarm draws a whole configuration from the seed (swarm testing: each seed its own
+// ensemble, network, disks, clients, op mix and fault mix). duration is the fault phase.
+func Swarm(seed uint64, duration time.Duration) Options {
+	r := sim.Stream(seed, "zk-swarm")
+	o := Quiet(seed)
+	o.Voters = []int{3, 3, 5}[r.IntN(3)]
+	o.Observers = []int{0, 0, 1}[r.IntN(3)]
+	o.TickMillis = int64(10 + r.IntN(21))
+	o.InitLimitTicks = int64(5 + r.IntN(8))
+	o.SyncLimitTicks = int64(2 + r.IntN(4))
+	o.SnapCount = 10 + r.IntN(300)
+	o.SegmentBytesMax = int64(2+r.IntN(32)) << 10
+	typical := time.Duration(200+r.IntN(2000)) * time.Microsecond
+	o.Link = netsim.Link{
+		Latency: netsim.Latency{Min: typical / 4, Typical: typical,
+			Tail: typical + time.Duration(1+r.IntN(20))*time.Millisecond, TailProbability: float64(r.IntN(4)) / 100},
+		LossProbability:      float64(r.IntN(3)) / 200,
+		DuplicateProbability: float64(r.IntN(6)) / 100,
+	}
+	o.DiskLatencyMin = time.Duration(50+r.IntN(500)) * time.Microsecond
+	o.DiskLatencyMax = o.DiskLatencyMin + time.Duration(r.IntN(5_000))*time.Microsecond
+	o.DiskFaults = vdisk.Faults{
+		TearProbability:         float64(r.IntN(80)) / 100,
+		KeepUnsyncedProbability: float64(r.IntN(60)) / 100,
+	}
+	o.Clients = 3 + r.IntN(6)
+	// 6 to 15 ticks: pings every third of it, connection loss detected at two thirds.
+	o.SessionTimeoutMs = int32(o.TickMillis) * int32(6+r.IntN(10))
+	o.Workload = SwarmWorkload(r)
+	o.FaultUntil = duration
+	intensity := []time.Duration{80, 150, 300, 600}[r.IntN(4)] * time.Millisecond
+	o.Nemesis = sim.NemesisOptions{
+		Hosts: ServerNames(o.Voters + o.Observers), Interval: intensity, DownMax: 1 + r.IntN(o.Voters),
+		Until:       duration,
+		CrashWeight: r.IntN(5), RestartWeight: 1 + r.IntN(4), PartitionWeight: r.IntN(4),
+		CutWeight: r.IntN(3), IsolateWeight: r.IntN(4), HealWeight: 1 + r.IntN(4),
+	}
+	return o
+}
+
+// ServerName is the host name of server id: "s1", "s2", ...
+func ServerName(id int) string { return fmt.Sprintf("s%d", id) }
+
+// ServerNames lists the names of servers 1..n.
+func ServerNames(n int) []string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = ServerName(i + 1)
+	}
+	return names
+}
+
+// ClientName is the host name of client i (zero-based): "c0", "c1", ...
+func ClientName(i int) string { return fmt.Sprintf("c%d", i) }
+
+// clientsMax is porcupine's practical bound on concurrent sessions per key.
+const clientsMax = 10
+
+func (o *Options) validate() error {
+	switch {
+	case o.Voters < 1 || o.Observers < 0:
+		return fmt.Errorf("zk: %d voters, %d observers", o.Voters, o.Observers)
+	case o.Clients < 1 || o.Clients > clientsMax:
+		return fmt.Errorf("zk: %d clients, want 1..%d", o.Clients, clientsMax)
+	case o.TickMillis <= 0 || o.SessionTimeoutMs <= 0:
+		return fmt.Errorf("zk: tick %d ms, session timeout %d ms", o.TickMillis, o.SessionTimeoutMs)
+	case o.DiskLatencyMin < 0 || o.DiskLatencyMax < o.DiskLatencyMin:
+		return fmt.Errorf("zk: disk latency %v..%v", o.DiskLatencyMin, o.DiskLatencyMax)
+	case o.SnapCount < 2 || o.LivenessBoundTicks <= 0 || o.EventsMax <= 0:
+		return fmt.Errorf("zk: snapCount %d, livenessBoundTicks %d, eventsMax %d", o.SnapCount, o.LivenessBoundTicks, o.EventsMax)
+	}
+	if err := o.Workload.validate(); err != nil {
+		return err
+	}
+	return o.Link.Validate()
+}
+
+// record writes the settings the world did not already record.
+func (o *Options) record(w *sim.World) {
+	w.Set("servers", fmt.Sprintf("voters=%d observers=%d", o.Voters, o.Observers))
+	w.Set("zab", fmt.Sprintf("tick=%dms initLimit=%d syncLimit=%d snapCount=%d", o.TickMillis, o.InitLimitTicks, o.SyncLimitTicks, o.SnapCount))
+	w.Set("disk.latency", fmt.Sprintf("%v..%v", o.DiskLatencyMin, o.DiskLatencyMax))
+	w.Set("disk.faults", fmt.Sprintf("tear=%.2f keepUnsynced=%.2f", o.DiskFaults.TearProbability, o.DiskFaults.KeepUnsyncedProbability))
+	w.Set("storage.segmentBytesMax", o.SegmentBytesMax)
+	w.Set("clients", fmt.Sprintf("n=%d sessionTimeout=%dms", o.Clients, o.SessionTimeoutMs))
+	w.Set("workload", o.Workload.String())
+	w.Set("faultUntil", o.FaultUntil)
+	w.Set("livenessBound", fmt.Sprintf("%d ticks", o.LivenessBoundTicks))
+}

@@ -1,0 +1,548 @@
+package zk
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/zabkit/zabkit/checker"
+	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/vdisk"
+	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
+	"github.com/zabkit/zabkit/zab/storage"
+	"github.com/zabkit/zabkit/zab/tree"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// server is one ensemble member across all its lives: its host, disk and random stream. A
+// life (one boot until the next crash) is the sim.Machine the host runs: a node.Node
+// recovered from the disk with zab/storage, whose outputs the life carries out.
+type server struct {
+	c    *Cluster
+	id   zab.PeerID
+	name string
+	host *sim.Host[[]node.Input, node.Output]
+	disk *vdisk.Disk
+	// rand is one stream across lives, so a restarted node draws a new incarnation and
+	// new session ids.
+	rand *rand.Rand
+
+	boots int
+	// refused is the error recovery refused to start with (a damaged disk): the server
+	// stays out of service from then on, as an operator would keep it.
+	refused error
+}
+
+// life is one boot of a server.
+type life struct {
+	s     *server
+	node  *node.Node
+	store *storage.Store
+
+	// batch holds the persists written since the last Sync, in ID order; flushing says a
+	// Sync is scheduled (group commit: every persist issued before it rides on it).
+	batch    []node.Persist
+	flushing bool
+
+	// Peer connections: one outgoing sequence per peer, one inbound order per peer boot.
+	outSeq  map[zab.PeerID]uint64
+	inbound map[zab.PeerID]*peerInbound
+	// Client connections by connection id.
+	conns map[uint64]*serverConn
+}
+
+// randSource adapts math/rand to zab.Rand.
+type randSource struct{ r *rand.Rand }
+
+func (s randSource) Uint64() uint64 { return s.r.Uint64() }
+
+// Handle feeds the node every input a delivery produced; a refused life ignores them.
+func (l *life) Handle(nowMs int64, ins []node.Input) []node.Output {
+	if l.node == nil {
+		return nil
+	}
+	var outs []node.Output
+	for _, in := range ins {
+		outs = append(outs, l.node.Handle(zab.Time(nowMs), in)...)
+	}
+	return outs
+}
+
+// NextDeadline is the node's next deadline.
+func (l *life) NextDeadline() (int64, bool) {
+	if l.node == nil {
+		return 0, false
+	}
+	return int64(l.node.NextDeadline()), true
+}
+
+func (s *server) program() sim.Program[[]node.Input, node.Output] {
+	return sim.Program[[]node.Input, node.Output]{
+		Boot:    func(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node.Input, node.Output] { return s.boot(h) },
+		Message: s.message,
+		Tick:    func() []node.Input { return []node.Input{node.Tick{}} },
+		Execute: func(_ *sim.Host[[]node.Input, node.Output], out node.Output) { s.execute(out) },
+	}
+}
+
+// current is the running life, or nil while the server is down.
+func (s *server) current() *life {
+	if s.host == nil || !s.c.world.IsUp(s.name) {
+		return nil
+	}
+	l, _ := s.host.Machine().(*life)
+	return l
+}
+
+// node is the running node, or nil.
+func (s *server) node() *node.Node {
+	if l := s.current(); l != nil {
+		return l.node
+	}
+	return nil
+}
+
+// boot recovers the server from its disk with zab/storage and starts a node on it.
+func (s *server) boot(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node.Input, node.Output] {
+	c := s.c
+	s.host = h
+	s.boots++
+	if s.boots > 1 {
+		c.stats.Restarts++
+		c.observe(checker.ZabEvent{Kind: checker.ZabCrashed, Node: uint64(s.id)})
+	}
+	l := &life{s: s, outSeq: map[zab.PeerID]uint64{}, inbound: map[zab.PeerID]*peerInbound{}, conns: map[uint64]*serverConn{}}
+	if s.refused != nil {
+		h.Note("still out of service: " + s.refused.Error())
+		return l
+	}
+	store, rec, err := storage.Recover(s.disk, s.disk, storage.Config{Log: storage.LogConfig{SegmentBytesMax: c.opts.SegmentBytesMax}})
+	if !rec.Report.Empty() {
+		c.stats.RecoveryCuts += len(rec.Report.Cuts)
+		h.Note("recovery: " + rec.Report.String())
+	}
+	if err != nil {
+		s.refused = err
+		c.stats.Refusals++
+		h.Note("recovery refused to start: " + err.Error())
+		return l
+	}
+	recovered := node.Recovered{Zab: zab.Recovered{
+		AcceptedEpoch: zab.Epoch(rec.AcceptedEpoch),
+		CurrentEpoch:  zab.Epoch(rec.CurrentEpoch),
+		SnapshotZxid:  zab.Zxid(rec.Snapshot.Zxid),
+		Log:           make([]zab.Txn, len(rec.Entries)),
+	}}
+	if rec.HasSnapshot {
+		recovered.Snapshot = rec.Snapshot.Data
+	}
+	for i, e := range rec.Entries {
+		recovered.Zab.Log[i] = zab.Txn{Zxid: zab.Zxid(e.Zxid), Data: e.Data}
+	}
+	n, err := node.New(s.config(), recovered)
+	if err != nil {
+		c.fail(FailStorage, "%s: the node refuses what storage recovered: %v", s.name, err)
+		return l
+	}
+	l.node, l.store = n, store
+	h.Note(fmt.Sprintf("boot %d: acceptedEpoch=%d currentEpoch=%d snapshot=%v logged=%d last=%#x",
+		s.boots, rec.AcceptedEpoch, rec.CurrentEpoch, zab.Zxid(rec.Snapshot.Zxid), len(rec.Entries), rec.LastLoggedZxid))
+	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: rec.Snapshot.Zxid})
+	return l
+}
+
+func (s *server) config() node.Config {
+	o := s.c.opts
+	cfg := node.Config{
+		ID:         s.id,
+		TickMillis: o.TickMillis, InitLimitTicks: o.InitLimitTicks, SyncLimitTicks: o.SyncLimitTicks,
+		Rand: randSource{s.rand}, Tree: treeConfig, SnapCount: o.SnapCount,
+	}
+	for i := 1; i <= o.Voters+o.Observers; i++ {
+		if i <= o.Voters {
+			cfg.Voters = append(cfg.Voters, zab.PeerID(i))
+		} else {
+			cfg.Observers = append(cfg.Observers, zab.PeerID(i))
+		}
+	}
+	return cfg
+}
+
+// treeConfig is the tree configuration of every replica, and of the checker's replay.
+var treeConfig = tree.Config{}
+
+// message turns a delivered packet into node inputs: peer traffic through its connection's
+// order, client traffic through the client connection's.
+func (s *server) message(from string, payload any) []node.Input {
+	l := s.current()
+	if l == nil || l.node == nil {
+		return nil
+	}
+	switch m := payload.(type) {
+	case peerMsg:
+		return l.acceptPeer(m)
+	case connMsg:
+		return l.acceptConn(from, m)
+	}
+	panic(fmt.Sprintf("zk: server %s got %T from %s", s.name, payload, from))
+}
+
+func (s *server) execute(out node.Output) {
+	c := s.c
+	l := s.current()
+	if l == nil || l.node == nil || c.failure != nil {
+		return
+	}
+	switch o := out.(type) {
+	case node.SendPeer:
+		l.sendPeer(o.Message)
+	case node.Persist:
+		l.observePersist(o.Write)
+		l.persist(o)
+	case node.ClientSend:
+		l.clientSend(o)
+	case node.CloseClient:
+		l.closeClient(o.Conn, o.Reason)
+	case node.SaveSnapshot:
+		removed, err := l.store.SaveSnapshot(uint64(o.Zxid), o.Data)
+		if err != nil {
+			l.storageError("snapshot", err)
+			return
+		}
+		c.stats.Snapshots++
+		s.host.Note(fmt.Sprintf("snapshot at %v (%d bytes), purged %v", o.Zxid, len(o.Data), removed))
+	case node.StateChanged:
+		st := o.State
+		s.host.Note(fmt.Sprintf("%v %v epoch=%d leader=%d (%s)", st.Role, st.Phase, st.Epoch, st.Leader, st.Reason))
+		if st.Role == zab.Leading && st.Phase == zab.Broadcast {
+			c.stats.Elections++
+			base, zxids := l.node.Peer().History()
+			zs := make([]uint64, len(zxids))
+			for i, z := range zxids {
+				zs[i] = uint64(z)
+			}
+			c.observe(checker.ZabEvent{Kind: checker.ZabEstablished, Node: uint64(s.id), Epoch: uint32(st.Epoch), Base: uint64(base), Zxids: zs})
+		}
+	case node.Committed:
+		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(s.id), Zxid: uint64(o.Zxid), Txn: o.Data})
+		c.committed(s, o)
+	default:
+		c.fail(FailSafety, "%s: unknown output %T", s.name, out)
+	}
+}
+
+// observePersist feeds the ZAB checker what a persist reveals: a leader's log append is
+// its proposal (zab/leader.go logs each proposal before broadcasting it), and a SNAP
+// install replaces the state machine with the committed state at the snapshot's zxid.
+func (l *life) observePersist(w zab.Persist) {
+	c, s := l.s.c, l.s
+	if w.Snapshot != nil {
+		c.stats.SnapInstalls++
+		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: uint64(w.Snapshot.Zxid)})
+	}
+	if len(w.Entries) > 0 && l.node.Peer().Role() == zab.Leading {
+		for _, t := range w.Entries {
+			c.observe(checker.ZabEvent{Kind: checker.ZabProposed, Node: uint64(s.id), Zxid: uint64(t.Zxid), Txn: t.Data})
+		}
+	}
+}
+
+// persist carries out one Persist with the Store in zab's order: install the snapshot, cut
+// the log, append, write the epochs. Appends become durable at the next group Sync; the
+// other steps are durable when they return, so the log is synced before them to keep
+// persists durable in ID order, as zab requires.
+func (l *life) persist(p node.Persist) {
+	s, st, w := l.s, l.store, p.Write
+	if w.Snapshot != nil || w.Truncate || w.SetAcceptedEpoch || w.SetCurrentEpoch {
+		if _, err := st.Sync(); err != nil {
+			l.storageError("sync", err)
+			return
+		}
+	}
+	if w.Snapshot != nil && !l.installSnapshot(*w.Snapshot) {
+		return
+	}
+	if w.Truncate {
+		z := uint64(w.TruncateAfter)
+		if z >= st.SnapshotZxid() {
+			cut, err := st.EntriesAfter(z)
+			if err != nil {
+				l.storageError("read before TRUNC", err)
+				return
+			}
+			if len(cut) > 0 {
+				zs := make([]uint64, len(cut))
+				for i, e := range cut {
+					zs[i] = e.Zxid
+				}
+				s.c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(s.id), Zxids: zs})
+			}
+		}
+		if err := st.TruncateAfter(z); err != nil {
+			l.storageError("TRUNC", err)
+			return
+		}
+	}
+	if len(w.Entries) > 0 {
+		es := make([]storage.Entry, len(w.Entries))
+		for i, t := range w.Entries {
+			es[i] = storage.Entry{Zxid: uint64(t.Zxid), Data: t.Data}
+		}
+		if err := st.Append(es); err != nil {
+			l.storageError("append", err)
+			return
+		}
+	}
+	if w.SetAcceptedEpoch {
+		if err := st.SetAcceptedEpoch(uint32(w.AcceptedEpoch)); err != nil {
+			l.storageError("acceptedEpoch", err)
+			return
+		}
+	}
+	if w.SetCurrentEpoch {
+		if err := st.SetCurrentEpoch(uint32(w.CurrentEpoch)); err != nil {
+			l.storageError("currentEpoch", err)
+			return
+		}
+	}
+	l.batch = append(l.batch, p)
+	if !l.flushing {
+		l.flushing = true
+		o := s.c.opts
+		d := o.DiskLatencyMin
+		if span := o.DiskLatencyMax - o.DiskLatencyMin; span > 0 {
+			d += time.Duration(s.host.Rand().Int64N(int64(span) + 1))
+		}
+		s.host.After(d, l.flush)
+	}
+}
+
+// installSnapshot carries out a SNAP from the leader. The snapshot replaces the history up
+// to its zxid but zab keeps the logged txns above it (the sync stream confirms or cuts them
+// later), while Store.InstallSnapshot empties the log: those txns are appended again and
+// synced in the same simulated instant. sim/cluster does exactly the same (a real host
+// that crashed between the two would lose them; see the package report).
+func (l *life) installSnapshot(snap zab.Snapshot) bool {
+	st := l.store
+	z := uint64(snap.Zxid)
+	held, err := st.EntriesAfter(max(z, st.SnapshotZxid()))
+	if err != nil {
+		l.storageError("read before SNAP install", err)
+		return false
+	}
+	if err := st.InstallSnapshot(z, snap.Data); err != nil {
+		l.storageError("SNAP install", err)
+		return false
+	}
+	if len(held) > 0 {
+		if err := st.Append(held); err != nil {
+			l.storageError("re-append after SNAP", err)
+			return false
+		}
+		if _, err := st.Sync(); err != nil {
+			l.storageError("sync after SNAP", err)
+			return false
+		}
+	}
+	return true
+}
+
+// flush is the group commit: one Sync makes every persist of the batch durable, then their
+// held-back messages leave, in order, and the node hears Persisted for the last of them. A
+// crash before it voids it (sim.Host.After), so the node never hears of a lost write.
+func (l *life) flush() {
+	s := l.s
+	if s.current() != l || s.c.failure != nil {
+		return
+	}
+	l.flushing = false
+	if _, err := l.store.Sync(); err != nil {
+		l.storageError("sync", err)
+		return
+	}
+	batch := l.batch
+	l.batch = nil
+	s.c.stats.Syncs++
+	s.c.stats.Persists += len(batch)
+	for _, p := range batch {
+		for _, m := range p.After {
+			l.sendPeer(m)
+		}
+	}
+	s.host.Input([]node.Input{node.Persisted{ID: batch[len(batch)-1].Write.ID}})
+}
+
+// storageError handles a failed Store call. An injected I/O error is fatal for the node, as
+// storage demands (never retry): the host crashes it and restarts it a tick later. Any
+// other error means the node asked for something storage refuses: a bug, which fails the run.
+func (l *life) storageError(op string, err error) {
+	s := l.s
+	if errors.Is(err, vdisk.ErrIO) {
+		s.host.Note(fmt.Sprintf("storage %s failed: %v; the node stops", op, err))
+		w := s.c.world
+		w.Crash(s.name)
+		w.Clock.AfterFunc(time.Duration(s.c.opts.TickMillis)*time.Millisecond, func() { w.Restart(s.name) })
+		return
+	}
+	s.c.fail(FailStorage, "%s: storage %s: %v", s.name, op, err)
+}
+
+// Peer links.
+
+// peerMsg is what crosses netsim between members: a marshaled node.Message, sequenced per
+// link and sender boot (a restart opens new connections).
+type peerMsg struct {
+	from   zab.PeerID
+	boot   int
+	seq    uint64
+	sentAt time.Duration
+	data   []byte
+}
+
+// peerInbound is the receiving side of one peer's current connection.
+type peerInbound struct {
+	boot  int
+	order inOrder
+}
+
+func (l *life) sendPeer(m node.Message) {
+	s := l.s
+	l.outSeq[m.To]++
+	b := m.Marshal()
+	msg := peerMsg{from: s.id, boot: s.boots, seq: l.outSeq[m.To], sentAt: s.c.world.Now(), data: b}
+	s.c.stats.PeerMessages++
+	s.host.Send(ServerName(int(m.To)), msg, len(b)+connMsgHeaderBytes)
+}
+
+// acceptPeer restores the order of one peer's connection and decodes what is deliverable.
+func (l *life) acceptPeer(m peerMsg) []node.Input {
+	from := m.from
+	in := l.inbound[from]
+	if in == nil || m.boot > in.boot {
+		// A new connection starts at the first packet seen; older ones arriving later are
+		// dropped, as a new TCP connection never sees the old one's packets.
+		in = &peerInbound{boot: m.boot, order: inOrder{next: m.seq}}
+		l.inbound[from] = in
+	}
+	if m.boot < in.boot {
+		return nil
+	}
+	ready, early := in.order.accept(packet{seq: m.seq, sentAt: m.sentAt, body: m.data})
+	if early {
+		boot, seq := m.boot, m.seq
+		w := l.s.c.world
+		l.s.host.After(gapWait(m.sentAt, l.s.c.opts.Link.Latency.Tail, w.Now()), func() {
+			if in := l.inbound[from]; in != nil && in.boot == boot && in.order.missing(seq) {
+				l.s.host.Input(l.decodePeer(from, in.order.skipTo(seq)))
+			}
+		})
+	}
+	return l.decodePeer(from, ready)
+}
+
+// decodePeer unmarshals deliverable peer packets: every message crosses the wire encoded,
+// so the codec runs on everything the members send.
+func (l *life) decodePeer(from zab.PeerID, ps []packet) []node.Input {
+	ins := make([]node.Input, 0, len(ps))
+	for _, p := range ps {
+		m, err := node.UnmarshalMessage(p.body.([]byte))
+		if err != nil {
+			l.s.c.fail(FailCodec, "%s: message from s%d does not decode: %v", l.s.name, from, err)
+			return nil
+		}
+		m.From = from // the host knows the connection a message came on
+		ins = append(ins, node.PeerMessage{Message: m})
+	}
+	return ins
+}
+
+// Client connections, server side.
+
+// serverConn is the server end of one client connection.
+type serverConn struct {
+	client string
+	order  inOrder
+	outSeq uint64
+	closed bool
+}
+
+// acceptConn restores a client connection's order and turns its packets into node inputs.
+// A packet of a connection this life never opened is answered with a close (a TCP RST: the
+// server restarted, or closed it already).
+func (l *life) acceptConn(from string, m connMsg) []node.Input {
+	sc := l.conns[m.conn]
+	if sc == nil {
+		if m.kind == connOpen {
+			sc = &serverConn{client: from, order: inOrder{next: 1}}
+			l.conns[m.conn] = sc
+		} else {
+			if m.kind != connClose {
+				l.sendConn(&serverConn{client: from}, m.conn, connClose, nil)
+			}
+			return nil
+		}
+	}
+	if sc.closed {
+		return nil
+	}
+	ready, early := sc.order.accept(m.packet())
+	if early {
+		seq := m.seq
+		w := l.s.c.world
+		l.s.host.After(gapWait(m.sentAt, l.s.c.opts.Link.Latency.Tail, w.Now()), func() {
+			if sc := l.conns[m.conn]; sc != nil && !sc.closed && sc.order.missing(seq) {
+				// A gap: the connection broke. Both sides see it closed.
+				l.s.c.stats.ConnBreaks++
+				l.closeClient(node.ConnID(m.conn), "connection broke (lost packet)")
+				l.s.host.Input([]node.Input{node.ClientClosed{Conn: node.ConnID(m.conn)}})
+			}
+		})
+	}
+	var ins []node.Input
+	for _, p := range ready {
+		msg := p.body.(connMsg)
+		switch msg.kind {
+		case connOpen:
+			ins = append(ins, node.ClientConnected{Conn: node.ConnID(m.conn), Remote: "10.1.0." + from[1:]},
+				node.ClientFrame{Conn: node.ConnID(m.conn), Payload: msg.frame})
+		case connFrame:
+			ins = append(ins, node.ClientFrame{Conn: node.ConnID(m.conn), Payload: msg.frame})
+		case connClose:
+			sc.closed = true
+			delete(l.conns, m.conn)
+			return append(ins, node.ClientClosed{Conn: node.ConnID(m.conn)})
+		}
+	}
+	return ins
+}
+
+func (l *life) clientSend(o node.ClientSend) {
+	sc := l.conns[uint64(o.Conn)]
+	if sc == nil || sc.closed {
+		return
+	}
+	payload := o.Frame[4:]
+	if l.s.c.opts.bug == bugDropWatchEvents && len(payload) >= 4 && int32(uint32(payload[0])<<24|uint32(payload[1])<<16|uint32(payload[2])<<8|uint32(payload[3])) == wire.XidNotification {
+		return
+	}
+	l.sendConn(sc, uint64(o.Conn), connFrame, payload)
+}
+
+func (l *life) closeClient(conn node.ConnID, reason string) {
+	sc := l.conns[uint64(conn)]
+	if sc == nil {
+		return
+	}
+	l.sendConn(sc, uint64(conn), connClose, nil)
+	sc.closed = true
+	delete(l.conns, uint64(conn))
+	_ = reason
+}
+
+func (l *life) sendConn(sc *serverConn, conn uint64, kind connKind, frame []byte) {
+	sc.outSeq++
+	m := connMsg{conn: conn, seq: sc.outSeq, sentAt: l.s.c.world.Now(), kind: kind, frame: frame}
+	l.s.host.Send(sc.client, m, len(frame)+connMsgHeaderBytes)
+}

@@ -1,0 +1,391 @@
+package zk
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/zabkit/zabkit/checker"
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// Workload is the clients' op mix over a bounded key space. Every op stays inside one
+// top-level subtree (/t0 ... /tN-1, each with keys k0 ... kM-1 and sequential children
+// q-NNNNNNNNNN), so porcupine's partitions stay small; every written value is unique
+// ("c<client>-<n>"). Lock and election recipes run under /locks and /election.
+type Workload struct {
+	Subtrees, Keys     int
+	ThinkMin, ThinkMax time.Duration
+	// WatchPercent is the share of reads that set a watch.
+	WatchPercent int
+	// Weights of the task kinds (zero turns one off).
+	Create, Delete, SetData, Read, Multi, SyncRead, Lock, Election, CloseSession int
+}
+
+// DefaultWorkload is a mix of every op.
+func DefaultWorkload() Workload {
+	return Workload{Subtrees: 4, Keys: 3, ThinkMin: time.Millisecond, ThinkMax: 15 * time.Millisecond, WatchPercent: 40,
+		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1}
+}
+
+// SwarmWorkload draws a mix: every kind stays possible, the proportions change.
+func SwarmWorkload(r *rand.Rand) Workload {
+	w := DefaultWorkload()
+	w.Subtrees = 2 + r.IntN(5)
+	w.Keys = 2 + r.IntN(3)
+	w.ThinkMax = time.Duration(2+r.IntN(30)) * time.Millisecond
+	w.WatchPercent = r.IntN(80)
+	for _, p := range []*int{&w.Create, &w.Delete, &w.SetData, &w.Read, &w.Multi, &w.SyncRead, &w.Lock, &w.Election} {
+		*p = 1 + r.IntN(8)
+	}
+	w.CloseSession = r.IntN(2)
+	return w
+}
+
+func (w Workload) weights() []int {
+	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession}
+}
+
+func (w Workload) validate() error {
+	total := 0
+	for _, x := range w.weights() {
+		if x < 0 {
+			return errors.New("zk: negative workload weight")
+		}
+		total += x
+	}
+	if total == 0 || w.Subtrees < 1 || w.Keys < 1 || w.ThinkMin <= 0 || w.ThinkMax < w.ThinkMin {
+		return fmt.Errorf("zk: workload %v", w)
+	}
+	return nil
+}
+
+func (w Workload) String() string {
+	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d",
+		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession)
+}
+
+// Recipe locations.
+var (
+	lockDirs     = []string{"/locks/l0", "/locks/l1"}
+	electionDirs = []string{"/election/e0"}
+)
+
+// workload is one client's task runner: one task at a time (a synchronous application),
+// a think time between tasks.
+type workload struct {
+	cl      *client
+	w       Workload
+	busy    bool
+	stopped bool
+	setup   bool // the parents were created once
+	n       int  // unique value counter
+	// versions is the last version seen per path; seqs the sequential children seen per
+	// subtree (for deletes of them).
+	versions map[string]int32
+	seqs     map[string][]string
+	// waiter is the recipe waiting for a watch event, if any.
+	waiter *recipe
+	recipe *recipe
+}
+
+func newWorkload(cl *client) *workload {
+	return &workload{cl: cl, w: cl.c.opts.Workload, versions: map[string]int32{}, seqs: map[string][]string{}}
+}
+
+func (wl *workload) rng() *rand.Rand { return wl.cl.rng }
+
+// connected is called after each handshake.
+func (wl *workload) connected() { wl.schedule() }
+
+func (wl *workload) schedule() {
+	if wl.busy || wl.stopped {
+		return
+	}
+	w := wl.w
+	d := w.ThinkMin + time.Duration(wl.rng().Int64N(int64(w.ThinkMax-w.ThinkMin)+1))
+	wl.cl.after(d, wl.next)
+}
+
+// done ends the running task.
+func (wl *workload) done() {
+	wl.busy = false
+	wl.recipe, wl.waiter = nil, nil
+	wl.schedule()
+}
+
+// sessionEnded tells a running recipe its ephemerals are gone.
+func (wl *workload) sessionEnded() {
+	if r := wl.recipe; r != nil {
+		r.sessionEnded()
+	}
+}
+
+// event hands a watch event to the recipe waiting for it.
+func (wl *workload) event(ev wire.WatcherEvent) {
+	if r := wl.waiter; r != nil && ev.Path == r.waitPath {
+		wl.waiter = nil
+		r.woken()
+	}
+}
+
+// next starts a task if the client is idle and connected.
+func (wl *workload) next() {
+	cl := wl.cl
+	if wl.busy || wl.stopped || cl.conn == nil || !cl.conn.open {
+		return
+	}
+	wl.busy = true
+	if !wl.setup {
+		wl.setup = true
+		wl.createParents()
+		return
+	}
+	weights := wl.w.weights()
+	total := 0
+	for _, x := range weights {
+		total += x
+	}
+	pick := wl.rng().IntN(total)
+	kind := 0
+	for pick >= weights[kind] {
+		pick -= weights[kind]
+		kind++
+	}
+	switch kind {
+	case 0:
+		wl.create()
+	case 1:
+		wl.delete()
+	case 2:
+		wl.setData()
+	case 3:
+		wl.read()
+	case 4:
+		wl.multi()
+	case 5:
+		wl.syncRead()
+	case 6:
+		wl.startRecipe("lock", lockDirs[wl.rng().IntN(len(lockDirs))])
+	case 7:
+		wl.startRecipe("election", electionDirs[wl.rng().IntN(len(electionDirs))])
+	case 8:
+		wl.cl.do(checker.Request{Type: wire.OpCloseSession}, func(result) { wl.done() })
+	}
+}
+
+// createParents creates every parent the workload needs, one after the other; errors (the
+// parent exists, the connection dropped) are ignored: a later op on a missing parent just
+// fails with NoNode, and the next client's setup creates it.
+func (wl *workload) createParents() {
+	var paths []string
+	for i := range wl.w.Subtrees {
+		paths = append(paths, subtree(i))
+	}
+	paths = append(paths, "/locks")
+	paths = append(paths, lockDirs...)
+	paths = append(paths, "/election")
+	paths = append(paths, electionDirs...)
+	var step func(i int)
+	step = func(i int) {
+		if i == len(paths) {
+			wl.done()
+			return
+		}
+		wl.cl.do(checker.Request{Type: wire.OpCreate, Path: paths[i], Data: wl.value(), Mode: wire.ModePersistent},
+			func(result) { step(i + 1) })
+	}
+	step(0)
+}
+
+func subtree(i int) string { return fmt.Sprintf("/t%d", i) }
+
+// value is a unique value for a write.
+func (wl *workload) value() []byte {
+	wl.n++
+	return fmt.Appendf(nil, "c%d-%d", wl.cl.idx, wl.n)
+}
+
+func (wl *workload) pickSubtree() string { return subtree(wl.rng().IntN(wl.w.Subtrees)) }
+
+func (wl *workload) pickKey(root string) string {
+	return fmt.Sprintf("%s/k%d", root, wl.rng().IntN(wl.w.Keys))
+}
+
+// pickPath is mostly a key, sometimes the subtree root itself or a sequential child.
+func (wl *workload) pickPath() string {
+	root := wl.pickSubtree()
+	r := wl.rng().IntN(10)
+	switch {
+	case r == 0:
+		return root
+	case r == 1 && len(wl.seqs[root]) > 0:
+		kids := wl.seqs[root]
+		return root + "/" + kids[wl.rng().IntN(len(kids))]
+	}
+	return wl.pickKey(root)
+}
+
+// version is the expected version of a conditional write: the last seen one, a wrong
+// guess, or -1 (any).
+func (wl *workload) version(path string) int32 {
+	v, known := wl.versions[path]
+	switch r := wl.rng().IntN(10); {
+	case r < 4 && known:
+		return v
+	case r == 4:
+		return int32(wl.rng().IntN(4))
+	}
+	return -1
+}
+
+func (wl *workload) watch() bool { return wl.rng().IntN(100) < wl.w.WatchPercent }
+
+var createModes = []wire.CreateMode{wire.ModePersistent, wire.ModeEphemeral, wire.ModePersistentSequential, wire.ModeEphemeralSequential}
+
+func (wl *workload) create() {
+	mode := createModes[wl.rng().IntN(len(createModes))]
+	root := wl.pickSubtree()
+	path := wl.pickKey(root)
+	if mode == wire.ModePersistentSequential || mode == wire.ModeEphemeralSequential {
+		path = root + "/q-"
+	}
+	op := []wire.OpCode{wire.OpCreate, wire.OpCreate2}[wl.rng().IntN(2)]
+	wl.cl.do(checker.Request{Type: op, Path: path, Data: wl.value(), Mode: mode}, func(res result) {
+		if res.err == wire.ErrOK {
+			wl.versions[res.reply.Path] = 0
+			if name, ok := strings.CutPrefix(res.reply.Path, root+"/"); ok && strings.HasPrefix(name, "q-") {
+				wl.learnSeq(root, name)
+			}
+		}
+		wl.done()
+	})
+}
+
+// learnSeq remembers a sequential child (a bounded list: the oldest are forgotten).
+func (wl *workload) learnSeq(root, name string) {
+	kids := wl.seqs[root]
+	for _, k := range kids {
+		if k == name {
+			return
+		}
+	}
+	if len(kids) >= 8 {
+		kids = kids[1:]
+	}
+	wl.seqs[root] = append(kids, name)
+}
+
+func (wl *workload) forget(path string) {
+	delete(wl.versions, path)
+	i := strings.LastIndexByte(path, '/')
+	root, name := path[:i], path[i+1:]
+	kids := wl.seqs[root]
+	for j, k := range kids {
+		if k == name {
+			wl.seqs[root] = append(kids[:j:j], kids[j+1:]...)
+			return
+		}
+	}
+}
+
+func (wl *workload) delete() {
+	path := wl.pickPath()
+	wl.cl.do(checker.Request{Type: wire.OpDelete, Path: path, Version: wl.version(path)}, func(res result) {
+		if res.err == wire.ErrOK || res.err == wire.ErrNoNode {
+			wl.forget(path)
+		}
+		wl.done()
+	})
+}
+
+func (wl *workload) setData() {
+	path := wl.pickPath()
+	wl.cl.do(checker.Request{Type: wire.OpSetData, Path: path, Data: wl.value(), Version: wl.version(path)}, func(res result) {
+		wl.learn(path, res)
+		wl.done()
+	})
+}
+
+// learn remembers the version a reply showed.
+func (wl *workload) learn(path string, res result) {
+	switch {
+	case res.err == wire.ErrOK && res.reply.Stat != nil:
+		wl.versions[path] = res.reply.Stat.Version
+	case res.err == wire.ErrNoNode:
+		wl.forget(path)
+	}
+}
+
+var readOps = []wire.OpCode{wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2}
+
+func (wl *workload) read() {
+	op := readOps[wl.rng().IntN(len(readOps))]
+	path := wl.pickPath()
+	if op == wire.OpGetChildren || op == wire.OpGetChildren2 {
+		path = wl.pickSubtree()
+	}
+	wl.cl.do(checker.Request{Type: op, Path: path, Watch: wl.watch()}, func(res result) {
+		wl.learn(path, res)
+		if res.err == wire.ErrOK && res.reply.Children != nil {
+			for _, k := range res.reply.Children {
+				if strings.HasPrefix(k, "q-") {
+					wl.learnSeq(path, k)
+				}
+			}
+		}
+		wl.done()
+	})
+}
+
+// multi is two or three ops on the keys of one subtree.
+func (wl *workload) multi() {
+	root := wl.pickSubtree()
+	n := 2 + wl.rng().IntN(2)
+	ops := make([]checker.Request, n)
+	for i := range ops {
+		key := wl.pickKey(root)
+		switch wl.rng().IntN(4) {
+		case 0:
+			mode := []wire.CreateMode{wire.ModePersistent, wire.ModeEphemeral}[wl.rng().IntN(2)]
+			ops[i] = checker.Request{Type: wire.OpCreate, Path: key, Data: wl.value(), Mode: mode}
+		case 1:
+			ops[i] = checker.Request{Type: wire.OpDelete, Path: key, Version: wl.version(key)}
+		case 2:
+			ops[i] = checker.Request{Type: wire.OpSetData, Path: key, Data: wl.value(), Version: wl.version(key)}
+		case 3:
+			v, known := wl.versions[key]
+			if !known {
+				v = int32(wl.rng().IntN(3))
+			}
+			ops[i] = checker.Request{Type: wire.OpCheck, Path: key, Version: v}
+		}
+	}
+	wl.cl.do(checker.Request{Type: wire.OpMulti, Ops: ops}, func(res result) {
+		if res.err == wire.ErrOK && len(res.reply.Results) == len(ops) {
+			for i, sub := range res.reply.Results {
+				if sub.Stat != nil {
+					wl.versions[ops[i].Path] = sub.Stat.Version
+				}
+				if ops[i].Type == wire.OpDelete && sub.Err == wire.ErrOK {
+					wl.forget(ops[i].Path)
+				}
+			}
+		}
+		wl.done()
+	})
+}
+
+// syncRead pipelines a sync and a read of a key in its subtree: the read is linearizable.
+func (wl *workload) syncRead() {
+	root := wl.pickSubtree()
+	path := wl.pickKey(root)
+	op := []wire.OpCode{wire.OpGetData, wire.OpExists}[wl.rng().IntN(2)]
+	wl.cl.do(checker.Request{Type: wire.OpSync, Path: root}, func(result) {})
+	wl.cl.do(checker.Request{Type: op, Path: path, Watch: wl.watch()}, func(res result) {
+		wl.learn(path, res)
+		wl.done()
+	})
+}
