@@ -43,6 +43,8 @@ type harnessOptions struct {
 	// than windowTxns of theirs are uncommitted.
 	proposeEveryMillis Time
 	windowTxns         int
+	// bugs switches known bugs on in every node (bugzoo_test.go).
+	bugs Bugs
 }
 
 func defaultOptions(voters, observers int) harnessOptions {
@@ -119,6 +121,9 @@ type simNode struct {
 	written   simDisk // what the node has issued, durable or not
 	pending   []pendingWrite
 	proposing map[Zxid]bool // own uncommitted proposals, for the client window
+	phase     Phase         // as of the last StateChanged of this life
+	voteRound uint64        // the round of the last LOOKING vote this life sent
+	vote      Vote          // and that vote
 }
 
 type envelope struct {
@@ -183,14 +188,18 @@ type cluster struct {
 	keepSent bool
 	sent     []Message
 
-	nextPropose Time
-	proposals   int
-	stats       clusterStats
+	nextPropose   Time
+	proposals     int
+	stats         clusterStats
+	firstFallback string
 }
 
 type clusterStats struct {
 	messages, persists, delivered, proposed, rejected, crashes int
-	syncModes                                                  map[MessageType]int
+	// fallbacks counts peers returning to election from BROADCAST; firstFallback (in
+	// cluster) says who and why.
+	fallbacks int
+	syncModes map[MessageType]int
 }
 
 func newCluster(t failer, seed uint64, opt harnessOptions) *cluster {
@@ -226,6 +235,7 @@ func newClusterWithDisks(t failer, seed uint64, opt harnessOptions, disks map[Pe
 			TickMillis: opt.tickMillis, InitLimitTicks: opt.initLimitTicks, SyncLimitTicks: opt.syncLimitTicks,
 			Rand:        splitRand{rand.New(rand.NewPCG(seed, uint64(id)))},
 			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax, SnapshotEveryTxns: opt.snapshotEveryTxns,
+			Bugs: opt.bugs,
 		}}
 		d := disks[id]
 		n.durable = d.clone()
@@ -363,6 +373,16 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(o.Zxid)})
 	case StateChanged:
 		c.recordf(n, "state %v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason)
+		if o.Role == Looking && n.phase == Broadcast {
+			c.stats.fallbacks++
+			if c.firstFallback == "" {
+				c.firstFallback = fmt.Sprintf("node %d at t=%d: %s", n.id, c.now, o.Reason)
+			}
+		}
+		n.phase = o.Phase
+		if o.Role != Looking {
+			n.voteRound, n.vote = 0, Vote{} // an election ended; the next may reuse a round number
+		}
 		if o.Role != Leading || o.Phase == Broadcast {
 			clear(n.proposing) // the client window counts only this leadership's proposals
 		}
@@ -398,6 +418,9 @@ func (c *cluster) send(n *simNode, m Message) {
 	if m.From != n.id {
 		c.fatalf("node %d sent a message from %d: %v", n.id, m.From, m)
 	}
+	if m.Type == MsgNotification && m.State == Looking {
+		c.checkVoteMonotonic(n, m)
+	}
 	l := link{m.From, m.To}
 	if c.cut[l] || c.roll(c.opt.lossPerMille) {
 		return
@@ -417,6 +440,16 @@ func (c *cluster) send(n *simNode, m Message) {
 	}
 }
 
+// checkVoteMonotonic is SandTable's NoVoteCircle (shared/zab-bugs.md §2): within one round
+// of one election (LOOKING until it decides), a peer's vote only moves up in the vote order.
+func (c *cluster) checkVoteMonotonic(n *simNode, m Message) {
+	v := Vote{Leader: m.Leader, Zxid: m.Zxid, Epoch: m.Epoch}
+	if m.Round == n.voteRound && v != n.vote && !v.beats(n.vote) {
+		c.fatalf("ZAB invariant broken: NoVoteCircle violated: node %d moved its round-%d vote down from %+v to %+v", n.id, m.Round, n.vote, v)
+	}
+	n.voteRound, n.vote = m.Round, v
+}
+
 func (c *cluster) roll(perMille int) bool { return perMille > 0 && c.rng.IntN(1000) < perMille }
 
 // crashAt asks the hook whether to crash n at step, and does so.
@@ -432,7 +465,7 @@ func (c *cluster) crashAt(n *simNode, step string) bool {
 func (c *cluster) crash(n *simNode, why string) {
 	c.stats.crashes++
 	c.record(n, "CRASH "+why)
-	n.up, n.peer, n.pending = false, nil, nil
+	n.up, n.peer, n.pending, n.phase, n.voteRound, n.vote = false, nil, nil, 0, 0, Vote{}
 	n.restartAt = c.now + 1 + Time(c.rng.Int64N(int64(4*c.opt.tickMillis)))
 	c.observe(checker.ZabEvent{Kind: checker.ZabCrashed, Node: uint64(n.id)})
 }
