@@ -26,6 +26,12 @@ type Cluster struct {
 	stats   Stats
 	failure *Failure
 	events  int64 // world events run so far
+
+	// simHash is the trace hash when the simulation ended, before the checks (whose report,
+	// with its temporary file names, goes into the trace on failure).
+	simHash uint64
+
+	staleData map[string][][]byte // bugStaleReads: the data values getData replies showed, per path
 }
 
 // recentEventsMax bounds the ZAB events a failure report quotes.
@@ -41,6 +47,8 @@ func New(o Options) (*Cluster, error) {
 		world: sim.NewWorld(sim.Options{Seed: o.Seed, Link: o.Link, Record: o.Record}),
 		zab:   checker.NewZabChecker(),
 		rec:   newRecorder(),
+
+		staleData: map[string][][]byte{},
 	}
 	o.record(c.world)
 	for i := 1; i <= o.Voters+o.Observers; i++ {
@@ -170,6 +178,7 @@ func (c *Cluster) Run() (r Result) {
 		c.fail(FailSafety, "%v", v[0])
 		return r
 	}
+	c.simHash = c.world.Trace.Hash()
 	h, err := c.rec.history()
 	if err != nil {
 		c.fail(FailSafety, "%v", err)

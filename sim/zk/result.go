@@ -137,7 +137,7 @@ func (r Result) String() string {
 
 func (c *Cluster) result(r Result, wall time.Duration) Result {
 	r.Seed, r.Failure, r.Settings, r.WallTime = c.opts.Seed, c.failure, c.world.SettingsText(), wall
-	r.TraceHash = c.world.Trace.Hash()
+	r.TraceHash = c.traceHash()
 	s := c.stats
 	s.Events, s.VirtualTime = c.events, c.world.Now()
 	s.Ops = len(c.rec.h.Ops)
@@ -153,6 +153,14 @@ func (c *Cluster) result(r Result, wall time.Duration) Result {
 	return r
 }
 
+// traceHash is the hash of the simulation's trace, without the checks' report.
+func (c *Cluster) traceHash() uint64 {
+	if c.simHash != 0 {
+		return c.simHash
+	}
+	return c.world.Trace.Hash()
+}
+
 // writeTrace writes a failing run's trace to a file. A run that did not record its events
 // is run again with recording on: the same seed gives the same run (the hashes are
 // compared to be sure).
@@ -164,9 +172,9 @@ func writeTrace(c *Cluster, o Options) (string, error) {
 			return "", err
 		}
 		again.Run()
-		if again.world.Trace.Hash() != c.world.Trace.Hash() {
+		if again.traceHash() != c.traceHash() {
 			return "", fmt.Errorf("the recording rerun of seed %d diverged (trace hash %016x, first run %016x): nondeterminism",
-				o.Seed, again.world.Trace.Hash(), c.world.Trace.Hash())
+				o.Seed, again.traceHash(), c.traceHash())
 		}
 		c = again
 	}

@@ -1,6 +1,7 @@
 package zk
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -466,6 +467,9 @@ type serverConn struct {
 	order  inOrder
 	outSeq uint64
 	closed bool
+	// requests are the decoded requests awaiting replies, for bugStaleReads only.
+	requests []wire.Request
+	answered bool // the ConnectResponse went out
 }
 
 // acceptConn restores a client connection's order and turns its packets into node inputs.
@@ -508,6 +512,11 @@ func (l *life) acceptConn(from string, m connMsg) []node.Input {
 			ins = append(ins, node.ClientConnected{Conn: node.ConnID(m.conn), Remote: "10.1.0." + from[1:]},
 				node.ClientFrame{Conn: node.ConnID(m.conn), Payload: msg.frame})
 		case connFrame:
+			if l.s.c.opts.bug == bugStaleReads {
+				if req, err := wire.DecodeRequest(msg.frame); err == nil {
+					sc.requests = append(sc.requests, req)
+				}
+			}
 			ins = append(ins, node.ClientFrame{Conn: node.ConnID(m.conn), Payload: msg.frame})
 		case connClose:
 			sc.closed = true
@@ -524,10 +533,48 @@ func (l *life) clientSend(o node.ClientSend) {
 		return
 	}
 	payload := o.Frame[4:]
-	if l.s.c.opts.bug == bugDropWatchEvents && len(payload) >= 4 && int32(uint32(payload[0])<<24|uint32(payload[1])<<16|uint32(payload[2])<<8|uint32(payload[3])) == wire.XidNotification {
-		return
+	switch l.s.c.opts.bug {
+	case bugDropWatchEvents:
+		if len(payload) >= 4 && int32(binary.BigEndian.Uint32(payload)) == wire.XidNotification {
+			return
+		}
+	case bugStaleReads:
+		payload = l.staleRead(sc, payload)
 	}
 	l.sendConn(sc, uint64(o.Conn), connFrame, payload)
+}
+
+// staleRead is bugStaleReads: a getData reply carries the data the host last saw at that
+// path before the current one (its zxid and stat stay), as a server answering from an older
+// tree would.
+func (l *life) staleRead(sc *serverConn, payload []byte) []byte {
+	if !sc.answered {
+		sc.answered = true // the ConnectResponse
+		return payload
+	}
+	if len(payload) < 4 || int32(binary.BigEndian.Uint32(payload)) == wire.XidNotification || len(sc.requests) == 0 {
+		return payload
+	}
+	req := sc.requests[0]
+	sc.requests = sc.requests[1:]
+	if req.Header.Type != wire.OpGetData {
+		return payload
+	}
+	rep, err := wire.DecodeReply(payload, wire.OpGetData)
+	if err != nil || rep.Header.Err != wire.ErrOK {
+		return payload
+	}
+	path := req.Body.(*wire.GetDataRequest).Path
+	body := rep.Body.(*wire.GetDataResponse)
+	seen := l.s.c.staleData[path]
+	if len(seen) == 0 || string(seen[len(seen)-1]) != string(body.Data) {
+		l.s.c.staleData[path] = append(seen, body.Data)
+		seen = l.s.c.staleData[path]
+	}
+	if len(seen) >= 2 {
+		body.Data = seen[len(seen)-2]
+	}
+	return wire.AppendReply(nil, wire.OpGetData, rep.Header, body)[4:]
 }
 
 func (l *life) closeClient(conn node.ConnID, reason string) {

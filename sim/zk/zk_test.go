@@ -1,19 +1,153 @@
 package zk
 
 import (
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/zabkit/zabkit/checker"
+	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/zab/wire"
 )
 
+// A fault-free run exercises every op and passes every check.
 func TestQuietRunPassesEveryCheck(t *testing.T) {
 	o := Quiet(1)
 	o.OutDir = t.TempDir()
 	r := Run(o)
-	t.Log(r.String())
 	require.False(t, r.Failed(), "a fault-free run must pass every check:\n%v", r)
-	require.NotNil(t, r.Report)
-	require.Positive(t, r.Stats.Sessions)
-	_ = time.Second
+	require.NotNil(t, r.Report, "the checks must have run")
+	require.Positive(t, r.Stats.Sessions, "clients must establish sessions")
+	require.Positive(t, r.Stats.WatchEvents, "watches must fire")
+	require.Positive(t, r.Stats.RecipeHolds, "recipes must acquire")
+	require.Positive(t, r.Stats.Partitions, "porcupine must have partitions to check")
+	seen := map[wire.OpCode]bool{}
+	modes := map[wire.CreateMode]bool{}
+	for _, op := range r.History.Ops {
+		if !op.Unknown && op.Err == wire.ErrOK {
+			seen[op.Type] = true
+			if op.Type == wire.OpCreate || op.Type == wire.OpCreate2 {
+				modes[op.Mode] = true
+			}
+		}
+	}
+	for _, want := range []wire.OpCode{wire.OpCreate, wire.OpCreate2, wire.OpDelete, wire.OpSetData, wire.OpExists,
+		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession} {
+		require.True(t, seen[want], "seed 1: no successful op %d in a quiet run; the workload must cover every op", want)
+	}
+	require.Len(t, modes, 4, "seed 1: every create mode must succeed at least once, got %v", modes)
+	kinds := map[checker.SessionEventKind]bool{}
+	for _, e := range r.History.Sessions {
+		kinds[e.Kind] = true
+	}
+	require.True(t, kinds[checker.SessionEstablished] && kinds[checker.SessionClosed], "sessions established and closed: %v", kinds)
+}
+
+// Crashes, partitions and a lossy network make clients lose connections, resume sessions
+// elsewhere with setWatches, see sessions expire, and leave writes with unknown outcomes;
+// the run still passes.
+func TestFaultsExerciseReconnectsAndExpiry(t *testing.T) {
+	total := Stats{}
+	setWatches := 0
+	for _, seed := range []uint64{3, 4, 14} {
+		o := Swarm(seed, 3*time.Second)
+		o.OutDir = t.TempDir()
+		r := Run(o)
+		require.False(t, r.Failed(), "seed %d:\n%v", seed, r)
+		total.ConnLosses += r.Stats.ConnLosses
+		total.Expired += r.Stats.Expired
+		total.Restarts += r.Stats.Restarts
+		total.Elections += r.Stats.Elections
+		for _, op := range r.History.Ops {
+			if op.Type == wire.OpSetWatches && !op.Unknown && op.Err == wire.ErrOK {
+				setWatches++
+			}
+			if op.Err == wire.ErrConnectionLoss {
+				total.UnknownOps++
+			}
+		}
+	}
+	require.Positive(t, total.ConnLosses, "no connection was lost")
+	require.Positive(t, total.Expired, "no session expired")
+	require.Positive(t, total.Restarts, "no server restarted")
+	require.Greater(t, total.Elections, 3, "leaders never changed")
+	require.Positive(t, setWatches, "no reconnect re-armed watches")
+	require.Positive(t, total.UnknownOps, "no request failed with ConnectionLoss")
+}
+
+// The checks bite: a host that loses watch notifications, or answers getData with the
+// previous value, fails its run with the right check, the seed and the replay command.
+func TestHostBugsAreCaught(t *testing.T) {
+	for _, tc := range []struct {
+		bug   hostBug
+		check string
+	}{
+		{bugDropWatchEvents, checker.CheckWatchDelivered},
+		{bugStaleReads, checker.CheckReadState},
+	} {
+		o := Quiet(2)
+		o.OutDir = t.TempDir()
+		o.bug = tc.bug
+		r := Run(o)
+		require.True(t, r.Failed(), "bug %d must fail the run:\n%v", tc.bug, r)
+		require.Equal(t, FailCheck, r.Failure.Kind, "bug %d: %v", tc.bug, r.Failure)
+		require.NotNil(t, r.Report)
+		require.Contains(t, r.Report.Failed(), tc.check, "bug %d: %v", tc.bug, r.Report.Failed())
+		require.Contains(t, r.String(), "go test ./scenarios -run TestServers -seed=2", "the report names the replay command")
+		require.NoError(t, r.TraceError, "a failing run writes its trace")
+		require.FileExists(t, r.TracePath, "a failing run writes its trace")
+	}
+}
+
+// Same seed, same trace.
+func TestSameSeedSameTrace(t *testing.T) {
+	for _, seed := range []uint64{5, 9} {
+		err := sim.CheckDeterminism(func(record bool) *sim.Trace {
+			o := Swarm(seed, time.Second)
+			o.Record = record
+			c, err := New(o)
+			require.NoError(t, err)
+			c.Run()
+			return c.World().Trace
+		})
+		require.NoError(t, err, "seed %d", seed)
+	}
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	for name, mut := range map[string]func(*Options){
+		"no voters":      func(o *Options) { o.Voters = 0 },
+		"11 clients":     func(o *Options) { o.Clients = 11 },
+		"no workload":    func(o *Options) { o.Workload = Workload{} },
+		"negative disk":  func(o *Options) { o.DiskLatencyMax = -1 },
+		"zero snapCount": func(o *Options) { o.SnapCount = 0 },
+	} {
+		o := Quiet(1)
+		mut(&o)
+		r := Run(o)
+		require.True(t, r.Failed(), "%s must be refused", name)
+		require.Equal(t, FailConfig, r.Failure.Kind, "%s: %v", name, r.Failure)
+	}
+}
+
+// TestSwarmSeedsExplore runs ZK_SEEDS swarm seeds from ZK_FROM (a manual exploration).
+func TestSwarmSeedsExplore(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("ZK_SEEDS"))
+	if n == 0 {
+		t.Skip("set ZK_SEEDS (and ZK_FROM) to explore")
+	}
+	from, _ := strconv.Atoi(os.Getenv("ZK_FROM"))
+	for seed := uint64(from); seed < uint64(from+n); seed++ {
+		o := Swarm(seed, 3*time.Second)
+		o.OutDir = os.TempDir()
+		r := Run(o)
+		if r.Failed() {
+			t.Errorf("%v", r)
+		} else {
+			t.Logf("seed %d ok: %v", seed, r)
+		}
+	}
 }
