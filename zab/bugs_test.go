@@ -225,8 +225,8 @@ func TestBugCommitOutOfOrder(t *testing.T) {
 func TestBugVoteTieBreakIgnoresEpoch(t *testing.T) {
 	hi := Vote{Leader: 1, Zxid: zx(1, 5), Epoch: 2}
 	lo := Vote{Leader: 3, Zxid: zx(1, 5), Epoch: 1}
-	require.True(t, hi.beats(lo))
-	require.False(t, lo.beats(hi), "the fixed order is antisymmetric")
+	require.True(t, hi.Beats(lo))
+	require.False(t, lo.Beats(hi), "the fixed order is antisymmetric")
 	require.True(t, hi.beatsBuggy(lo) && lo.beatsBuggy(hi), "ZOOKEEPER-1419's predicate: each vote beats the other (a cycle)")
 	for _, on := range []bool{false, true} {
 		p, _ := newBuggyPeer(t, 1, Recovered{AcceptedEpoch: 2, CurrentEpoch: 2, Log: txns(zx(1, 5))}, Bugs{VoteTieBreakIgnoresEpoch: on})

@@ -14,10 +14,11 @@ type Vote struct {
 	Epoch  Epoch
 }
 
-// beats orders votes by (Epoch, Zxid, Leader). The id tie-break applies only when both the
-// epoch and the zxid are equal: without that guard the relation has cycles and elections
-// can split or never end (ZOOKEEPER-1419).
-func (v Vote) beats(o Vote) bool {
+// Beats reports whether v is ahead of o in the vote order (Epoch, Zxid, Leader). The id
+// tie-break applies only when both the epoch and the zxid are equal: without that guard the
+// relation has cycles and elections can split or never end (ZOOKEEPER-1419). Exported for
+// checkers of vote monotonicity (SandTable's NoVoteCircle).
+func (v Vote) Beats(o Vote) bool {
 	if v.Epoch != o.Epoch {
 		return v.Epoch > o.Epoch
 	}
@@ -38,7 +39,7 @@ func (p *Peer) better(v, o Vote) bool {
 	if p.cfg.Bugs.VoteTieBreakIgnoresEpoch {
 		return v.beatsBuggy(o) // ZOOKEEPER-1419
 	}
-	return v.beats(o)
+	return v.Beats(o)
 }
 
 type notice struct {
