@@ -26,6 +26,10 @@
 //   - DIFF is chosen by log membership, not by a numeric range (ZOOKEEPER-1154), and SNAP
 //     discards the whole local log (ZOOKEEPER-2832).
 //
+// Config.Bugs re-introduces these and other known bugs, one switch each, for the bug zoo
+// (scenarios/bugzoo) that shows the simulator finds them; a production host refuses to start
+// with any switch on (Bugs.Any).
+//
 // Where this core differs from ZooKeeper's implementation, on purpose:
 //   - Every message after election carries the learner's registration Session, so messages of
 //     an earlier registration (a restart, a re-sync) are ignored instead of counted.
