@@ -50,6 +50,7 @@ type segment struct {
 	name      string
 	baseZxid  uint64
 	prevZxid  uint64 // the zxid before its first record (see the segment header)
+	firstZxid uint64 // its first record's zxid: baseZxid, except after retireThrough
 	lastZxid  uint64 // 0 while the segment holds no record
 	sizeBytes int64
 }
@@ -131,7 +132,7 @@ func (l *Log) Append(entries []Entry) error {
 	}
 	l.buf = l.buf[:0]
 	if l.file == nil {
-		seg := segment{name: segmentName(entries[0].Zxid), baseZxid: entries[0].Zxid, prevZxid: l.lastZxid}
+		seg := segment{name: segmentName(entries[0].Zxid), baseZxid: entries[0].Zxid, firstZxid: entries[0].Zxid, prevZxid: l.lastZxid}
 		if len(l.segments) == 0 {
 			seg.prevZxid = l.startZxid
 		}
@@ -218,7 +219,7 @@ func (l *Log) TruncateAfter(zxid uint64) error {
 		l.fileDirty = false
 	}
 	removed := false
-	for len(l.segments) > 0 && l.segments[len(l.segments)-1].baseZxid > zxid {
+	for len(l.segments) > 0 && l.segments[len(l.segments)-1].firstZxid > zxid {
 		name := l.segments[len(l.segments)-1].name
 		if err := l.fs.Remove(name); err != nil {
 			return l.fail("remove "+name, err)

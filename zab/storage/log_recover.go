@@ -43,8 +43,8 @@ func OpenLog(fs FS, cfg LogConfig) (*Log, []Cut, error) {
 		if i == 0 {
 			prevWant = noPrevCheck
 		}
-		prev, goodBytes, last, fault := scanSegment(content, segs[i].baseZxid, prevWant, lastGood, cfg.RecordBytesMax)
-		segs[i].prevZxid = prev
+		prev, goodBytes, first, last, fault := scanSegment(content, segs[i].baseZxid, prevWant, lastGood, cfg.RecordBytesMax)
+		segs[i].prevZxid, segs[i].firstZxid = prev, first
 		if fault == "" {
 			segs[i].lastZxid, segs[i].sizeBytes = last, int64(len(content))
 			lastGood = last
@@ -101,34 +101,39 @@ func (l *Log) finishOpen(segs []segment, cuts []Cut) (*Log, []Cut, error) {
 const noPrevCheck = ^uint64(0)
 
 // scanSegment verifies one segment: its header, its place in the chain (its prev zxid must
-// be prevWant), and its records. It returns the prev zxid, how many leading bytes are valid,
-// the last valid zxid in them (0 if none), and "" or why the byte at goodBytes is not valid.
-func scanSegment(content []byte, baseZxid, prevWant, prevZxid uint64, recordBytesMax int) (uint64, int64, uint64, string) {
+// be prevWant), and its records, each above the one before it (the first above the header's
+// prev zxid). It returns the prev zxid, how many leading bytes are valid, the first and last
+// valid zxids in them (0 if none), and "" or why the byte at goodBytes is not valid.
+func scanSegment(content []byte, baseZxid, prevWant, prevZxid uint64, recordBytesMax int) (uint64, int64, uint64, uint64, string) {
 	prev, why := decodeSegmentHeader(content, baseZxid)
 	if why != "" {
-		return 0, 0, 0, why
+		return 0, 0, 0, 0, why
 	}
 	if prevWant != noPrevCheck && prev != prevWant {
-		return 0, 0, 0, fmt.Sprintf("segment chain broken: segment continues %#x, the log before it ends at %#x", prev, prevWant)
+		return 0, 0, 0, 0, fmt.Sprintf("segment chain broken: segment continues %#x, the log before it ends at %#x", prev, prevWant)
 	}
-	off, last := segmentHeaderBytes, uint64(0)
+	prevZxid = max(prevZxid, prev)
+	off, first, last := segmentHeaderBytes, uint64(0), uint64(0)
 	for off < len(content) {
 		e, size, fault := decodeRecord(content[off:], recordBytesMax)
 		switch {
 		case fault != recordOK:
-			return prev, int64(off), last, fault.String()
+			return prev, int64(off), first, last, fault.String()
 		case e.Zxid <= prevZxid:
-			return prev, int64(off), last, fmt.Sprintf("zxid %#x not above previous %#x", e.Zxid, prevZxid)
+			return prev, int64(off), first, last, fmt.Sprintf("zxid %#x not above previous %#x", e.Zxid, prevZxid)
 		case e.Zxid < baseZxid:
-			return prev, int64(off), last, fmt.Sprintf("zxid %#x below segment base %#x", e.Zxid, baseZxid)
+			return prev, int64(off), first, last, fmt.Sprintf("zxid %#x below segment base %#x", e.Zxid, baseZxid)
+		}
+		if first == 0 {
+			first = e.Zxid
 		}
 		prevZxid, last = e.Zxid, e.Zxid
 		off += size
 	}
 	if last == 0 {
-		return prev, int64(off), 0, "segment holds no record"
+		return prev, int64(off), 0, 0, "segment holds no record"
 	}
-	return prev, int64(off), last, ""
+	return prev, int64(off), first, last, ""
 }
 
 // findValidRecord returns the first offset at or after from where a record with a good

@@ -98,6 +98,12 @@ func decodeRecord(b []byte, recordBytesMax int) (Entry, int, recordFault) {
 // each must name the last zxid of the one before it, so a lost segment file is a detected
 // gap and not a silent hole, and the first segment says from where the log is complete
 // (the snapshot it continues), which recovery checks against the snapshot it loads.
+//
+// A segment's base is normally its first record's zxid, so prev < base. The one exception
+// is the first segment after a SNAP install (Log.retireThrough): it is rewritten under its
+// own name, to replace the old file atomically, with the records above the snapshot only
+// and the snapshot's zxid as prev, which may then be at or above the base. The rule that
+// holds for every segment is prev < first record (checked by scanSegment).
 const (
 	segmentHeaderBytes = 28
 	segmentVersion     = 1
@@ -132,11 +138,7 @@ func decodeSegmentHeader(b []byte, baseZxid uint64) (uint64, string) {
 	if z := binary.LittleEndian.Uint64(b[8:]); z != baseZxid {
 		return 0, fmt.Sprintf("segment header zxid %#x does not match file name zxid %#x", z, baseZxid)
 	}
-	prev := binary.LittleEndian.Uint64(b[16:])
-	if prev >= baseZxid {
-		return 0, fmt.Sprintf("segment prev zxid %#x not below its base %#x", prev, baseZxid)
-	}
-	return prev, ""
+	return binary.LittleEndian.Uint64(b[16:]), ""
 }
 
 const segmentPrefix = "log."

@@ -64,8 +64,9 @@ type SkippedSnapshot struct {
 type Report struct {
 	Cuts             []Cut
 	SkippedSnapshots []SkippedSnapshot
-	// RemovedTempFiles are half-written snapshot or epoch files from an interrupted atomic
-	// write (never renamed into place, so never part of the durable state).
+	// RemovedTempFiles are half-written snapshot, epoch or rewritten log segment files from
+	// an interrupted atomic write (never renamed into place, so never part of the durable
+	// state).
 	RemovedTempFiles []string
 }
 

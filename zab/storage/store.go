@@ -60,7 +60,11 @@ type Recovered struct {
 //	acceptedEpoch = e        SetAcceptedEpoch(e)
 //	currentEpoch = e         SetCurrentEpoch(e) (it syncs the appended txns first)
 //	SNAP snapshot at zxid    InstallSnapshot(zxid, bytes)
-//	snapCount reached        SaveSnapshot(appliedZxid, state bytes)
+//	snapshot (either kind)   PersistSnapshot(zxid, bytes)
+//
+// zab's Persist.Snapshot is both a periodic snapshot (every SnapshotEveryTxns commits, at a
+// zxid the log holds) and a leader's SNAP; PersistSnapshot tells them apart from the log
+// itself, so a host needs no other call for it.
 //
 // Any error is fatal for the node: the host stops it and runs Recover at restart, never
 // retries (see ErrLogFailed). A Store is not safe for concurrent use: the daemon's log
@@ -87,6 +91,13 @@ func Recover(dataFS, logFS FS, cfg Config) (*Store, Recovered, error) {
 	var r Recovered
 	var err error
 	if r.Report.RemovedTempFiles, err = removeTempFiles(dataFS); err != nil {
+		return nil, r, err
+	}
+	// The log directory's: a segment being rewritten by an install (Log.retireThrough).
+	// When it is the data directory, this finds nothing left.
+	removed, err := removeTempFiles(logFS)
+	r.Report.RemovedTempFiles = append(r.Report.RemovedTempFiles, removed...)
+	if err != nil {
 		return nil, r, err
 	}
 	if r.AcceptedEpoch, err = ReadEpoch(dataFS, AcceptedEpochFile); err != nil {
@@ -128,30 +139,28 @@ func Recover(dataFS, logFS FS, cfg Config) (*Store, Recovered, error) {
 	return s, r, nil
 }
 
-// finishInstall completes an InstallSnapshot that a crash interrupted between writing the
-// snapshot and resetting the log. It recognises one by a log that claims to hold the
-// history from before the snapshot (its start below the snapshot's zxid) but lacks the
-// snapshot's own zxid: a periodic snapshot is always taken at a zxid the log holds, and a
-// log that holds zxid Z agrees with every history holding Z up to Z (ZAB's prefix
-// property). Such a log is this node's old history, not the leader's: left in place, it
-// would be replayed if the snapshot later proved unreadable, and new txns would chain onto
-// it. The log is reset to continue the snapshot, and what it held is reported as cut.
-// (A periodic snapshot whose own record was cut from a torn log tail looks the same; the
-// reset then drops only txns the snapshot holds, so it is safe, and reported too.)
+// finishInstall completes a PersistSnapshot (or an old-style InstallSnapshot) that a crash
+// interrupted after the snapshot became durable and before the log was made to continue it.
+// It recognises one by a log that claims history below the snapshot (it starts below the
+// snapshot's zxid) but lacks the snapshot's own zxid: a periodic snapshot is always taken at
+// a zxid the log holds, and a log that holds zxid Z agrees with every history holding Z up
+// to Z (ZAB's prefix property). Such a log's records up to the snapshot are this node's old
+// history, not the leader's: left in place, they would be replayed if the snapshot later
+// proved unreadable, and the records above it would not chain to it. The install is
+// finished exactly as PersistSnapshot does it (Log.retireThrough), keeping every record
+// above the snapshot, and what it removed is reported as cut.
+// (A periodic snapshot whose own record was cut from the log's corrupt tail looks the same;
+// the retirement then drops only txns the snapshot holds, so it is safe, and reported too.)
 func finishInstall(log *Log, snapshotZxid uint64) ([]Cut, error) {
-	if len(log.segments) == 0 || log.StartZxid() >= snapshotZxid || log.LastZxid() > snapshotZxid {
-		return nil, nil
-	}
-	has, err := log.contains(snapshotZxid)
-	if err != nil || has {
+	foreign, err := log.holdsForeignHistory(snapshotZxid)
+	if err != nil || !foreign {
 		return nil, err
 	}
-	var cuts []Cut
-	for _, seg := range log.segments {
-		cuts = append(cuts, Cut{File: seg.name, BytesCut: seg.sizeBytes, FileRemoved: true, LastGoodZxid: log.LastZxid(),
-			Reason: fmt.Sprintf("log lacks the zxid %#x of the installed snapshot that supersedes it (interrupted SNAP install)", snapshotZxid)})
+	cuts, err := log.retireThrough(snapshotZxid)
+	for i := range cuts {
+		cuts[i].Reason += " (interrupted SNAP install)"
 	}
-	return cuts, log.Reset(snapshotZxid)
+	return cuts, err
 }
 
 // checkCoverage refuses a recovered history with a hole: the log must continue the loaded
@@ -272,7 +281,7 @@ func (s *Store) SetCurrentEpoch(epoch uint32) error {
 }
 
 // EntriesAfter returns the logged txns above zxid. zxid may not be below the newest snapshot:
-// the log before it is not guaranteed to be this node's history (see InstallSnapshot).
+// the log before it is not guaranteed to be this node's history (see PersistSnapshot).
 func (s *Store) EntriesAfter(zxid uint64) ([]Entry, error) {
 	if zxid < s.snapshotZxid {
 		return nil, fmt.Errorf("%w: entries after %#x, snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
@@ -282,7 +291,8 @@ func (s *Store) EntriesAfter(zxid uint64) ([]Entry, error) {
 
 // SaveSnapshot durably stores a snapshot of the committed state at zxid, then keeps the
 // SnapshotRetainCount newest verified snapshots and the log segments needed to replay from
-// the oldest of them. It returns the files removed.
+// the oldest of them. It returns the files removed. zxid must be durable in the log (or be
+// the newest snapshot's); PersistSnapshot takes any snapshot zab asks for.
 func (s *Store) SaveSnapshot(zxid uint64, data []byte) ([]string, error) {
 	if zxid < s.snapshotZxid {
 		return nil, fmt.Errorf("%w: snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
@@ -294,6 +304,12 @@ func (s *Store) SaveSnapshot(zxid uint64, data []byte) ([]string, error) {
 		return nil, err
 	}
 	s.snapshotZxid = zxid
+	return s.purge()
+}
+
+// purge keeps the SnapshotRetainCount newest verified snapshots and the log segments needed
+// to replay from the oldest of them, and returns the files removed.
+func (s *Store) purge() ([]string, error) {
 	removed, oldestKept, kept, err := PurgeSnapshots(s.data, s.cfg.SnapshotRetainCount)
 	if err != nil || kept < s.cfg.SnapshotRetainCount {
 		return removed, err
@@ -302,19 +318,76 @@ func (s *Store) SaveSnapshot(zxid uint64, data []byte) ([]string, error) {
 	return append(removed, purged...), err
 }
 
+// PersistSnapshot carries out zab's Persist.Snapshot, of either kind: the snapshot at zxid
+// replaces the history up to zxid, and every logged txn above zxid stays, durable at every
+// instant (zab keeps them until the sync stream confirms or cuts them: dropping them first
+// would let one crash lose a committed txn). It returns the files it removed.
+//
+//   - When the log holds zxid (a periodic snapshot, or a SNAP at a zxid this node has), the
+//     log agrees with the snapshot up to zxid and is kept for a fallback to an older
+//     snapshot, exactly as SaveSnapshot keeps it.
+//   - Otherwise (a SNAP past or beside this node's history) the log's records up to zxid are
+//     not the leader's history and are retired: the log is made to start right after zxid,
+//     holding only the records above it (Log.retireThrough).
+//
+// The order is what makes it crash safe: (1) sync the log, so every txn appended before is
+// durable; (2) write the snapshot atomically (temporary file, fsync, rename, directory
+// fsync); (3) retire the superseded log. The on-disk states a power cut can leave, and what
+// Recover makes of each:
+//
+//	before (2)'s rename is durable   old snapshot, old log           the old state
+//	after (2), before (3) ends       new snapshot, old log or a      finishInstall sees a log
+//	                                 suffix of its segments, maybe   below the snapshot that
+//	                                 a synced "<segment>.tmp"        lacks its zxid: it removes
+//	                                                                 the temporary file and
+//	                                                                 runs (3) again
+//	after (3)'s rename               new snapshot, log starting at   the new state
+//	                                 zxid with the records above it
+//
+// Recovery never replays a record at or below zxid onto the new snapshot (Recovered.Entries
+// are the records above the loaded snapshot), never loses a record above it (the old segment
+// holding it is replaced by a synced copy in one rename), and after (3) a new snapshot that
+// proves unreadable cannot fall back to an older one past the retired history: the log then
+// continues zxid, not the older snapshot, which Recover refuses as ErrLogGap.
+func (s *Store) PersistSnapshot(zxid uint64, data []byte) ([]string, error) {
+	if zxid < s.snapshotZxid {
+		return nil, fmt.Errorf("%w: snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+	}
+	if _, err := s.log.Sync(); err != nil {
+		return nil, err
+	}
+	foreign, err := s.log.holdsForeignHistory(zxid)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteSnapshot(s.data, zxid, data); err != nil {
+		return nil, err
+	}
+	s.snapshotZxid = zxid
+	var removed []string
+	if foreign {
+		cuts, err := s.log.retireThrough(zxid)
+		for _, c := range cuts {
+			if c.FileRemoved {
+				removed = append(removed, c.File)
+			}
+		}
+		if err != nil {
+			return removed, err
+		}
+	} else if len(s.log.segments) == 0 {
+		s.log.startZxid = zxid
+	}
+	purged, err := s.purge()
+	return append(removed, purged...), err
+}
+
 // InstallSnapshot makes a snapshot received from the leader (ZAB's SNAP) this node's whole
-// history. The order is what makes it crash safe:
+// history: it cuts the log above zxid, writes the snapshot, then empties the log.
 //
-//  1. cut the log above zxid: those txns are not in the leader's history, so they were never
-//     committed, and recovery must not replay them on top of the new snapshot
-//     (ZOOKEEPER-2832);
-//  2. write the snapshot durably;
-//  3. drop the rest of the log, which the snapshot supersedes and which need not be the
-//     leader's history.
-//
-// Dropping the log before the snapshot is durable would be wrong: a crash in between would
-// lose txns this node acknowledged, possibly committed ones. A crash between 2 and 3 leaves
-// log entries at or below zxid behind, which EntriesAfter and Recover never return.
+// Deprecated: it does not match zab's Persist contract, which keeps the logged txns above
+// zxid; a host that appends them again afterwards loses them to a crash in between. Use
+// PersistSnapshot. Kept only until sim/zk and the daemon's log writer have switched.
 func (s *Store) InstallSnapshot(zxid uint64, data []byte) error {
 	if zxid < s.snapshotZxid {
 		return fmt.Errorf("%w: installing snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
