@@ -1,0 +1,164 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/zabkit/zabkit/daemon/config"
+)
+
+// Ensemble is several servers in one process on 127.0.0.1 ports, each with its own data
+// directory: what `zabd dev -n 3` runs and what the integration tests drive. A member can
+// be killed and restarted on the same ports and data.
+type Ensemble struct {
+	Servers []*Server // nil while a member is down
+	configs []config.Config
+	log     *slog.Logger
+}
+
+// StartEnsemble starts n voters under dir. tune, when set, adjusts each member's
+// configuration before it starts (tick time, limits).
+func StartEnsemble(dir string, n int, log *slog.Logger, tune func(*config.Config)) (*Ensemble, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("daemon: an ensemble needs at least one server, not %d", n)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	e := &Ensemble{log: log}
+	var clientLns, peerLns []net.Listener
+	closeAll := func() {
+		for _, l := range append(clientLns, peerLns...) {
+			l.Close()
+		}
+	}
+	var servers []config.Server
+	for i := 1; i <= n; i++ {
+		cl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		clientLns = append(clientLns, cl)
+		pl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		peerLns = append(peerLns, pl)
+		peerPort := pl.Addr().(*net.TCPAddr).Port
+		servers = append(servers, config.Server{
+			ID: uint64(i), Host: "127.0.0.1", PeerPort: peerPort,
+			// zabd runs election and broadcast over one connection per pair of servers
+			// (daemon/peer); the election port is kept for the config's sake only.
+			ElectionPort: peerPort,
+			ClientAddr:   cl.Addr().String(),
+		})
+	}
+	for i := 1; i <= n; i++ {
+		c := config.Default()
+		c.DataDir = filepath.Join(dir, "s"+strconv.Itoa(i))
+		c.DataLogDir = c.DataDir
+		c.ServerID = uint64(i)
+		c.ClientAddr = clientLns[i-1].Addr().String()
+		c.FourLetterWords = append([]string(nil), fourLetterWords...)
+		if n > 1 {
+			c.Servers = servers
+			c.InitLimitTicks, c.SyncLimitTicks = 10, 5
+		}
+		if tune != nil {
+			tune(&c)
+		}
+		e.configs = append(e.configs, c)
+	}
+	e.Servers = make([]*Server, n)
+	for i := range n {
+		var err error
+		e.Servers[i], err = Start(Options{Config: e.configs[i], ClientListener: clientLns[i], PeerListener: peerLns[i],
+			Logger: log.With("member", i+1)})
+		if err != nil {
+			for j := i + 1; j < n; j++ {
+				clientLns[j].Close()
+				peerLns[j].Close()
+			}
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// ConnectString lists the members' client addresses, as clients take it.
+func (e *Ensemble) ConnectString() string {
+	addrs := make([]string, len(e.configs))
+	for i, c := range e.configs {
+		addrs[i] = c.ClientAddr
+	}
+	return strings.Join(addrs, ",")
+}
+
+// Addrs are the members' client addresses.
+func (e *Ensemble) Addrs() []string { return strings.Split(e.ConnectString(), ",") }
+
+// Config is member i's configuration (0-based).
+func (e *Ensemble) Config(i int) config.Config { return e.configs[i] }
+
+// Kill stops member i abruptly (0-based).
+func (e *Ensemble) Kill(i int) {
+	if s := e.Servers[i]; s != nil {
+		s.Kill()
+		e.Servers[i] = nil
+	}
+}
+
+// Restart starts member i again on its ports and data.
+func (e *Ensemble) Restart(i int) error {
+	if e.Servers[i] != nil {
+		return fmt.Errorf("daemon: member %d is running", i+1)
+	}
+	c := e.configs[i]
+	cl, err := net.Listen("tcp", c.ClientAddr)
+	if err != nil {
+		return err
+	}
+	var pl net.Listener
+	if self, ok := c.Self(); ok {
+		if pl, err = net.Listen("tcp", self.PeerAddr()); err != nil {
+			cl.Close()
+			return err
+		}
+	}
+	s, err := Start(Options{Config: c, ClientListener: cl, PeerListener: pl, Logger: e.log.With("member", i+1)})
+	if err != nil {
+		return err
+	}
+	e.Servers[i] = s
+	return nil
+}
+
+// Leader is the index of the member that is the established leader, or -1.
+func (e *Ensemble) Leader() int {
+	for i, s := range e.Servers {
+		if s != nil && s.Status().Leading {
+			return i
+		}
+	}
+	return -1
+}
+
+// Close stops every running member gracefully and returns the first error.
+func (e *Ensemble) Close() error {
+	var errs []error
+	for i, s := range e.Servers {
+		if s != nil {
+			errs = append(errs, s.Close())
+			e.Servers[i] = nil
+		}
+	}
+	return errors.Join(errs...)
+}
