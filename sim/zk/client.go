@@ -80,18 +80,23 @@ type result struct {
 	reply checker.Reply
 }
 
-// watchTable is the client's registered standard watches, as the server holds them for the
-// connection: data watches (getData, or exists on a znode), exist watches (exists on a
-// missing znode) and child watches.
+// watchTable is the client's registered watches, as the server holds them for the
+// connection: standard data watches (getData, or exists on a znode), exist watches (exists
+// on a missing znode) and child watches, which fire once; persistent and persistent
+// recursive watches (addWatch), which stay.
 type watchTable struct {
-	data, exist, child map[string]bool
+	data, exist, child    map[string]bool
+	persistent, recursive map[string]bool
 }
 
 func newWatchTable() watchTable {
-	return watchTable{data: map[string]bool{}, exist: map[string]bool{}, child: map[string]bool{}}
+	return watchTable{data: map[string]bool{}, exist: map[string]bool{}, child: map[string]bool{},
+		persistent: map[string]bool{}, recursive: map[string]bool{}}
 }
 
-func (t watchTable) empty() bool { return len(t.data)+len(t.exist)+len(t.child) == 0 }
+func (t watchTable) empty() bool {
+	return len(t.data)+len(t.exist)+len(t.child)+len(t.persistent)+len(t.recursive) == 0
+}
 
 // clientRequestsMax bounds a client's outstanding requests (a workload bug otherwise).
 const clientRequestsMax = 64
@@ -271,11 +276,20 @@ func (cl *client) pingLoop(cc *clientConn) {
 }
 
 // setWatches re-arms every registered watch on the new connection, relative to the last
-// zxid seen (zk-protocol.md §8.6). It goes first, before any queued request.
+// zxid seen (zk-protocol.md §8.6): setWatches2 when there are persistent watches, as the
+// Java client does. It goes first, before any queued request.
 func (cl *client) setWatches(cc *clientConn) {
-	body := &wire.SetWatches{RelativeZxid: cl.lastZxid,
-		DataWatches: sortedSet(cl.watches.data), ExistWatches: sortedSet(cl.watches.exist), ChildWatches: sortedSet(cl.watches.child)}
-	cl.transmitBody(cc, &call{req: checker.Request{Type: wire.OpSetWatches}, done: func(result) {}}, wire.OpSetWatches, body)
+	t := cl.watches
+	if len(t.persistent)+len(t.recursive) == 0 {
+		body := &wire.SetWatches{RelativeZxid: cl.lastZxid,
+			DataWatches: sortedSet(t.data), ExistWatches: sortedSet(t.exist), ChildWatches: sortedSet(t.child)}
+		cl.transmitBody(cc, &call{req: checker.Request{Type: wire.OpSetWatches}, done: func(result) {}}, wire.OpSetWatches, body)
+		return
+	}
+	body := &wire.SetWatches2{RelativeZxid: cl.lastZxid,
+		DataWatches: sortedSet(t.data), ExistWatches: sortedSet(t.exist), ChildWatches: sortedSet(t.child),
+		PersistentWatches: sortedSet(t.persistent), PersistentRecursiveWatches: sortedSet(t.recursive)}
+	cl.transmitBody(cc, &call{req: checker.Request{Type: wire.OpSetWatches2}, done: func(result) {}}, wire.OpSetWatches2, body)
 }
 
 // do makes a request: sent now if connected, else when the next handshake completes.
@@ -366,6 +380,14 @@ func (cl *client) frame(cc *clientConn, payload []byte) {
 
 // arm registers the watch a successful read set, as the server did (zk-protocol.md §8.3).
 func (cl *client) arm(req checker.Request, err wire.Err) {
+	if req.Type == wire.OpAddWatch && err == wire.ErrOK {
+		if req.WatchMode == wire.AddWatchPersistentRecursive {
+			cl.watches.recursive[req.Path] = true
+		} else {
+			cl.watches.persistent[req.Path] = true
+		}
+		return
+	}
 	if !req.Watch {
 		return
 	}

@@ -42,8 +42,12 @@ func encodeRequest(r checker.Request) (wire.OpCode, wire.Record) {
 		return wire.OpMulti, m
 	case wire.OpPing, wire.OpCloseSession:
 		return r.Type, nil
+	case wire.OpAddWatch:
+		return r.Type, &wire.AddWatchRequest{Path: r.Path, Mode: r.WatchMode}
 	case wire.OpSetWatches:
 		return r.Type, &wire.SetWatches{} // the body is built by client.setWatches; decoding needs only the op
+	case wire.OpSetWatches2:
+		return r.Type, &wire.SetWatches2{}
 	}
 	panic(fmt.Sprintf("zk: the workload made a request of type %d", r.Type))
 }

@@ -21,13 +21,13 @@ type Workload struct {
 	// WatchPercent is the share of reads that set a watch.
 	WatchPercent int
 	// Weights of the task kinds (zero turns one off).
-	Create, Delete, SetData, Read, Multi, SyncRead, Lock, Election, CloseSession int
+	Create, Delete, SetData, Read, Multi, SyncRead, Lock, Election, CloseSession, AddWatch int
 }
 
 // DefaultWorkload is a mix of every op.
 func DefaultWorkload() Workload {
 	return Workload{Subtrees: 4, Keys: 3, ThinkMin: time.Millisecond, ThinkMax: 15 * time.Millisecond, WatchPercent: 40,
-		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1}
+		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1, AddWatch: 1}
 }
 
 // SwarmWorkload draws a mix: every kind stays possible, the proportions change.
@@ -41,11 +41,12 @@ func SwarmWorkload(r *rand.Rand) Workload {
 		*p = 1 + r.IntN(8)
 	}
 	w.CloseSession = r.IntN(2)
+	w.AddWatch = r.IntN(2)
 	return w
 }
 
 func (w Workload) weights() []int {
-	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession}
+	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch}
 }
 
 func (w Workload) validate() error {
@@ -63,8 +64,8 @@ func (w Workload) validate() error {
 }
 
 func (w Workload) String() string {
-	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d",
-		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession)
+	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d",
+		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch)
 }
 
 // Recipe locations.
@@ -173,6 +174,8 @@ func (wl *workload) next() {
 		wl.startRecipe("election", electionDirs[wl.rng().IntN(len(electionDirs))])
 	case 8:
 		wl.cl.do(checker.Request{Type: wire.OpCloseSession}, func(result) { wl.done() })
+	case 9:
+		wl.addWatch()
 	}
 }
 
@@ -388,4 +391,22 @@ func (wl *workload) syncRead() {
 		wl.learn(path, res)
 		wl.done()
 	})
+}
+
+// persistentWatchesMax bounds the persistent watches of a session (each fires on every
+// change: more would flood the history).
+const persistentWatchesMax = 2
+
+// addWatch adds a persistent watch on a key or a recursive one on a subtree.
+func (wl *workload) addWatch() {
+	t := wl.cl.watches
+	if len(t.persistent)+len(t.recursive) >= persistentWatchesMax {
+		wl.read()
+		return
+	}
+	req := checker.Request{Type: wire.OpAddWatch, Path: wl.pickKey(wl.pickSubtree()), WatchMode: wire.AddWatchPersistent}
+	if wl.rng().IntN(2) == 0 {
+		req.Path, req.WatchMode = wl.pickSubtree(), wire.AddWatchPersistentRecursive
+	}
+	wl.cl.do(req, func(result) { wl.done() })
 }

@@ -35,7 +35,7 @@ func TestQuietRunPassesEveryCheck(t *testing.T) {
 		}
 	}
 	for _, want := range []wire.OpCode{wire.OpCreate, wire.OpCreate2, wire.OpDelete, wire.OpSetData, wire.OpExists,
-		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession} {
+		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession, wire.OpAddWatch} {
 		require.True(t, seen[want], "seed 1: no successful op %d in a quiet run; the workload must cover every op", want)
 	}
 	require.Len(t, modes, 4, "seed 1: every create mode must succeed at least once, got %v", modes)
@@ -142,6 +142,9 @@ func TestSwarmSeedsExplore(t *testing.T) {
 	from, _ := strconv.Atoi(os.Getenv("ZK_FROM"))
 	for seed := uint64(from); seed < uint64(from+n); seed++ {
 		o := Swarm(seed, 3*time.Second)
+		if os.Getenv("ZK_HARSH") != "" {
+			o = harsh(seed)
+		}
 		o.OutDir = os.TempDir()
 		r := Run(o)
 		if r.Failed() {
@@ -150,4 +153,18 @@ func TestSwarmSeedsExplore(t *testing.T) {
 			t.Logf("seed %d ok: %v", seed, r)
 		}
 	}
+}
+
+// harsh is a swarm configuration with faults every few ticks, short sessions, ten clients
+// and a lossy network: for exploration.
+func harsh(seed uint64) Options {
+	o := Swarm(seed, 6*time.Second)
+	r := sim.Stream(seed, "zk-harsh")
+	o.Clients = 6 + r.IntN(5)
+	o.SessionTimeoutMs = int32(o.TickMillis) * int32(2+r.IntN(5))
+	o.Link.LossProbability = float64(r.IntN(4)) / 100
+	o.Nemesis.Interval = time.Duration(20+r.IntN(80)) * time.Millisecond
+	o.Nemesis.CrashWeight = 1 + r.IntN(4)
+	o.Nemesis.PartitionWeight = 1 + r.IntN(4)
+	return o
 }
