@@ -10,27 +10,41 @@ import (
 	"strings"
 
 	"github.com/zabkit/zabkit/daemon/config"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 // Ensemble is several servers in one process on 127.0.0.1 ports, each with its own data
 // directory: what `zabd dev -n 3` runs and what the integration tests drive. A member can
 // be killed and restarted on the same ports and data.
 type Ensemble struct {
-	Servers []*Server // nil while a member is down
-	configs []config.Config
-	log     *slog.Logger
+	Servers   []*Server // nil while a member is down
+	configs   []config.Config
+	log       *slog.Logger
+	committed func(member int, c node.Committed)
 }
 
-// StartEnsemble starts n voters under dir. tune, when set, adjusts each member's
-// configuration before it starts (tick time, limits).
-func StartEnsemble(dir string, n int, log *slog.Logger, tune func(*config.Config)) (*Ensemble, error) {
+// EnsembleOptions describe an in-process ensemble.
+type EnsembleOptions struct {
+	Dir     string // each member keeps its data in Dir/s<id>
+	Servers int    // voters
+	Logger  *slog.Logger
+	// Tune, when set, adjusts each member's configuration before it starts.
+	Tune func(*config.Config)
+	// Committed, when set, sees every txn each member applies (0-based member index), on
+	// that member's node goroutine.
+	Committed func(member int, c node.Committed)
+}
+
+// StartEnsemble starts the members on fresh 127.0.0.1 ports.
+func StartEnsemble(o EnsembleOptions) (*Ensemble, error) {
+	n, dir, log, tune := o.Servers, o.Dir, o.Logger, o.Tune
 	if n < 1 {
 		return nil, fmt.Errorf("daemon: an ensemble needs at least one server, not %d", n)
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	e := &Ensemble{log: log}
+	e := &Ensemble{log: log, committed: o.Committed}
 	var clientLns, peerLns []net.Listener
 	closeAll := func() {
 		for _, l := range append(clientLns, peerLns...) {
@@ -80,7 +94,7 @@ func StartEnsemble(dir string, n int, log *slog.Logger, tune func(*config.Config
 	for i := range n {
 		var err error
 		e.Servers[i], err = Start(Options{Config: e.configs[i], ClientListener: clientLns[i], PeerListener: peerLns[i],
-			Logger: log.With("member", i+1)})
+			Logger: log.With("member", i+1), Committed: e.committedHook(i)})
 		if err != nil {
 			for j := i + 1; j < n; j++ {
 				clientLns[j].Close()
@@ -91,6 +105,13 @@ func StartEnsemble(dir string, n int, log *slog.Logger, tune func(*config.Config
 		}
 	}
 	return e, nil
+}
+
+func (e *Ensemble) committedHook(i int) func(node.Committed) {
+	if e.committed == nil {
+		return nil
+	}
+	return func(c node.Committed) { e.committed(i, c) }
 }
 
 // ConnectString lists the members' client addresses, as clients take it.
@@ -133,7 +154,8 @@ func (e *Ensemble) Restart(i int) error {
 			return err
 		}
 	}
-	s, err := Start(Options{Config: c, ClientListener: cl, PeerListener: pl, Logger: e.log.With("member", i+1)})
+	s, err := Start(Options{Config: c, ClientListener: cl, PeerListener: pl, Logger: e.log.With("member", i+1),
+		Committed: e.committedHook(i)})
 	if err != nil {
 		return err
 	}

@@ -36,12 +36,20 @@ func fastTicks(c *config.Config) {
 // startEnsemble starts n members with fast ticks and waits until every one serves.
 func startEnsemble(t *testing.T, n int, tune ...func(*config.Config)) *Ensemble {
 	t.Helper()
-	e, err := StartEnsemble(t.TempDir(), n, testLogger(), func(c *config.Config) {
+	return startEnsembleWith(t, EnsembleOptions{Servers: n}, tune...)
+}
+
+func startEnsembleWith(t *testing.T, o EnsembleOptions, tune ...func(*config.Config)) *Ensemble {
+	t.Helper()
+	n := o.Servers
+	o.Dir, o.Logger = t.TempDir(), testLogger()
+	o.Tune = func(c *config.Config) {
 		fastTicks(c)
 		for _, f := range tune {
 			f(c)
 		}
-	})
+	}
+	e, err := StartEnsemble(o)
 	require.NoError(t, err, "starting a %d-server ensemble", n)
 	t.Cleanup(func() { e.Close() })
 	waitServing(t, e)

@@ -31,6 +31,10 @@ type Options struct {
 	ClientListener net.Listener
 	PeerListener   net.Listener
 	Logger         *slog.Logger
+	// Committed, when set, is called on the node goroutine with every txn the member
+	// applies, for traces and checkers (the integration tests record the committed order
+	// with it). It must not block.
+	Committed func(node.Committed)
 }
 
 const (
@@ -64,6 +68,7 @@ type Server struct {
 	nowMs    zab.Time
 	pending  []pendingPersist
 	lastRole zab.StateChanged
+	onCommit func(node.Committed)
 
 	// Client connections, shared with the accept loop and the 4lw code.
 	connMu     sync.Mutex
@@ -96,12 +101,13 @@ func Start(opts Options) (*Server, error) {
 	log = log.With("server", cfg.ServerID)
 	s := &Server{
 		cfg: cfg, log: log, start: time.Now(),
-		inputs:  make(chan node.Input, inputsQueueMax),
-		queries: make(chan func()),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		conns:   map[node.ConnID]*clientConn{},
-		perIP:   map[string]int{},
+		inputs:   make(chan node.Input, inputsQueueMax),
+		queries:  make(chan func()),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		conns:    map[node.ConnID]*clientConn{},
+		perIP:    map[string]int{},
+		onCommit: opts.Committed,
 	}
 	cleanup := func() {
 		for _, l := range []net.Listener{opts.ClientListener, opts.PeerListener} {
@@ -379,6 +385,9 @@ func (s *Server) execute(out node.Output) {
 		s.metrics.stateChanged(st)
 	case node.Committed:
 		s.metrics.committed.Inc()
+		if s.onCommit != nil {
+			s.onCommit(o)
+		}
 	default:
 		panic(fmt.Sprintf("daemon: unknown node output %T", out))
 	}
