@@ -150,8 +150,8 @@ type CommittedTxn struct {
 type RecipeEventKind uint8
 
 const (
-	// RecipeAcquired: the client concluded it holds the lock / leads, from a reply with
-	// zxid Zxid that showed its Node as the lowest sequence child.
+	// RecipeAcquired: the client concluded it holds the lock, or leads the election, from
+	// a reply with zxid Zxid that showed its Node as the lowest sequence child.
 	RecipeAcquired RecipeEventKind = iota + 1
 	// RecipeReleased: the client gave the lock / leadership up (deleted Node; Zxid is the
 	// reply's zxid).

@@ -73,7 +73,7 @@ func CheckLinearizability(h *History, cfg Config, r *Report) {
 			v := Violation{Check: CheckLinearizable,
 				Detail: fmt.Sprintf("partition %q (%d ops) is not linearizable", p.paths, len(p.ops))}
 			model := linModel(linInit(fresh, p.paths))
-			_, info := porcupine.CheckOperationsVerbose(model, p.ops, timeout)
+			_, info := porcupine.CheckOperationsVerbose(model, denseClients(p.ops), timeout)
 			if path, err := writeVisualization(model, info, cfg.VisualizationDir); err != nil {
 				v.Detail += fmt.Sprintf(" (visualization not written: %v)", err)
 			} else {
@@ -101,6 +101,22 @@ func writeVisualization(model porcupine.Model, info porcupine.LinearizationInfo,
 		return path, err
 	}
 	return path, f.Close()
+}
+
+// denseClients renumbers a partition's clients 0..n-1 (in order of their ids): the
+// visualization draws one row per id up to the largest.
+func denseClients(ops []porcupine.Operation) []porcupine.Operation {
+	var ids []int
+	for _, o := range ops {
+		ids = append(ids, o.ClientId)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := slices.Clone(ops)
+	for i := range out {
+		out[i].ClientId, _ = slices.BinarySearch(ids, out[i].ClientId)
+	}
+	return out
 }
 
 // linInit returns the initial state of a partition: which of its paths a fresh tree has.

@@ -325,5 +325,11 @@ func linModel(init linState) porcupine.Model {
 		Hash:              linHash,
 		DescribeOperation: describeLinOp,
 		DescribeState:     describeLinState,
+		DescribeOperationMetadata: func(info any) string {
+			if o, ok := info.(*Op); ok {
+				return o.String() // the recorded op, with client, session, xid and zxid
+			}
+			return ""
+		},
 	}
 }
