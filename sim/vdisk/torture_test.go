@@ -160,6 +160,18 @@ func decodeHistory(b []byte) ([]storage.Entry, error) {
 	return es, nil
 }
 
+// installedHistory is a node's history after it installs a leader's snapshot holding
+// leader: the leader's history, then every txn the node logged above the snapshot's zxid.
+func installedHistory(leader, ours []storage.Entry) []storage.Entry {
+	out := append([]storage.Entry(nil), leader...)
+	for _, e := range ours {
+		if e.Zxid > zxidOf(leader) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func isPrefix(got, of []storage.Entry) bool {
 	if len(got) > len(of) {
 		return false
@@ -178,6 +190,7 @@ type tortureStats struct {
 	ops, powerCuts, cleanCrashes, restarts          int
 	tornCuts, middleRefused, tailCut, snapshotFlips int
 	snapshotFallbacks, gapRefused, ioErrors         int
+	installsKeeping, installsFinished               int
 }
 
 type torture struct {
@@ -306,6 +319,12 @@ func (tr *torture) tornCutsFrom(r storage.Recovered) {
 	if len(r.Report.Cuts) > 0 {
 		tr.stats.tornCuts++
 	}
+	for _, c := range r.Report.Cuts {
+		if strings.Contains(c.Reason, "interrupted SNAP install") {
+			tr.stats.installsFinished++
+			break
+		}
+	}
 }
 
 func contains(vs []uint32, v uint32) bool {
@@ -327,10 +346,17 @@ func zxidOf(es []storage.Entry) uint64 {
 // step runs one random operation, maybe with a power cut inside it.
 func (tr *torture) step() bool {
 	tr.stats.ops++
-	if tr.ops.IntN(6) == 0 {
-		tr.fs.countdown = 1 + tr.ops.IntN(10)
-	}
+	cut := tr.ops.IntN(6) == 0
 	k := tr.ops.IntN(100)
+	if cut {
+		// Snapshot writes make up to about 20 file system calls (PersistSnapshot's
+		// retirement of the log most), the other operations a few.
+		callsMax := 10
+		if k >= 73 && k < 88 {
+			callsMax = 24
+		}
+		tr.fs.countdown = 1 + tr.ops.IntN(callsMax)
+	}
 	ioFaults := k < 94 && tr.ops.IntN(20) == 0 // only inside operations, not crashes or restarts
 	if ioFaults {
 		tr.disk.SetFaults(vdisk.Faults{TearProbability: 0.4, KeepUnsyncedProbability: 0.4, WriteErrorProbability: 0.3, SyncErrorProbability: 0.3})
@@ -384,8 +410,14 @@ func (tr *torture) step() bool {
 			return true
 		}
 		at := tr.snapLen + 1 + tr.ops.IntN(tr.durable-tr.snapLen)
-		tr.note("save snapshot at %#x", tr.hist[at-1].Zxid)
-		_, err = tr.store.SaveSnapshot(tr.hist[at-1].Zxid, encodeHistory(tr.hist[:at]))
+		if tr.ops.IntN(2) == 0 {
+			tr.note("save snapshot at %#x", tr.hist[at-1].Zxid)
+			_, err = tr.store.SaveSnapshot(tr.hist[at-1].Zxid, encodeHistory(tr.hist[:at]))
+		} else {
+			// zab's Persist.Snapshot of the periodic kind: the log holds its zxid.
+			tr.note("persist periodic snapshot at %#x", tr.hist[at-1].Zxid)
+			_, err = tr.store.PersistSnapshot(tr.hist[at-1].Zxid, encodeHistory(tr.hist[:at]))
+		}
 		ifCut = one(outcome{tr.hist, tr.durable})
 		onSuccess = func() { tr.snapLen = at }
 	case k < 88: // SNAP from a leader whose history shares a prefix with ours
@@ -404,11 +436,18 @@ func (tr *torture) step() bool {
 			leader = append(leader, tr.newEntries(max(n, 1), epoch)...)
 			tr.hist = saved
 		}
+		installed := installedHistory(leader, tr.hist)
+		if len(installed) > len(leader) {
+			tr.stats.installsKeeping++
+		}
 		z := zxidOf(leader)
-		tr.note("install snapshot at %#x (shares %d of our %d entries)", z, m, len(tr.hist))
-		err = tr.store.InstallSnapshot(z, encodeHistory(leader))
-		ifCut = []outcome{{tr.hist, min(tr.durable, m)}, {leader, len(leader)}}
-		onSuccess = func() { tr.hist, tr.durable, tr.snapLen = leader, len(leader), len(leader) }
+		tr.note("install snapshot at %#x (shares %d of our %d entries, keeps %d above it)", z, m, len(tr.hist), len(installed)-len(leader))
+		_, err = tr.store.PersistSnapshot(z, encodeHistory(leader))
+		// zab's contract: the txns logged above the snapshot stay, durable at every instant.
+		// PersistSnapshot syncs them before the snapshot can be durable, so the new history
+		// comes back whole or not at all.
+		ifCut = []outcome{{tr.hist, tr.durable}, {installed, len(installed)}}
+		onSuccess = func() { tr.hist, tr.durable, tr.snapLen = installed, len(installed), len(leader) }
 	case k < 94: // epoch files: accepted never goes back, current never passes accepted
 		which := tr.ops.IntN(2)
 		v := tr.epochs[0] + uint32(tr.ops.IntN(3))
@@ -648,6 +687,8 @@ func TestCrashTorture(t *testing.T) {
 			"restarts": stats.restarts, "recoveries that cut a torn tail": stats.tornCuts,
 			"middle flips refused": stats.middleRefused, "last-record flips cut": stats.tailCut,
 			"snapshot flips": stats.snapshotFlips, "injected I/O errors": stats.ioErrors,
+			"SNAP installs keeping txns above the snapshot": stats.installsKeeping,
+			"recoveries finishing an interrupted install":   stats.installsFinished,
 		} {
 			if n == 0 {
 				t.Errorf("no %s over %d seeds: the torture no longer reaches that path", name, seeds)
