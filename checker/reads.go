@@ -134,8 +134,9 @@ func hasServerZxid(o *Op) bool {
 	return !o.outcomeUnknown()
 }
 
-// CheckSessionOrder checks, per session in reply order, that reply zxids never go backwards
-// and that no read misses the session's own earlier acknowledged write.
+// CheckSessionOrder checks, per session in xid order, that replies come back in request
+// order (FIFO, zk-protocol.md §3.3), that reply zxids never go backwards and that no read
+// misses the session's own earlier acknowledged write.
 func CheckSessionOrder(h *History, r *Report) {
 	bySession, ids := sessionReplies(h)
 	for _, id := range ids {
@@ -147,6 +148,11 @@ func CheckSessionOrder(h *History, r *Report) {
 			if last != nil && o.Xid == last.Xid {
 				r.add(Violation{Check: CheckMalformed,
 					Detail: "two replies of one session with the same xid: History needs unique xids",
+					Ops:    []Op{*last, *o}})
+			}
+			if last != nil && o.Return < last.Return {
+				r.add(Violation{Check: CheckSessionFIFO,
+					Detail: "a reply came back before the reply to an earlier request of the session",
 					Ops:    []Op{*last, *o}})
 			}
 			switch {

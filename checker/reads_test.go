@@ -68,6 +68,10 @@ func TestReadMutationsFail(t *testing.T) {
 			st := wire.Stat{}
 			o.Err, o.Reply.Stat = wire.ErrOK, &st
 		}},
+		{"replies out of request order", CheckSessionFIFO, func(h *History, at map[string]int) {
+			a, b := &h.Ops[at["createA"]], &h.Ops[at["setA"]]
+			a.Return, b.Return = b.Return, a.Return
+		}},
 		{"zxid goes backwards", CheckSessionZxid, func(h *History, at map[string]int) {
 			o := &h.Ops[at["existsWatch"]] // session b, a read
 			o.Zxid = h.Ops[at["watchB"]].Zxid - 1

@@ -16,6 +16,7 @@ const (
 	CheckReadState      = "ReadAtZxid"         // a read returns the tree exactly as of its reply zxid
 	CheckWriteReply     = "WriteReply"         // a write's reply is what its committed txn produced
 	CheckLostWrite      = "LostWrite"          // an acknowledged write is in the committed order
+	CheckSessionFIFO    = "SessionFIFO"        // a session's replies come back in request order
 	CheckSessionZxid    = "SessionZxidOrder"   // a session's reply zxids never go backwards
 	CheckReadOwnWrite   = "ReadOwnWrite"       // a read never misses the session's own acknowledged write
 	CheckCommittedOrder = "CommittedOrder"     // the committed order has increasing zxids and applies

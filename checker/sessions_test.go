@@ -155,3 +155,25 @@ func TestRecipeMutationsFail(t *testing.T) {
 		})
 	}
 }
+
+// Exclusion is per recipe: a lock and an election held at once are fine; two leaders of
+// one election are not.
+func TestRecipesAreIndependent(t *testing.T) {
+	f := newFakeZK()
+	a, b := f.connect(0), f.connect(1)
+	f.do(a, create("/lock", ""))
+	f.do(a, create("/election", ""))
+	na := f.h.Ops[f.do(a, createMode("/lock/n-", "", wire.ModeEphemeralSequential))].Reply.Path
+	nb := f.h.Ops[f.do(b, createMode("/election/n-", "", wire.ModeEphemeralSequential))].Reply.Path
+	na2 := f.h.Ops[f.do(a, createMode("/election/n-", "", wire.ModeEphemeralSequential))].Reply.Path
+	z := f.h.Ops[f.do(a, children("/election", false))].Zxid
+	f.h.Recipes = append(f.h.Recipes,
+		RecipeEvent{Recipe: "lock /lock", Kind: RecipeAcquired, Session: a, Node: na, Zxid: z},
+		RecipeEvent{Recipe: "election /election", Kind: RecipeAcquired, Client: 1, Session: b, Node: nb, Zxid: z})
+	requireOK(t, &f.h)
+
+	h := f.h.clone()
+	h.Recipes = append(h.Recipes, RecipeEvent{Recipe: "election /election", Kind: RecipeAcquired,
+		Session: a, Node: na2, Zxid: z})
+	requireViolation(t, h, CheckRecipe)
+}
