@@ -24,7 +24,7 @@ type zooBug struct {
 // slowDisks widens the window between a write and its durability (ack-before-durable bugs
 // need a crash inside it).
 // initLimit grows with them: discovery and sync take a few writes in a row.
-func slowDisks(o *harnessOptions) { o.diskMin, o.diskMax, o.initLimitTicks = 20, 200, 50 }
+func slowDisks(o *harnessOptions) { o.diskMin, o.diskMax, o.initLimitTicks = 10, 80, 40 }
 
 // idleLoad proposes rarely, so epochs often end without a txn of their own: then votes
 // with equal zxids and different epochs meet (ZOOKEEPER-1419).
@@ -43,7 +43,7 @@ func zooBugs() []zooBug {
 		{"ZOOKEEPER-1156 TRUNC cuts its target", Bugs{TruncCutsTarget: true}, 60, nil},
 		{"ZOOKEEPER-1732 stale vote epoch", Bugs{StaleVoteEpoch: true}, 60, nil},
 		{"quorum off by one", Bugs{QuorumOffByOne: true}, 60, nil},
-		{"leader ack before persist", Bugs{LeaderAckBeforePersist: true}, 60, slowDisks},
+		{"leader ack before persist", Bugs{LeaderAckBeforePersist: true}, 400, slowDisks},
 		{"commit out of order", Bugs{CommitOutOfOrder: true}, 60, nil},
 	}
 }
@@ -140,16 +140,13 @@ func TestBugZooHarnessFindsEveryBug(t *testing.T) {
 // TestBugZooControl runs the zoo's seeds and fault mixes with every switch off: the fixed core
 // must pass them all, so what the zoo finds is the bugs, not the harness.
 func TestBugZooControl(t *testing.T) {
-	n := 40
-	if testing.Short() {
-		n = 10
-	}
+	seedList := seeds(t, 40) // ZABKIT_SEEDS=N for a longer control, -short for fewer
 	mixes := []struct {
 		name   string
 		adjust func(*harnessOptions)
 	}{{"default", nil}, {"slowDisks", slowDisks}, {"idleLoad", idleLoad}}
 	for _, mix := range mixes {
-		for seed := uint64(1); seed <= uint64(n); seed++ {
+		for _, seed := range seedList {
 			if f := runZooSeed(t, seed, zooBug{adjust: mix.adjust}); f != "" {
 				t.Fatalf("the fixed core failed zoo seed %d with fault mix %s (%s): %s\nreproduce: go test ./zab -run TestBugZooControl",
 					seed, mix.name, detector(f), f)
