@@ -129,7 +129,13 @@ func (s *Server) fourLetterOutput(word string) string {
 		b.WriteByte('\n')
 		return b.String()
 	case "wchs":
-		return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", v.sessions, v.watches, v.watches)
+		// node.Stats counts (path, session) watch entries only: with no per-path or
+		// per-session breakdown, the connection and path counts are upper bounds.
+		watching := 0
+		if v.watches > 0 {
+			watching = min(v.sessions, v.watches)
+		}
+		return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", watching, v.watches, v.watches)
 	case "mntr":
 		return s.mntr(v)
 	}

@@ -15,29 +15,31 @@ import (
 	"github.com/zabkit/zabkit/zab/wire"
 )
 
-// latency is a running min/avg/max, as ZooKeeper's ServerStats and cons print them.
+// latency is a running min/avg/max in whole milliseconds, as ZooKeeper's ServerStats and
+// cons keep them (so sub-millisecond requests count as 0).
 type latency struct {
-	count    uint64
-	sum      time.Duration
-	min, max time.Duration
+	count    int64
+	sumMs    int64
+	min, max int64
 }
 
 func (l *latency) add(d time.Duration) {
-	if l.count == 0 || d < l.min {
-		l.min = d
+	ms := d.Milliseconds()
+	if l.count == 0 || ms < l.min {
+		l.min = ms
 	}
-	l.max = max(l.max, d)
-	l.sum += d
+	l.max = max(l.max, ms)
+	l.sumMs += ms
 	l.count++
 }
 
-func (l latency) minMs() int64 { return l.min.Milliseconds() }
-func (l latency) maxMs() int64 { return l.max.Milliseconds() }
+func (l latency) minMs() int64 { return l.min }
+func (l latency) maxMs() int64 { return l.max }
 func (l latency) avgMs() float64 {
 	if l.count == 0 {
 		return 0
 	}
-	return float64(l.sum.Microseconds()) / float64(l.count) / 1000
+	return float64(l.sumMs) / float64(l.count)
 }
 
 // metrics are the server's counters, for the 4lw and for Prometheus. Each server has its

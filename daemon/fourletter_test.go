@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"encoding/binary"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zabkit/zabkit/daemon/config"
+)
+
+// send writes raw bytes to addr and returns everything the server sends before closing.
+func send(t *testing.T, addr string, b []byte) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, waitMax)
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(waitMax))
+	_, err = c.Write(b)
+	require.NoError(t, err)
+	out, err := io.ReadAll(c)
+	require.NoError(t, err, "the server must close the connection after answering")
+	return string(out)
+}
+
+func TestFourLetterWords(t *testing.T) {
+	e := startEnsemble(t, 3)
+	c, _ := connect(t, e.Addrs()[:1], 4*time.Second)
+	_, err := c.Create("/4lw", nil, 0, open)
+	require.NoError(t, err)
+	_, _, _, err = c.GetW("/4lw")
+	require.NoError(t, err)
+	addr := e.Addrs()[0]
+	leaderAddr := e.Addrs()[e.Leader()]
+
+	for _, tc := range []struct {
+		word, addr string
+		match      string // a regexp the whole output must match
+	}{
+		{"ruok", addr, `^imok$`},
+		{"isro", addr, `^rw$`},
+		{"srvr", addr, `^Zookeeper version: 3\.8\.4-zabkit, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC\n` +
+			`Latency min/avg/max: \d+/\d+\.\d+/\d+\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: \d+\n` +
+			`Zxid: 0x[0-9a-f]+\nMode: (leader|follower)\nNode count: \d+\n$`},
+		{"srvr", leaderAddr, `(?s)\nMode: leader\n`},
+		{"stat", addr, `(?s)^Zookeeper version: .*\nClients:\n( /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+\)\n)+\nLatency min/avg/max: .*Node count: \d+\n$`},
+		{"cons", addr, `(?s) /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+,sid=0x[0-9a-f]+,lop=[A-Z]+,est=\d+,to=\d+,lcxid=0x[0-9a-f]+,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+\)\n`},
+		{"wchs", addr, `^\d+ connections watching \d+ paths\nTotal watches:[1-9]\d*\n$`},
+		{"mntr", addr, `(?s)^zk_version\t3\.8\.4-zabkit.*\nzk_server_state\t(leader|follower)\n.*zk_znode_count\t\d+\n.*zk_quorum_size\t3\n`},
+		{"conf", addr, `(?s)clientPort=\d+\n.*tickTime=50\n.*serverId=1\n.*membership: \nserver\.1=127\.0\.0\.1:\d+:\d+:participant;127\.0\.0\.1:\d+\n`},
+		{"envi", addr, `(?s)^Environment:\nzookeeper\.version=3\.8\.4-zabkit.*\nhost\.name=`},
+	} {
+		out := send(t, tc.addr, []byte(tc.word+"\n"))
+		assert.Regexp(t, regexp.MustCompile(tc.match), out, "output of %s", tc.word)
+	}
+}
+
+func TestFourLetterWhitelist(t *testing.T) {
+	e := startEnsemble(t, 1, func(c *config.Config) { c.FourLetterWords = []string{"srvr"} })
+	addr := e.Addrs()[0]
+	assert.Equal(t, "ruok is not executed because it is not in the whitelist.\n", send(t, addr, []byte("ruok")))
+	assert.Contains(t, send(t, addr, []byte("srvr")), "Mode: standalone\n", "srvr is always enabled")
+	assert.Equal(t, "", send(t, addr, []byte("xyzw")), "an unknown word is an oversized frame: closed unanswered")
+}
+
+// A malformed or oversized packet closes that connection only: the server and its other
+// clients carry on.
+func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
+	e := startEnsemble(t, 1)
+	addr := e.Addrs()[0]
+	c, _ := connect(t, []string{addr}, 4*time.Second)
+	_, err := c.Create("/alive", nil, 0, open)
+	require.NoError(t, err)
+
+	oversized := binary.BigEndian.AppendUint32(nil, 0xfffff+1)
+	assert.Equal(t, "", send(t, addr, append(oversized, 1, 2, 3)), "a frame above jute.maxbuffer")
+	negative := binary.BigEndian.AppendUint32(nil, 0xffffff00)
+	assert.Equal(t, "", send(t, addr, negative), "a negative frame length")
+	garbage := append(binary.BigEndian.AppendUint32(nil, 7), "garbage"...)
+	assert.Equal(t, "", send(t, addr, garbage), "a connect request that does not decode")
+
+	_, err = c.Set("/alive", []byte("still"), -1)
+	require.NoError(t, err, "the good client must be unaffected")
+	assert.Equal(t, "imok", send(t, addr, []byte("ruok")))
+}
+
+func TestMaxClientConnectionsPerIP(t *testing.T) {
+	e := startEnsemble(t, 1, func(c *config.Config) { c.MaxClientCnxns = 2 })
+	addr := e.Addrs()[0]
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		require.NoError(t, err)
+		held = append(held, c)
+		defer c.Close()
+	}
+	// The third connection from 127.0.0.1 is closed at once.
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, "", send(t, addr, []byte("ruok")), "a connection beyond maxClientCnxns")
+	held[0].Close()
+	deadline := time.Now().Add(waitMax)
+	for send(t, addr, []byte("ruok")) != "imok" {
+		require.True(t, time.Now().Before(deadline), "a slot freed by a closed connection was never reused")
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPrometheusMetrics(t *testing.T) {
+	e := startEnsemble(t, 1, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:0" })
+	c, _ := connect(t, e.Addrs(), 4*time.Second)
+	_, err := c.Create("/m", nil, 0, open)
+	require.NoError(t, err)
+	resp, err := http.Get("http://" + e.Servers[0].MetricsAddr().String() + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	text := string(body)
+	for _, want := range []string{"\nznode_count ", "\nnum_alive_connections 1\n", "\nserving 1\n",
+		"zabkit_committed_txns_total", "zabkit_request_latency_seconds_bucket{op=\"CREA\"", "\npackets_received "} {
+		assert.True(t, strings.Contains(text, want), "metrics lack %q:\n%s", want, text)
+	}
+	_ = zk.ErrNoNode
+}
