@@ -1,0 +1,177 @@
+package conformance
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// fourLetterReplyBytesMax bounds what FourLetterWord reads (a 4lw reply is text about the
+// server; cons/dump on a busy server are the largest).
+const fourLetterReplyBytesMax = 4 << 20
+
+// FourLetterWords are the commands monitoring tools parse (issue 8), in the order reports
+// list them.
+var FourLetterWords = []string{"ruok", "srvr", "stat", "mntr", "envi", "conf", "cons", "wchs"}
+
+// FourLetterWord sends a four-letter-word command on a fresh connection and returns everything
+// the server writes before closing it (zk-protocol.md §11). The whole exchange is bounded by
+// timeout.
+func FourLetterWord(addr, cmd string, timeout time.Duration) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(c, cmd); err != nil {
+		return "", err
+	}
+	out, err := io.ReadAll(io.LimitReader(c, fourLetterReplyBytesMax))
+	if err != nil {
+		return string(out), fmt.Errorf("conformance: %s on %s: %w", cmd, addr, err)
+	}
+	return string(out), nil
+}
+
+// FourLetterReport is the comparable content of one 4lw reply: for every field a server
+// prints, its value where that value is stable (the same on any server in the same state, such
+// as Mode or a configured limit) or the shape of its value where only the format is stable
+// (counters, latencies, ports, paths, dates). Two servers agree when their reports are equal.
+type FourLetterReport struct {
+	Command string
+	// Fields maps a field name (a key, or a line label) to "=<value>" for a stable value or
+	// "~<shape>" for a shape (see Shape).
+	Fields map[string]string
+}
+
+// stableKeys are the fields whose values must match exactly. The rest only need the same
+// shape: counters, timings, sizes, ports and paths legitimately differ between two servers.
+var stableKeys = map[string]bool{
+	"Mode": true, "zk_server_state": true, "Outstanding": true, "zk_outstanding_requests": true,
+	"tickTime": true, "minSessionTimeout": true, "maxSessionTimeout": true, "maxClientCnxns": true,
+	"secureClientPort": true, "clientPortListenBacklog": true, "serverId": true,
+	"zk_ephemerals_count": true, "zk_watch_count": true,
+	"ruok": true, "version-number": true,
+}
+
+var (
+	digitsRE  = regexp.MustCompile(`[0-9]+`)
+	hexRE     = regexp.MustCompile(`0x[0-9a-fA-F]+`)
+	versionRE = regexp.MustCompile(`^([0-9]+\.[0-9]+\.[0-9]+)-(\S*), built on ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}) (\S+)$`)
+)
+
+// Shape abstracts a value to its format: hex numbers become 0xH, digit runs N, so "0x1a" →
+// "0xH", "0/0.5/3" → "N/N.N/N", "/127.0.0.1:4312[1](queued=0,...)" → "/N.N.N.N:N[N](queued=N,...)".
+// A ZooKeeper version line keeps its release number and the build-date format (what
+// zkServer.sh-style scripts and client libraries parse out of srvr and envi).
+func Shape(v string) string {
+	if m := versionRE.FindStringSubmatch(v); m != nil {
+		return m[1] + "-<git>, built on YYYY-MM-DD hh:mm " + m[4]
+	}
+	v = hexRE.ReplaceAllString(v, "0xH")
+	return digitsRE.ReplaceAllString(v, "N")
+}
+
+// ParseFourLetter turns a 4lw reply into its report. Unknown commands give a report of the
+// line shapes, so any reply can be compared.
+func ParseFourLetter(cmd, out string) FourLetterReport {
+	r := FourLetterReport{Command: cmd, Fields: map[string]string{}}
+	put := func(key, value string) {
+		key = strings.TrimSpace(key)
+		value = strings.TrimSpace(value)
+		if stableKeys[key] {
+			r.Fields[key] = "=" + value
+		} else {
+			r.Fields[key] = "~" + Shape(value)
+		}
+		if strings.Contains(strings.ToLower(key), "version") {
+			if m := versionRE.FindStringSubmatch(value); m != nil {
+				r.Fields["version-number"] = "=" + m[1]
+			}
+		}
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	switch cmd {
+	case "ruok":
+		r.Fields["ruok"] = "=" + out
+	case "mntr":
+		for _, l := range lines {
+			if k, v, ok := strings.Cut(l, "\t"); ok {
+				put(k, v)
+			}
+		}
+	case "envi", "conf":
+		for _, l := range lines {
+			if k, v, ok := strings.Cut(l, "="); ok {
+				put(k, v)
+			} else if l != "" {
+				r.Fields["line:"+Shape(l)] = "~present"
+			}
+		}
+	case "srvr", "stat":
+		inClients := false
+		for _, l := range lines {
+			switch {
+			case l == "Clients:":
+				inClients = true
+				r.Fields["Clients"] = "~present"
+			case l == "":
+				inClients = false
+			case inClients:
+				// One line per connection; only the shape of such a line is comparable.
+				r.Fields["client-line:"+Shape(l)] = "~present"
+			default:
+				if k, v, ok := strings.Cut(l, ": "); ok {
+					put(k, v)
+				} else {
+					r.Fields["line:"+Shape(l)] = "~present"
+				}
+			}
+		}
+	default: // cons, wchs and anything else: the set of line shapes
+		for _, l := range lines {
+			if l != "" {
+				r.Fields["line:"+Shape(strings.TrimSpace(l))] = "~present"
+			}
+		}
+	}
+	return r
+}
+
+// Diff lists the fields where r and other disagree, one line each, sorted; empty when they
+// agree. Labels name the two sides.
+func (r FourLetterReport) Diff(other FourLetterReport, label, otherLabel string) []string {
+	keys := map[string]bool{}
+	for k := range r.Fields {
+		keys[k] = true
+	}
+	for k := range other.Fields {
+		keys[k] = true
+	}
+	var sorted []string
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	var diffs []string
+	for _, k := range sorted {
+		a, okA := r.Fields[k]
+		b, okB := other.Fields[k]
+		switch {
+		case !okA:
+			diffs = append(diffs, fmt.Sprintf("%s %s: only %s has it (%s)", r.Command, k, otherLabel, b))
+		case !okB:
+			diffs = append(diffs, fmt.Sprintf("%s %s: only %s has it (%s)", r.Command, k, label, a))
+		case a != b:
+			diffs = append(diffs, fmt.Sprintf("%s %s: %s %s, %s %s", r.Command, k, label, a, otherLabel, b))
+		}
+	}
+	return diffs
+}

@@ -1,0 +1,295 @@
+package conformance
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// Bounds of a run.
+const (
+	// shortSessionMsMax: a session negotiated at or below it expires quickly once it has no
+	// connection, so the runner waits for that expiry at once (see waitExpiry) instead of
+	// letting it happen at a moment that depends on the machine's speed.
+	shortSessionMsMax = 2000
+	// expiryMarginMs is added to timeout + one tick (ZooKeeper rounds expiry up to the next
+	// tick, §2.6) before the runner assumes a session without a connection has expired.
+	expiryMarginMs = 1000
+	// closeWaitMax bounds the wait for a server to close a connection it should close.
+	closeWaitMax = time.Second
+	// stepsMax bounds a sequence.
+	stepsMax = 500
+)
+
+// Target is a server the differential tester talks to: an address and the settings it runs
+// with (both sides must run with the same Settings; the runner uses TickTimeMs for expiry
+// waits).
+type Target struct {
+	Name     string
+	Addr     string
+	Settings Settings
+}
+
+// Observation is what one step (or the set-up and tear-down around the steps) produced on one
+// target: a handshake, an exchange, or a plain note such as "connection closed by server".
+type Observation struct {
+	Step      int // index in the sequence; -1 for set-up, len(steps) for tear-down
+	Session   int
+	What      string
+	Op        wire.OpCode
+	Handshake *Handshake
+	Exchange  *Exchange
+	Note      string
+}
+
+// Transcript is everything a sequence produced on one target, in order.
+type Transcript struct {
+	Target       Target
+	Prefix       string
+	Observations []Observation
+	// SessionIDs maps the session ids the server handed out to step session numbers.
+	SessionIDs map[int64]int
+	// Passwords are the session passwords, by session number.
+	Passwords map[int][]byte
+	Started   time.Time
+}
+
+type session struct {
+	id           int64
+	passwd       []byte
+	requestedMs  int32
+	negotiatedMs int32
+	readOnlyByte bool
+	conn         *Conn
+	lastZxid     int64
+	xid          int32
+}
+
+type runner struct {
+	t        *Transcript
+	sessions map[int]*session
+	step     int
+}
+
+// Run executes steps against target under prefix (a node the runner creates first) and
+// returns the transcript. Every connection it opens is closed before it returns.
+func Run(target Target, prefix string, steps []Step) *Transcript {
+	if len(steps) > stepsMax {
+		steps = steps[:stepsMax]
+	}
+	r := &runner{
+		t: &Transcript{Target: target, Prefix: prefix, SessionIDs: map[int64]int{}, Passwords: map[int][]byte{},
+			Started: time.Now()},
+		sessions: map[int]*session{},
+	}
+	defer r.closeAll()
+	r.step = -1
+	const setup = -1
+	r.connect(Step{Session: setup, Kind: StepConnect, TimeoutMs: 30000, ReadOnlyByte: true})
+	r.request(Step{Session: setup, Kind: StepRequest, Op: wire.OpCreate2, Path: "~", ACL: "open", Text: "prefix"})
+	r.request(Step{Session: setup, Kind: StepRequest, Op: wire.OpCloseSession})
+	for i, s := range steps {
+		r.step = i
+		switch s.Kind {
+		case StepConnect:
+			r.connect(s)
+		case StepRequest, StepRaw:
+			r.request(s)
+		case StepDisconnect:
+			r.disconnect(s)
+		case StepReconnect:
+			r.reconnect(s)
+		case StepExpire:
+			r.expire(s)
+		}
+	}
+	// Tear-down: close every open session in order, which also collects the notifications
+	// still queued for it (those of earlier closes included).
+	r.step = len(steps)
+	for i := range 8 {
+		if ss := r.sessions[i]; ss != nil && ss.conn != nil {
+			r.request(Step{Session: i, Kind: StepRequest, Op: wire.OpCloseSession})
+		}
+	}
+	return r.t
+}
+
+func (r *runner) record(o Observation) {
+	o.Step = r.step
+	r.t.Observations = append(r.t.Observations, o)
+}
+
+func (r *runner) connect(s Step) {
+	if ss := r.sessions[s.Session]; ss != nil {
+		r.record(Observation{Session: s.Session, What: s.String(), Note: "session already opened"})
+		return
+	}
+	ss := &session{requestedMs: s.TimeoutMs, readOnlyByte: s.ReadOnlyByte}
+	r.sessions[s.Session] = ss
+	req := wire.ConnectRequest{TimeoutMs: s.TimeoutMs, Passwd: make([]byte, 16), HasReadOnly: s.ReadOnlyByte}
+	c, hs := Dial(r.t.Target.Addr, req)
+	r.record(Observation{Session: s.Session, What: s.String(), Handshake: &hs})
+	if c == nil {
+		return
+	}
+	if hs.Response.SessionID == 0 {
+		r.waitClosed(s.Session, c)
+		return
+	}
+	ss.id, ss.passwd, ss.negotiatedMs, ss.conn = hs.Response.SessionID, hs.Response.Passwd, hs.Response.TimeoutMs, c
+	r.t.SessionIDs[ss.id] = s.Session
+	r.t.Passwords[s.Session] = ss.passwd
+	c.StartPinger(time.Duration(ss.negotiatedMs) * time.Millisecond / 3)
+}
+
+func (r *runner) request(s Step) {
+	ss := r.sessions[s.Session]
+	if ss == nil || ss.conn == nil {
+		r.record(Observation{Session: s.Session, What: s.String(), Op: s.Op, Exchange: &Exchange{Outcome: NotConnected}})
+		return
+	}
+	ss.xid++
+	xid := ss.xid
+	if s.Op == wire.OpAuth && !s.AuthXidNormal {
+		xid = wire.XidAuth
+	}
+	frame := s.frame(r.t.Prefix, xid, ss.lastZxid, wire.FrameBytesMaxDefault)
+	ex := ss.conn.Call(xid, s.Op, frame)
+	if ex.Outcome == Replied && ex.Reply.Header.Zxid > ss.lastZxid {
+		ss.lastZxid = ex.Reply.Header.Zxid
+	}
+	r.record(Observation{Session: s.Session, What: s.String(), Op: s.Op, Exchange: &ex})
+	switch {
+	case ex.Outcome != Replied:
+		r.lost(s.Session)
+	case s.Op == wire.OpCloseSession && ex.Reply.Header.Err == wire.ErrOK:
+		r.waitClosed(s.Session, ss.conn)
+		ss.conn.Close()
+		ss.conn = nil
+	case closesConnection(s, ex.Reply.Header.Err):
+		if r.waitClosed(s.Session, ss.conn) {
+			r.lost(s.Session)
+		}
+	}
+}
+
+// closesConnection says whether the reference server may close the connection after this
+// reply (§3.5 unknown op, §9.5 auth failure, SASL), so the runner waits for the close to
+// happen (or not) before the next step instead of racing it.
+func closesConnection(s Step, err wire.Err) bool {
+	return s.Kind == StepRaw || err == wire.ErrUnimplemented || err == wire.ErrAuthFailed ||
+		err == wire.ErrSessionExpired || s.Op == wire.OpSASL || s.Op == wire.OpCloseSession
+}
+
+// waitClosed records whether the server closes c within closeWaitMax, with the
+// notifications it sent before closing.
+func (r *runner) waitClosed(session int, c *Conn) bool {
+	closed, events := c.WaitClosed(closeWaitMax)
+	note := "connection stays open"
+	if closed {
+		note = "server closed the connection"
+	}
+	r.record(Observation{Session: session, What: "after reply", Exchange: &Exchange{Outcome: Replied, Events: events}, Note: note})
+	return closed
+}
+
+// lost forgets a session's connection after the server closed it (or it failed).
+func (r *runner) lost(session int) {
+	ss := r.sessions[session]
+	if ss.conn == nil {
+		return
+	}
+	ss.conn.Close()
+	ss.conn = nil
+	r.waitExpiry(session)
+}
+
+// waitExpiry waits, for a short session that has just lost its connection, until the server
+// must have expired it, so that the expiry (and the notifications it fires) happens at the
+// same point of the sequence on every target.
+func (r *runner) waitExpiry(session int) {
+	ss := r.sessions[session]
+	if ss.negotiatedMs <= 0 || ss.negotiatedMs > shortSessionMsMax {
+		return
+	}
+	time.Sleep(time.Duration(int(ss.negotiatedMs)+r.t.Target.Settings.TickTimeMs+expiryMarginMs) * time.Millisecond)
+	r.record(Observation{Session: session, What: "waited for expiry", Note: fmt.Sprintf("waited %d ms + 1 tick + margin", ss.negotiatedMs)})
+}
+
+func (r *runner) disconnect(s Step) {
+	ss := r.sessions[s.Session]
+	if ss == nil || ss.conn == nil {
+		r.record(Observation{Session: s.Session, What: s.String(), Note: "not connected"})
+		return
+	}
+	r.record(Observation{Session: s.Session, What: s.String(), Note: "client closed the connection"})
+	r.lost(s.Session)
+}
+
+func (r *runner) reconnect(s Step) {
+	ss := r.sessions[s.Session]
+	if ss == nil || ss.id == 0 {
+		r.record(Observation{Session: s.Session, What: s.String(), Note: "no session to resume"})
+		return
+	}
+	req := wire.ConnectRequest{LastZxidSeen: ss.lastZxid, TimeoutMs: ss.requestedMs, SessionID: ss.id,
+		Passwd: append([]byte(nil), ss.passwd...), HasReadOnly: ss.readOnlyByte}
+	if s.BadPassword {
+		req.Passwd[0] ^= 0xff
+	}
+	if s.FutureZxid {
+		req.LastZxidSeen += 1 << 30
+	}
+	old := ss.conn
+	c, hs := Dial(r.t.Target.Addr, req)
+	r.record(Observation{Session: s.Session, What: s.String(), Handshake: &hs})
+	if c != nil && hs.Response.SessionID != 0 {
+		ss.conn, ss.negotiatedMs = c, hs.Response.TimeoutMs
+		c.StartPinger(time.Duration(ss.negotiatedMs) * time.Millisecond / 3)
+		if old != nil {
+			// The server drops the session's previous connection (§2.3 step 8).
+			r.waitClosed(s.Session, old)
+			old.Close()
+		}
+		return
+	}
+	if c != nil {
+		r.waitClosed(s.Session, c) // invalid session: the server closes after the response
+		c.Close()
+	}
+	if old != nil {
+		// The reference closes the previous connection even when the resume fails (§2.3).
+		if r.waitClosed(s.Session, old) {
+			ss.conn = old // so that lost() closes it and waits for a short session's expiry
+			r.lost(s.Session)
+		}
+	}
+}
+
+func (r *runner) expire(s Step) {
+	ss := r.sessions[s.Session]
+	if ss == nil || ss.id == 0 {
+		r.record(Observation{Session: s.Session, What: s.String(), Note: "no session to expire"})
+		return
+	}
+	if ss.negotiatedMs > shortSessionMsMax {
+		r.record(Observation{Session: s.Session, What: s.String(), Note: fmt.Sprintf("not expired: negotiated %d ms is too long to wait for", ss.negotiatedMs)})
+		return
+	}
+	if ss.conn != nil {
+		r.record(Observation{Session: s.Session, What: s.String(), Note: "client closed the connection"})
+		r.lost(s.Session)
+	}
+	r.reconnect(Step{Session: s.Session, Kind: StepReconnect})
+}
+
+// closeAll closes every connection still open (after a panic or at the end).
+func (r *runner) closeAll() {
+	for _, ss := range r.sessions {
+		if ss.conn != nil {
+			ss.conn.Close()
+			ss.conn = nil
+		}
+	}
+}
