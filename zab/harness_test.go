@@ -444,7 +444,7 @@ func (c *cluster) send(n *simNode, m Message) {
 // of one election (LOOKING until it decides), a peer's vote only moves up in the vote order.
 func (c *cluster) checkVoteMonotonic(n *simNode, m Message) {
 	v := Vote{Leader: m.Leader, Zxid: m.Zxid, Epoch: m.Epoch}
-	if m.Round == n.voteRound && v != n.vote && !v.beats(n.vote) {
+	if m.Round == n.voteRound && v != n.vote && !v.Beats(n.vote) {
 		c.fatalf("ZAB invariant broken: NoVoteCircle violated: node %d moved its round-%d vote down from %+v to %+v", n.id, m.Round, n.vote, v)
 	}
 	n.voteRound, n.vote = m.Round, v
