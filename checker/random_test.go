@@ -13,8 +13,9 @@ import (
 
 // randomRun drives the fake server with a seeded random mix of every op the checks know,
 // over a few paths so that ops collide: creates of every mode, version-checked sets and
-// deletes, multis, reads with and without watches, syncs, persistent watches, reconnects
-// with setWatches, and session expiries with fresh sessions taking over.
+// deletes, multis, reads with and without watches, syncs, persistent watches, dropped
+// connections (changes go on meanwhile) and reconnects with setWatches, and session
+// expiries with fresh sessions taking over.
 func randomRun(seed uint64, steps int) *fakeZK {
 	rng := &splitmix{s: seed}
 	f := newFakeZK()
@@ -24,6 +25,7 @@ func randomRun(seed uint64, steps int) *fakeZK {
 		sessions = append(sessions, f.connect(c))
 	}
 	pick := func(s []string) string { return s[rng.intn(len(s))] }
+	away := map[int64]bool{} // sessions whose connection dropped: their watches are gone
 	value := 0
 	val := func() string { value++; return fmt.Sprintf("v%d", value) }
 	version := func() int32 { return int32(rng.intn(4)) - 1 }
@@ -31,6 +33,13 @@ func randomRun(seed uint64, steps int) *fakeZK {
 		c := rng.intn(len(sessions))
 		s := sessions[c]
 		p := pick(paths)
+		if away[s] && rng.intn(3) > 0 {
+			continue // still disconnected; the others carry on
+		}
+		if away[s] {
+			delete(away, s)
+			f.reconnect(s)
+		}
 		switch rng.intn(16) {
 		case 0, 1:
 			mode := []wire.CreateMode{wire.ModePersistent, wire.ModeEphemeral, wire.ModePersistentSequential,
@@ -55,7 +64,12 @@ func randomRun(seed uint64, steps int) *fakeZK {
 		case 11:
 			f.do(s, addWatch(p, wire.AddWatchMode(rng.intn(2))))
 		case 12:
-			f.reconnect(s)
+			if rng.intn(2) == 0 {
+				f.reconnect(s)
+			} else {
+				f.w.RemoveSession(s) // the connection drops; changes go unnoticed until it is back
+				away[s] = true
+			}
 		case 13:
 			if rng.intn(4) == 0 {
 				f.expire(s)
