@@ -79,6 +79,9 @@ func randomRun(seed uint64, steps int) *fakeZK {
 			f.do(s, Request{Type: wire.OpGetChildren2, Path: pick([]string{"/", "/a"}), Watch: rng.intn(2) == 0})
 		}
 	}
+	for _, s := range sortedSessions(away) {
+		f.reconnect(s) // every connection is back at the end
+	}
 	return f
 }
 
