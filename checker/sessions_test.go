@@ -72,6 +72,14 @@ func TestSessionMutationsFail(t *testing.T) {
 			f.h.Ops[0].Return = f.h.Ops[0].Call - 1
 			return &f.h
 		}},
+		{"event's LastZxid disagrees with its AfterXid", CheckMalformed, func() *History {
+			f := newFakeZK()
+			a, b := f.connect(0), f.connect(1)
+			f.do(a, exists("/x", true))
+			f.do(b, create("/x", ""))
+			f.h.Events[0].LastZxid++
+			return &f.h
+		}},
 		{"two replies with one xid", CheckMalformed, func() *History {
 			f := newFakeZK()
 			a := f.connect(0)

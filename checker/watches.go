@@ -118,6 +118,12 @@ func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent, sent map[sessionX
 		// After the last server reply at or before AfterXid (a client-made error, which
 		// has no server zxid, does not move it).
 		i := sort.Search(len(ops), func(i int) bool { return ops[i].Xid > e.AfterXid }) - 1
+		if i >= 0 && e.LastZxid != ops[i].Zxid {
+			w.r.add(Violation{Check: CheckMalformed,
+				Detail: fmt.Sprintf("event's LastZxid %s is not the zxid %s of the reply it follows",
+					formatZxid(e.LastZxid), formatZxid(ops[i].Zxid)),
+				Ops: []Op{*ops[i]}, Events: []WatchEvent{*e}})
+		}
 		if n := i + 1; n < len(ops) && isSetWatches(ops[n].Type) && e.Time >= ops[n].Call {
 			replays[n] = append(replays[n], e)
 			continue
