@@ -168,3 +168,51 @@ func harsh(seed uint64) Options {
 	o.Nemesis.PartitionWeight = 1 + r.IntN(4)
 	return o
 }
+
+// A client can learn that its session expired before the closeSession txn commits: the
+// leader answers a revalidation "invalid" as soon as its tracker expired the session (as
+// ZooKeeper's touchSession refuses a closing session), and an isolated leader that has not
+// yet noticed its lost quorum may do so for a closeSession that only commits in a later
+// epoch. The ephemerals then outlive the Expired the client saw. Harsh seeds 262 and 289
+// show it (checker.Check counts the client's Expired as a bound on the ephemerals'
+// deletion and reports LinearizableWrites there: see the package report).
+func TestExpiredMayPrecedeTheCommittedClose(t *testing.T) {
+	for _, seed := range []uint64{289, 262, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10} {
+		o := harsh(seed)
+		o.OutDir = t.TempDir()
+		c, err := New(o)
+		require.NoError(t, err)
+		if h := c.Run().History; h != nil && expiredBeforeClose(h) > 0 {
+			return
+		}
+	}
+	t.Fatal("harsh seeds 289, 262, 1..10: no client saw Expired before its closeSession was visible")
+}
+
+// expiredBeforeClose counts the Expired events a client saw before any reply at or past
+// the zxid of the closeSession that ended the session.
+func expiredBeforeClose(h *checker.History) int {
+	closed := map[int64]int64{}
+	for _, x := range h.Committed {
+		if x.Txn.Type == wire.OpCloseSession {
+			closed[x.Txn.SessionID] = x.Zxid
+		}
+	}
+	early := 0
+	for _, e := range h.Sessions {
+		z, ok := closed[e.Session]
+		if e.Kind != checker.SessionExpired || !ok {
+			continue
+		}
+		first := int64(1 << 62)
+		for _, op := range h.Ops {
+			if !op.Unknown && op.Err != wire.ErrConnectionLoss && op.Zxid >= z {
+				first = min(first, op.Return)
+			}
+		}
+		if e.Time < first {
+			early++
+		}
+	}
+	return early
+}
