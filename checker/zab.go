@@ -2,9 +2,10 @@
 // history is legal. This file and its zab*.go siblings check the ZAB safety invariants of
 // shared/zab-bugs.md §1-2 over a stream of protocol events.
 //
-// The checker imports nothing from the module: zxids are plain uint64 (epoch in the high 32
-// bits) and txns plain bytes, so the in-package zab harness, the whole-server simulator and
-// the daemon's trace replays can all feed it. How a host maps zab's outputs to events (the
+// The ZAB checks import nothing from the module (the client-level checks beside them use
+// zab/tree and zab/wire to replay histories; no check imports a host): zxids are plain uint64
+// (epoch in the high 32 bits) and txns plain bytes, so the in-package zab harness, the
+// whole-server simulator and the daemon's trace replays can all feed them. How a host maps zab's outputs to events (the
 // zab harness, zab/harness_test.go, does exactly this):
 //   - zab.Proposed{Zxid} for the data it was asked to propose -> ZabProposed;
 //   - zab.Deliver -> ZabDelivered; zab.Restored -> ZabRestored;
