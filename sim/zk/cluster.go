@@ -57,7 +57,11 @@ func New(o Options) (*Cluster, error) {
 			rand: c.world.Stream("node/" + name)}
 		s.disk.SetFaults(o.DiskFaults) // recorded once, in disk.faults
 		c.servers = append(c.servers, s)
-		sim.AddHost(c.world, name, s.program(), sim.HostOptions{Disk: s.disk})
+		ho := sim.HostOptions{Disk: s.disk}
+		if o.Drift != nil {
+			ho.Drift = o.Drift[i-1]
+		}
+		sim.AddHost(c.world, name, s.program(), ho)
 	}
 	for i := range o.Clients {
 		cl := newClient(c, i)

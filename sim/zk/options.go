@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zabkit/zabkit/clock"
+
 	"github.com/zabkit/zabkit/netsim"
 	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/vdisk"
@@ -31,6 +33,8 @@ type Options struct {
 	// DiskLatencyMin/Max bound the time from a write to its Sync (uniform, group commit).
 	DiskLatencyMin, DiskLatencyMax time.Duration
 	DiskFaults                     vdisk.Faults
+	// Drift gives each server's clock its skew and drift (nil: none).
+	Drift []clock.Drift
 
 	// Clients is the number of simulated client processes (at most 10: porcupine's limit
 	// of concurrent sessions per key, anchors.md §3.3). SessionTimeoutMs is what each asks
@@ -114,6 +118,17 @@ func Swarm(seed uint64, duration time.Duration) Options {
 		TearProbability:         float64(r.IntN(80)) / 100,
 		KeepUnsyncedProbability: float64(r.IntN(60)) / 100,
 	}
+	if r.IntN(5) == 0 {
+		// Storage I/O errors: the node stops and restarts (never retries a failed fsync).
+		o.DiskFaults.WriteErrorProbability = float64(r.IntN(3)) / 1000
+		o.DiskFaults.SyncErrorProbability = float64(r.IntN(3)) / 1000
+	}
+	if r.IntN(4) == 0 {
+		o.Drift = make([]clock.Drift, o.Voters+o.Observers)
+		for i := range o.Drift {
+			o.Drift[i] = clock.Drift{Offset: time.Duration(r.IntN(10_000)) * time.Millisecond, DriftPPM: int64(r.IntN(40_001)) - 20_000}
+		}
+	}
 	o.Clients = 3 + r.IntN(6)
 	// 6 to 15 ticks: pings every third of it, connection loss detected at two thirds.
 	o.SessionTimeoutMs = int32(o.TickMillis) * int32(6+r.IntN(10))
@@ -157,6 +172,8 @@ func (o *Options) validate() error {
 		return fmt.Errorf("zk: tick %d ms, session timeout %d ms", o.TickMillis, o.SessionTimeoutMs)
 	case o.DiskLatencyMin < 0 || o.DiskLatencyMax < o.DiskLatencyMin:
 		return fmt.Errorf("zk: disk latency %v..%v", o.DiskLatencyMin, o.DiskLatencyMax)
+	case o.Drift != nil && len(o.Drift) != o.Voters+o.Observers:
+		return fmt.Errorf("zk: %d drifts for %d servers", len(o.Drift), o.Voters+o.Observers)
 	case o.SnapCount < 2 || o.LivenessBoundTicks <= 0 || o.EventsMax <= 0:
 		return fmt.Errorf("zk: snapCount %d, livenessBoundTicks %d, eventsMax %d", o.SnapCount, o.LivenessBoundTicks, o.EventsMax)
 	}
@@ -171,7 +188,8 @@ func (o *Options) record(w *sim.World) {
 	w.Set("servers", fmt.Sprintf("voters=%d observers=%d", o.Voters, o.Observers))
 	w.Set("zab", fmt.Sprintf("tick=%dms initLimit=%d syncLimit=%d snapCount=%d", o.TickMillis, o.InitLimitTicks, o.SyncLimitTicks, o.SnapCount))
 	w.Set("disk.latency", fmt.Sprintf("%v..%v", o.DiskLatencyMin, o.DiskLatencyMax))
-	w.Set("disk.faults", fmt.Sprintf("tear=%.2f keepUnsynced=%.2f", o.DiskFaults.TearProbability, o.DiskFaults.KeepUnsyncedProbability))
+	w.Set("disk.faults", fmt.Sprintf("tear=%.2f keepUnsynced=%.2f writeErr=%.3f syncErr=%.3f", o.DiskFaults.TearProbability,
+		o.DiskFaults.KeepUnsyncedProbability, o.DiskFaults.WriteErrorProbability, o.DiskFaults.SyncErrorProbability))
 	w.Set("storage.segmentBytesMax", o.SegmentBytesMax)
 	w.Set("clients", fmt.Sprintf("n=%d sessionTimeout=%dms", o.Clients, o.SessionTimeoutMs))
 	w.Set("workload", o.Workload.String())
