@@ -59,12 +59,12 @@ type Recovered struct {
 //	TRUNC to zxid            TruncateAfter(zxid)
 //	acceptedEpoch = e        SetAcceptedEpoch(e)
 //	currentEpoch = e         SetCurrentEpoch(e) (it syncs the appended txns first)
-//	SNAP snapshot at zxid    InstallSnapshot(zxid, bytes)
-//	snapshot (either kind)   PersistSnapshot(zxid, bytes)
+//	snapshot at zxid         PersistSnapshot(zxid, bytes), first in the persist
 //
 // zab's Persist.Snapshot is both a periodic snapshot (every SnapshotEveryTxns commits, at a
-// zxid the log holds) and a leader's SNAP; PersistSnapshot tells them apart from the log
-// itself, so a host needs no other call for it.
+// zxid the log holds) and a leader's SNAP, which keeps the logged txns above its zxid;
+// PersistSnapshot tells them apart from the log itself, so a host needs no other call for
+// either (SaveSnapshot is the periodic kind alone).
 //
 // Any error is fatal for the node: the host stops it and runs Recover at restart, never
 // retries (see ErrLogFailed). A Store is not safe for concurrent use: the daemon's log
