@@ -11,12 +11,20 @@ import (
 // replay assumes (checker.History).
 var openACL = []wire.ACL{{Perms: wire.PermAll, ID: wire.Id{Scheme: "world", ID: "anyone"}}}
 
+// ttlMs is the TTL of every TTL node the workload creates: a few ticks of the slowest
+// tick, so the leader reaps them within a run.
+const ttlMs = 200
+
 // encodeRequest turns a recorded request into its op code and wire body: the history holds
 // exactly what was sent.
 func encodeRequest(r checker.Request) (wire.OpCode, wire.Record) {
 	switch r.Type {
-	case wire.OpCreate, wire.OpCreate2:
+	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer:
 		return r.Type, &wire.CreateRequest{Path: r.Path, Data: r.Data, ACL: openACL, Flags: r.Mode}
+	case wire.OpCreateTTL:
+		// The history's Request has no TTL field: every TTL node lives ttlMs (the committed
+		// txn, which the checker replays, carries it).
+		return r.Type, &wire.CreateTTLRequest{Path: r.Path, Data: r.Data, ACL: openACL, Flags: r.Mode, TTLMs: ttlMs}
 	case wire.OpDelete:
 		return r.Type, &wire.DeleteRequest{Path: r.Path, Version: r.Version}
 	case wire.OpSetData:

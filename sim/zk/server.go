@@ -171,8 +171,9 @@ func (s *server) config() node.Config {
 	return cfg
 }
 
-// treeConfig is the tree configuration of every replica, and of the checker's replay.
-var treeConfig = tree.Config{}
+// treeConfig is the tree configuration of every replica, and of the checker's replay: TTL
+// nodes on (zookeeper.extendedTypesEnabled), so the workload can create them.
+var treeConfig = tree.Config{ExtendedTypesEnabled: true}
 
 // message turns a delivered packet into node inputs: peer traffic through its connection's
 // order, client traffic through the client connection's.

@@ -22,12 +22,15 @@ type Workload struct {
 	WatchPercent int
 	// Weights of the task kinds (zero turns one off).
 	Create, Delete, SetData, Read, Multi, SyncRead, Lock, Election, CloseSession, AddWatch int
+	// Reaped is the weight of container and TTL node lives (under /c, each its own path:
+	// the leader's reaping deletes them, which no client op models for porcupine).
+	Reaped int
 }
 
 // DefaultWorkload is a mix of every op.
 func DefaultWorkload() Workload {
 	return Workload{Subtrees: 4, Keys: 3, ThinkMin: time.Millisecond, ThinkMax: 15 * time.Millisecond, WatchPercent: 40,
-		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1, AddWatch: 1}
+		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1, AddWatch: 1, Reaped: 2}
 }
 
 // SwarmWorkload draws a mix: every kind stays possible, the proportions change.
@@ -42,11 +45,12 @@ func SwarmWorkload(r *rand.Rand) Workload {
 	}
 	w.CloseSession = r.IntN(2)
 	w.AddWatch = r.IntN(2)
+	w.Reaped = r.IntN(4)
 	return w
 }
 
 func (w Workload) weights() []int {
-	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch}
+	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped}
 }
 
 func (w Workload) validate() error {
@@ -64,8 +68,8 @@ func (w Workload) validate() error {
 }
 
 func (w Workload) String() string {
-	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d",
-		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch)
+	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d reaped=%d",
+		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped)
 }
 
 // Recipe locations.
@@ -87,6 +91,8 @@ type workload struct {
 	// subtree (for deletes of them).
 	versions map[string]int32
 	seqs     map[string][]string
+	// reapable are containers and TTL nodes this client made, for later reads.
+	reapable []string
 	// waiter is the recipe waiting for a watch event, if any.
 	waiter *recipe
 	recipe *recipe
@@ -176,6 +182,8 @@ func (wl *workload) next() {
 		wl.cl.do(checker.Request{Type: wire.OpCloseSession}, func(result) { wl.done() })
 	case 9:
 		wl.addWatch()
+	case 10:
+		wl.reaped()
 	}
 }
 
@@ -191,6 +199,7 @@ func (wl *workload) createParents() {
 	paths = append(paths, lockDirs...)
 	paths = append(paths, "/election")
 	paths = append(paths, electionDirs...)
+	paths = append(paths, reapedDir)
 	var step func(i int)
 	step = func(i int) {
 		if i == len(paths) {
@@ -330,6 +339,9 @@ func (wl *workload) read() {
 	if op == wire.OpGetChildren || op == wire.OpGetChildren2 {
 		path = wl.pickSubtree()
 	}
+	if len(wl.reapable) > 0 && wl.rng().IntN(8) == 0 {
+		path = wl.reapable[wl.rng().IntN(len(wl.reapable))] // read only: porcupine never sees it
+	}
 	wl.cl.do(checker.Request{Type: op, Path: path, Watch: wl.watch()}, func(res result) {
 		wl.learn(path, res)
 		if res.err == wire.ErrOK && res.reply.Children != nil {
@@ -409,4 +421,54 @@ func (wl *workload) addWatch() {
 		req.Path, req.WatchMode = wl.pickSubtree(), wire.AddWatchPersistentRecursive
 	}
 	wl.cl.do(req, func(result) { wl.done() })
+}
+
+// reapedDir holds the containers and TTL nodes.
+const reapedDir = "/c"
+
+// reapedMax bounds the container and TTL paths a client remembers for reads.
+const reapedMax = 8
+
+// reaped makes a container with a child (deleted again half the time, so the leader reaps
+// the empty container) or a TTL node (reaped once its TTL passed), then reads it, maybe with
+// a watch that the reaping fires. Each gets a unique path, written by no other op.
+func (wl *workload) reaped() {
+	wl.n++
+	name := fmt.Sprintf("%s/c%d-%d", reapedDir, wl.cl.idx, wl.n)
+	remember := func(path string) {
+		if len(wl.reapable) >= reapedMax {
+			wl.reapable = wl.reapable[1:]
+		}
+		wl.reapable = append(wl.reapable, path)
+	}
+	if wl.rng().IntN(2) == 0 {
+		mode := []wire.CreateMode{wire.ModePersistentWithTTL, wire.ModePersistentSequentialWithTTL}[wl.rng().IntN(2)]
+		wl.cl.do(checker.Request{Type: wire.OpCreateTTL, Path: name + "-ttl", Data: wl.value(), Mode: mode}, func(res result) {
+			if res.err != wire.ErrOK {
+				wl.done()
+				return
+			}
+			remember(res.reply.Path)
+			wl.cl.do(checker.Request{Type: wire.OpExists, Path: res.reply.Path, Watch: wl.watch()}, func(result) { wl.done() })
+		})
+		return
+	}
+	wl.cl.do(checker.Request{Type: wire.OpCreateContainer, Path: name, Data: wl.value(), Mode: wire.ModeContainer}, func(res result) {
+		if res.err != wire.ErrOK {
+			wl.done()
+			return
+		}
+		remember(name)
+		child := name + "/x"
+		mode := []wire.CreateMode{wire.ModePersistent, wire.ModeEphemeral}[wl.rng().IntN(2)]
+		wl.cl.do(checker.Request{Type: wire.OpCreate, Path: child, Data: wl.value(), Mode: mode}, func(res result) {
+			wl.cl.do(checker.Request{Type: wire.OpExists, Path: name, Watch: wl.watch()}, func(result) {
+				if res.err != wire.ErrOK || wl.rng().IntN(2) == 0 {
+					wl.done()
+					return
+				}
+				wl.cl.do(checker.Request{Type: wire.OpDelete, Path: child, Version: -1}, func(result) { wl.done() })
+			})
+		})
+	})
 }

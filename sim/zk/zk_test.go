@@ -29,16 +29,23 @@ func TestQuietRunPassesEveryCheck(t *testing.T) {
 	for _, op := range r.History.Ops {
 		if !op.Unknown && op.Err == wire.ErrOK {
 			seen[op.Type] = true
-			if op.Type == wire.OpCreate || op.Type == wire.OpCreate2 {
+			if op.Type == wire.OpCreate || op.Type == wire.OpCreate2 || op.Type == wire.OpCreateContainer || op.Type == wire.OpCreateTTL {
 				modes[op.Mode] = true
 			}
 		}
 	}
 	for _, want := range []wire.OpCode{wire.OpCreate, wire.OpCreate2, wire.OpDelete, wire.OpSetData, wire.OpExists,
-		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession, wire.OpAddWatch} {
+		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession, wire.OpAddWatch, wire.OpCreateContainer, wire.OpCreateTTL} {
 		require.True(t, seen[want], "seed 1: no successful op %d in a quiet run; the workload must cover every op", want)
 	}
-	require.Len(t, modes, 4, "seed 1: every create mode must succeed at least once, got %v", modes)
+	require.Len(t, modes, 7, "seed 1: every create mode must succeed at least once, got %v", modes)
+	reaped := 0
+	for _, c := range r.History.Committed {
+		if c.Txn.Type == wire.OpDeleteContainer {
+			reaped++
+		}
+	}
+	require.Positive(t, reaped, "seed 1: the leader must reap containers and TTL nodes")
 	kinds := map[checker.SessionEventKind]bool{}
 	for _, e := range r.History.Sessions {
 		kinds[e.Kind] = true
