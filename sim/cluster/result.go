@@ -68,6 +68,10 @@ type Stats struct {
 	SnapInstalls        int   // SNAP syncs restored
 	SyncDiff, SyncTrunc int   // sync headers received
 	SyncSnap            int
+	// LowerEpochFollows counts currentEpoch writes for an epoch below the server's durable
+	// acceptedEpoch: an observer following the ensemble's epoch after it accepted a higher
+	// one from a failed attempt (zab allows it: an observer's acks promise nothing).
+	LowerEpochFollows int
 	// LeaderAfterHealTicks is how long after the heal a leader was seen established, and
 	// WorstCommitTicks the slowest liveness txn from creation to applied everywhere.
 	LeaderAfterHealTicks, WorstCommitTicks int64
@@ -92,6 +96,7 @@ func (s *Stats) Add(o Stats) {
 	s.SyncDiff += o.SyncDiff
 	s.SyncTrunc += o.SyncTrunc
 	s.SyncSnap += o.SyncSnap
+	s.LowerEpochFollows += o.LowerEpochFollows
 	s.LeaderAfterHealTicks = max(s.LeaderAfterHealTicks, o.LeaderAfterHealTicks)
 	s.WorstCommitTicks = max(s.WorstCommitTicks, o.WorstCommitTicks)
 	s.Messages += o.Messages

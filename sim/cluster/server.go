@@ -352,6 +352,10 @@ func (l *life) persist(p zab.Persist) {
 		}
 	}
 	if p.SetCurrentEpoch {
+		if e := uint32(p.CurrentEpoch); e < st.AcceptedEpoch() {
+			s.c.stats.LowerEpochFollows++
+			s.host.Note(fmt.Sprintf("currentEpoch %d below acceptedEpoch %d (durable currentEpoch %d)", e, st.AcceptedEpoch(), st.CurrentEpoch()))
+		}
 		if err := st.SetCurrentEpoch(uint32(p.CurrentEpoch)); err != nil {
 			l.storageError("currentEpoch", err)
 			return
