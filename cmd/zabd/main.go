@@ -4,6 +4,9 @@
 //	                      a standalone server on 127.0.0.1:2181 keeping its data in ./data
 //	zabd dev [-n 3]       run an n-server ensemble on local ports in this one process, for
 //	                      trying things out, and print its connect string
+//	zabd bench [-servers S] [-sessions N] [-duration D] [-ops create,set,get,mixed]
+//	                      drive a running ensemble (zabd or Apache ZooKeeper) and print
+//	                      ops/s and p50/p99 latency per workload
 //
 // SIGTERM or SIGINT shuts down gracefully: no new clients, in-flight requests answered,
 // the log synced, exit 0. A SIGKILL at any moment loses no acknowledged write: a write is
@@ -36,11 +39,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "dev" {
 		return runDev(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("zabd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	level := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: zabd [-log-level L] [zoo.cfg]\n       zabd dev [-n N] [-dir DIR]")
+		fmt.Fprintln(stderr, "usage: zabd [-log-level L] [zoo.cfg]\n       zabd dev [-n N] [-dir DIR]\n       zabd bench [-servers S] [-sessions N] [-duration D] [-ops LIST]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
