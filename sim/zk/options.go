@@ -144,6 +144,21 @@ func Swarm(seed uint64, duration time.Duration) Options {
 	return o
 }
 
+// Harsh is a swarm configuration with faults every few ticks, short sessions (2 to 6
+// ticks), six to ten clients and a lossy network: sessions expire while partitions move
+// leaders around, connections break constantly.
+func Harsh(seed uint64) Options {
+	o := Swarm(seed, 6*time.Second)
+	r := sim.Stream(seed, "zk-harsh")
+	o.Clients = 6 + r.IntN(5)
+	o.SessionTimeoutMs = int32(o.TickMillis) * int32(2+r.IntN(5))
+	o.Link.LossProbability = float64(r.IntN(4)) / 100
+	o.Nemesis.Interval = time.Duration(20+r.IntN(80)) * time.Millisecond
+	o.Nemesis.CrashWeight = 1 + r.IntN(4)
+	o.Nemesis.PartitionWeight = 1 + r.IntN(4)
+	return o
+}
+
 // ServerName is the host name of server id: "s1", "s2", ...
 func ServerName(id int) string { return fmt.Sprintf("s%d", id) }
 

@@ -150,7 +150,7 @@ func TestSwarmSeedsExplore(t *testing.T) {
 	for seed := uint64(from); seed < uint64(from+n); seed++ {
 		o := Swarm(seed, 3*time.Second)
 		if os.Getenv("ZK_HARSH") != "" {
-			o = harsh(seed)
+			o = Harsh(seed)
 		}
 		o.OutDir = os.TempDir()
 		r := Run(o)
@@ -162,30 +162,16 @@ func TestSwarmSeedsExplore(t *testing.T) {
 	}
 }
 
-// harsh is a swarm configuration with faults every few ticks, short sessions, ten clients
-// and a lossy network: for exploration.
-func harsh(seed uint64) Options {
-	o := Swarm(seed, 6*time.Second)
-	r := sim.Stream(seed, "zk-harsh")
-	o.Clients = 6 + r.IntN(5)
-	o.SessionTimeoutMs = int32(o.TickMillis) * int32(2+r.IntN(5))
-	o.Link.LossProbability = float64(r.IntN(4)) / 100
-	o.Nemesis.Interval = time.Duration(20+r.IntN(80)) * time.Millisecond
-	o.Nemesis.CrashWeight = 1 + r.IntN(4)
-	o.Nemesis.PartitionWeight = 1 + r.IntN(4)
-	return o
-}
-
 // A client can learn that its session expired before the closeSession txn commits: the
 // leader answers a revalidation "invalid" as soon as its tracker expired the session (as
 // ZooKeeper's touchSession refuses a closing session), and an isolated leader that has not
 // yet noticed its lost quorum may do so for a closeSession that only commits in a later
-// epoch. The ephemerals then outlive the Expired the client saw. Harsh seeds 262 and 289
-// show it (checker.Check counts the client's Expired as a bound on the ephemerals'
+// epoch. The ephemerals then outlive the Expired the client saw. Harsh seeds 426, 436,
+// 484, 494, 504 and 541 show it (checker.Check counts the client's Expired as a bound on the ephemerals'
 // deletion and reports LinearizableWrites there: see the package report).
 func TestExpiredMayPrecedeTheCommittedClose(t *testing.T) {
-	for _, seed := range []uint64{289, 262, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10} {
-		o := harsh(seed)
+	for _, seed := range []uint64{426, 436, 484, 494, 504, 541, 1, 2, 3, 4, 5, 6, 7, 8} {
+		o := Harsh(seed)
 		o.OutDir = t.TempDir()
 		c, err := New(o)
 		require.NoError(t, err)
@@ -193,7 +179,7 @@ func TestExpiredMayPrecedeTheCommittedClose(t *testing.T) {
 			return
 		}
 	}
-	t.Fatal("harsh seeds 289, 262, 1..10: no client saw Expired before its closeSession was visible")
+	t.Fatal("harsh seeds 426, 436, 484, 494, 504, 541, 1..8: no client saw Expired before its closeSession was visible")
 }
 
 // expiredBeforeClose counts the Expired events a client saw before any reply at or past
@@ -222,4 +208,32 @@ func expiredBeforeClose(h *checker.History) int {
 		}
 	}
 	return early
+}
+
+// knownFailures are seeds that fail for a reason outside sim/zk, each described in the
+// package report. ZABKIT_KNOWN_BUGS=1 runs them (they fail until fixed).
+var knownFailures = []struct {
+	seed uint64
+	what string
+}{
+	{559, "zab/node: a SNAP below the node's own saved snapshot (node.SaveSnapshot is unknown to zab, " +
+		"whose snapZxid stays older) is handed to the host, and storage refuses the install (ErrBeforeSnapshot)"},
+	{426, "checker: a client's SessionExpired is taken to bound the deletion of the session's ephemerals " +
+		"(LinearizableWrites), but the leader answers a revalidation invalid before its closeSession commits"},
+	{487, "checker: a watch event replayed by a setWatches whose reply was lost (ConnectionLoss) is matched " +
+		"as an ordinary trigger (WatchOneShot), and the next setWatches is expected to replay it again"},
+}
+
+func TestKnownFailures(t *testing.T) {
+	if os.Getenv("ZABKIT_KNOWN_BUGS") == "" {
+		t.Skip("ZABKIT_KNOWN_BUGS=1 runs the seeds of the known failures")
+	}
+	for _, k := range knownFailures {
+		o := Harsh(k.seed)
+		o.OutDir = t.TempDir()
+		r := Run(o)
+		if r.Failed() {
+			t.Errorf("harsh seed %d fails, known cause: %s\n%v", k.seed, k.what, r)
+		}
+	}
 }
