@@ -229,6 +229,7 @@ func (cl *client) handshake(cc *clientConn, payload []byte) {
 		cl.lose(cc, "session expired")
 		return
 	}
+	cl.host.Note(fmt.Sprintf("connected to %s: session %#x timeout %dms", cc.server, r.SessionID, r.TimeoutMs))
 	if cc.newSess {
 		cl.session, cl.passwd, cl.lastZxid, cl.lastReplyXid = r.SessionID, r.Passwd, 0, 0
 		cl.c.rec.h.Sessions = append(cl.c.rec.h.Sessions, checker.SessionEvent{Client: cl.idx, Session: r.SessionID,
@@ -430,6 +431,7 @@ func (cl *client) lose(cc *clientConn, reason string) {
 	cl.conn = nil
 	cl.send(cc, connClose, nil)
 	cl.c.stats.ConnLosses++
+	cl.host.Note(fmt.Sprintf("lost connection to %s: %s (%d requests outstanding)", cc.server, reason, len(cc.pending)))
 	pending := cc.pending
 	cc.pending = nil
 	for _, k := range pending {
@@ -450,7 +452,6 @@ func (cl *client) lose(cc *clientConn, reason string) {
 	}
 	backoff := time.Duration(cl.rng.Int64N(cl.c.opts.TickMillis*int64(time.Millisecond) + 1))
 	cl.after(backoff, cl.connect)
-	_ = reason
 }
 
 // expired handles an invalid ConnectResponse: the application sees Expired, the watches
@@ -462,6 +463,7 @@ func (cl *client) expired() {
 	cl.c.rec.h.Sessions = append(cl.c.rec.h.Sessions, checker.SessionEvent{Client: cl.idx, Session: cl.session,
 		Kind: checker.SessionExpired, Time: int64(cl.now())})
 	cl.c.stats.Expired++
+	cl.host.Note(fmt.Sprintf("session %#x expired", cl.session))
 	cl.endSession()
 }
 

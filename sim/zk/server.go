@@ -586,7 +586,7 @@ func (l *life) closeClient(conn node.ConnID, reason string) {
 	l.sendConn(sc, uint64(conn), connClose, nil)
 	sc.closed = true
 	delete(l.conns, uint64(conn))
-	_ = reason
+	l.s.host.Note(fmt.Sprintf("closed connection %#x of %s: %s", conn, sc.client, reason))
 }
 
 func (l *life) sendConn(sc *serverConn, conn uint64, kind connKind, frame []byte) {
