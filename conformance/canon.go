@@ -160,7 +160,7 @@ func (c *canon) session(id int64) string {
 		return "0"
 	}
 	if n, ok := c.t.SessionIDs[id]; ok {
-		return fmt.Sprintf("s%d", n)
+		return n
 	}
 	return "unknown-session"
 }

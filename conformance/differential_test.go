@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"os"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -10,6 +11,11 @@ import (
 // Settings.MaxSessionTimeoutMs, see run.go).
 const stepsPerSequence = 40
 
+// coverageFileEnv names a file to which TestDifferentialApacheAgreesWithItself writes its
+// coverage tally (which op/error pairs, create modes, events and connection outcomes the
+// sequences reached), the raw material of the conformance table in README.md.
+const coverageFileEnv = "ZABKIT_CONFORMANCE_COVERAGE"
+
 // TestDifferentialApacheAgreesWithItself is the differential property: every generated
 // sequence gives the same canonical transcript on target A (Apache ZooKeeper) and target B
 // (a second Apache ZooKeeper, or $ZABKIT_CONFORMANCE_TARGET). A divergence is shrunk by rapid
@@ -18,10 +24,22 @@ const stepsPerSequence = 40
 // (non-determinism that the canonical form does not abstract).
 func TestDifferentialApacheAgreesWithItself(t *testing.T) {
 	a, b := targets(t)
+	var cov Coverage
 	rapid.Check(t, func(rt *rapid.T) {
 		steps := StepsGen(stepsPerSequence).Draw(rt, "sequence")
-		if d := Differential(a, b, nextPrefix(), steps); d != nil {
-			rt.Fatalf("%s", d.Report)
+		r := Differential(a, b, nextPrefix(), steps)
+		if r.Divergence != nil {
+			rt.Fatalf("%s", r.Divergence.Report)
 		}
+		cov.Add(r.A)
+		cov.AddCreateModes(r.A, steps)
 	})
+	if f := os.Getenv(coverageFileEnv); f != "" {
+		if err := os.WriteFile(f, []byte(cov.String()), 0o644); err != nil {
+			t.Errorf("writing coverage to %s: %v", f, err)
+		}
+	}
+	if testing.Verbose() {
+		t.Logf("coverage of the agreeing sequences:\n%s", cov.String())
+	}
 }

@@ -25,7 +25,7 @@ var (
 		"~/\ue000", "~/\uf8ff", "~/\uf900", "~/\uffef", "~/\ufff0", "~/\uffff", "~/😀",
 		"~/é", "~/\xff", "relative", "", "~/" + strings.Repeat("x", 300),
 	}
-	texts = []string{"", "x", "hello", "\x00\x01\xfe", "second value"}
+	texts = []string{"x", "hello", "", "\x00\x01\xfe", "second value"}
 	// system steps never change the reserved subtree, even for a super user, so the tree
 	// outside a run's prefix stays the same on every target (§6.3).
 	systemSteps = []Step{
@@ -57,66 +57,138 @@ var (
 )
 
 // StepsGen generates differential sequences of up to stepsMaxPerSequence steps from up to
-// four sessions. Sessions connect at first use; a session may expire at most once per
-// sequence, and only a short one (each expiry costs about 2.5 s of waiting).
+// four sessions. A session connects at first use, and again (a new session in the same slot,
+// or a resume of the old one) at its next use after a step that probably cost it its
+// connection. A session may expire at most once per sequence, and only a short one (each
+// expiry costs about 2.5 s of waiting).
+//
+// The sequence is drawn as a slice of independent actions (rapid.SliceOfN), each carrying
+// the parameters of the connect it may need, and the session bookkeeping is derived from the
+// slice afterwards: so rapid can delete any action while shrinking, not only the last ones.
+//
+// rapid draws small numbers more often than large ones (it shrinks towards them), so every
+// choice below lists the common, harmless options first and the destructive ones
+// (oversized frames, disconnects, bad auth) last.
 func StepsGen(stepsMaxPerSequence int) *rapid.Generator[[]Step] {
 	return rapid.Custom(func(t *rapid.T) []Step {
-		var steps []Step
-		opened := make([]bool, sessionsMax)
-		short := make([]bool, sessionsMax)
-		expiries := 0
-		n := rapid.IntRange(1, stepsMaxPerSequence).Draw(t, "steps")
-		for range n {
-			s := rapid.IntRange(0, sessionsMax-1).Draw(t, "session")
-			if !opened[s] {
-				timeout := rapid.SampledFrom([]int32{60000, 120000, 500, 60000, 1000}).Draw(t, "timeoutMs")
-				steps = append(steps, Step{Session: s, Kind: StepConnect, TimeoutMs: timeout,
-					ReadOnlyByte: rapid.Bool().Draw(t, "readOnlyByte")})
-				opened[s], short[s] = true, timeout <= 1000
-			}
-			step := stepGen(t, short[s] && expiries == 0)
-			if step.Kind == StepExpire {
-				expiries++
-			}
-			step.Session = s
-			steps = append(steps, step)
-		}
-		return steps
+		actions := rapid.SliceOfN(actionGen(), 1, stepsMaxPerSequence).Draw(t, "actions")
+		return sequence(actions)
 	})
 }
 
-// stepGen draws one step; the weights favour the data operations.
-func stepGen(t *rapid.T, mayExpire bool) Step {
+// action is one drawn step with the parameters of the (re)connect that may precede it.
+type action struct {
+	step         Step
+	timeoutMs    int32
+	readOnlyByte bool
+	resume       bool // reopen a lost session by resuming it rather than with a new session
+	variant      int  // resume variant: 8 bad password, 9 lastZxidSeen ahead
+}
+
+func (a action) String() string { return a.step.String() }
+
+func actionGen() *rapid.Generator[action] {
+	return rapid.Custom(func(t *rapid.T) action {
+		var a action
+		a.step = stepGen(t)
+		a.step.Session = rapid.IntRange(0, sessionsMax-1).Draw(t, "session")
+		a.timeoutMs = rapid.SampledFrom([]int32{60000, 120000, 500, 60000, 1000}).Draw(t, "timeoutMs")
+		a.readOnlyByte = rapid.Bool().Draw(t, "readOnlyByte")
+		a.resume = rapid.IntRange(0, 3).Draw(t, "resume") == 3
+		a.variant = rapid.IntRange(0, 9).Draw(t, "resumeVariant")
+		return a
+	})
+}
+
+// sequence turns actions into steps: connects before a session's first step and before its
+// next step after one that probably ended its connection; at most one expiry, of a short
+// session (any other expiry becomes a reconnect).
+func sequence(actions []action) []Step {
+	var steps []Step
+	opened := make([]bool, sessionsMax)
+	dead := make([]bool, sessionsMax)
+	short := make([]bool, sessionsMax)
+	expiries := 0
+	for _, a := range actions {
+		s := a.step.Session
+		if dead[s] && a.resume {
+			steps = append(steps, Step{Session: s, Kind: StepReconnect, BadPassword: a.variant == 8, FutureZxid: a.variant == 9})
+			dead[s] = false
+		}
+		if !opened[s] || dead[s] {
+			steps = append(steps, Step{Session: s, Kind: StepConnect, TimeoutMs: a.timeoutMs, ReadOnlyByte: a.readOnlyByte})
+			opened[s], dead[s], short[s] = true, false, a.timeoutMs <= 1000
+		}
+		step := a.step
+		if step.Kind == StepExpire {
+			if !short[s] || expiries > 0 {
+				step = Step{Session: s, Kind: StepReconnect}
+			} else {
+				expiries++
+			}
+		}
+		dead[s] = mayEndConnection(step)
+		steps = append(steps, step)
+	}
+	return steps
+}
+
+// mayEndConnection guesses whether the server closes the connection at this step (or the
+// step closes it), so that the generator opens a new one before the session's next step. A
+// wrong guess costs nothing: the runner records what really happened.
+func mayEndConnection(s Step) bool {
+	switch {
+	case s.Kind == StepDisconnect, s.Kind == StepExpire, s.Kind == StepRaw:
+		return true
+	case s.Kind == StepReconnect:
+		return s.BadPassword || s.FutureZxid
+	case s.Data == DataPastLimit, s.ACL == "null":
+		return true
+	}
+	switch s.Op {
+	case wire.OpCloseSession, wire.OpSASL:
+		return true
+	case wire.OpCreateTTL:
+		return s.Flags != wire.ModePersistentWithTTL && s.Flags != wire.ModePersistentSequentialWithTTL
+	case wire.OpAuth:
+		return strings.HasPrefix(s.Auth, "foo:")
+	}
+	return false
+}
+
+// stepGen draws one step (its session is set by the caller); the weights favour the data
+// operations and watches.
+func stepGen(t *rapid.T) Step {
 	k := rapid.IntRange(0, 99).Draw(t, "kind")
 	switch {
-	case k < 22:
-		return createStep(t)
-	case k < 27:
-		return Step{Kind: StepRequest, Op: wire.OpDelete, Path: pathGen(t), Version: rapid.SampledFrom(versions).Draw(t, "version")}
-	case k < 37:
-		op := rapid.SampledFrom([]wire.OpCode{wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2}).Draw(t, "read")
+	case k < 12:
+		op := rapid.SampledFrom([]wire.OpCode{wire.OpGetData, wire.OpExists, wire.OpGetChildren, wire.OpGetChildren2}).Draw(t, "read")
 		return Step{Kind: StepRequest, Op: op, Path: pathGen(t), Watch: rapid.IntRange(0, 9).Draw(t, "watch") < 7}
-	case k < 45:
+	case k < 32:
+		return createStep(t)
+	case k < 42:
 		s := Step{Kind: StepRequest, Op: wire.OpSetData, Path: pathGen(t), Version: rapid.SampledFrom(versions).Draw(t, "version")}
 		s.Data, s.Text = dataGen(t)
 		return s
 	case k < 48:
-		return Step{Kind: StepRequest, Op: wire.OpGetACL, Path: pathGen(t)}
-	case k < 52:
-		return Step{Kind: StepRequest, Op: wire.OpSetACL, Path: pathGen(t), ACL: rapid.SampledFrom(aclKeys).Draw(t, "acl"),
-			Version: rapid.SampledFrom(versions).Draw(t, "version")}
-	case k < 60:
+		return Step{Kind: StepRequest, Op: wire.OpDelete, Path: pathGen(t), Version: rapid.SampledFrom(versions).Draw(t, "version")}
+	case k < 55:
 		return multiStep(t)
-	case k < 62:
-		return Step{Kind: StepRequest, Op: wire.OpSync, Path: pathGen(t)}
-	case k < 64:
-		return Step{Kind: StepRequest, Op: wire.OpGetEphemerals,
-			Path: rapid.SampledFrom([]string{"", "/", "~", "~/a", "~/e"}).Draw(t, "prefix")}
-	case k < 66:
-		return Step{Kind: StepRequest, Op: wire.OpGetAllChildrenNumber, Path: pathGen(t)}
-	case k < 71:
+	case k < 60:
 		return Step{Kind: StepRequest, Op: wire.OpAddWatch, Path: pathGen(t),
 			Mode: rapid.SampledFrom([]int32{0, 1, 0, 1, 2}).Draw(t, "mode")}
+	case k < 62:
+		return Step{Kind: StepRequest, Op: wire.OpGetACL, Path: pathGen(t)}
+	case k < 66:
+		return Step{Kind: StepRequest, Op: wire.OpSetACL, Path: pathGen(t), ACL: rapid.SampledFrom(aclKeys).Draw(t, "acl"),
+			Version: rapid.SampledFrom(versions).Draw(t, "version")}
+	case k < 68:
+		return Step{Kind: StepRequest, Op: wire.OpSync, Path: pathGen(t)}
+	case k < 70:
+		return Step{Kind: StepRequest, Op: wire.OpGetEphemerals,
+			Path: rapid.SampledFrom([]string{"", "/", "~", "~/a", "~/e"}).Draw(t, "prefix")}
+	case k < 72:
+		return Step{Kind: StepRequest, Op: wire.OpGetAllChildrenNumber, Path: pathGen(t)}
 	case k < 75:
 		op := rapid.SampledFrom([]wire.OpCode{wire.OpCheckWatches, wire.OpRemoveWatches}).Draw(t, "watchOp")
 		return Step{Kind: StepRequest, Op: op, Path: pathGen(t), Mode: rapid.SampledFrom([]int32{1, 2, 3, 3, 4}).Draw(t, "watcherType")}
@@ -132,27 +204,27 @@ func stepGen(t *rapid.T, mayExpire bool) Step {
 	case k < 84:
 		return Step{Kind: StepRequest, Op: wire.OpAuth, Auth: rapid.SampledFrom(auths).Draw(t, "auth"),
 			AuthXidNormal: rapid.Bool().Draw(t, "authNormalXid")}
-	case k < 86:
-		return Step{Kind: StepRequest, Op: wire.OpCloseSession}
-	case k < 89:
+	case k < 87:
 		s := rapid.SampledFrom(systemSteps).Draw(t, "system")
 		s.Kind = StepRequest
 		return s
+	case k < 89:
+		return Step{Kind: StepRequest, Op: wire.OpCloseSession}
 	case k < 90:
 		return Step{Kind: StepRaw, Op: rapid.SampledFrom(rawOps).Draw(t, "rawOp"), Path: pathGen(t), Version: -1}
 	case k < 91:
 		return Step{Kind: StepRequest, Op: wire.OpSASL}
 	case k < 94:
 		return Step{Kind: StepDisconnect}
-	case k < 98 || !mayExpire:
+	case k < 98:
 		v := rapid.IntRange(0, 9).Draw(t, "reconnectVariant")
-		return Step{Kind: StepReconnect, BadPassword: v == 0, FutureZxid: v == 1}
+		return Step{Kind: StepReconnect, BadPassword: v == 8, FutureZxid: v == 9}
 	}
 	return Step{Kind: StepExpire}
 }
 
 func pathGen(t *rapid.T) string {
-	if rapid.IntRange(0, 9).Draw(t, "edge") == 0 {
+	if rapid.IntRange(0, 9).Draw(t, "edge") == 9 {
 		return rapid.SampledFrom(edgePaths).Draw(t, "edgePath")
 	}
 	return rapid.SampledFrom(nodePaths).Draw(t, "path")
@@ -160,12 +232,12 @@ func pathGen(t *rapid.T) string {
 
 func dataGen(t *rapid.T) (DataKind, string) {
 	switch rapid.IntRange(0, 39).Draw(t, "data") {
-	case 0:
-		return DataAtLimit, ""
-	case 1:
-		return DataPastLimit, ""
-	case 2, 3, 4:
+	case 36, 37:
 		return DataNull, ""
+	case 38:
+		return DataAtLimit, ""
+	case 39:
+		return DataPastLimit, ""
 	}
 	return DataText, rapid.SampledFrom(texts).Draw(t, "text")
 }
@@ -175,7 +247,7 @@ func dataGen(t *rapid.T) (DataKind, string) {
 func createStep(t *rapid.T) Step {
 	s := Step{Kind: StepRequest, ACL: rapid.SampledFrom(aclKeys).Draw(t, "acl")}
 	s.Data, s.Text = dataGen(t)
-	wrong := rapid.IntRange(0, 9).Draw(t, "wrongFlags") == 0
+	wrong := rapid.IntRange(0, 9).Draw(t, "wrongFlags") == 9
 	switch rapid.IntRange(0, 9).Draw(t, "createOp") {
 	case 0, 1, 2, 3:
 		s.Op = wire.OpCreate
@@ -209,13 +281,16 @@ func createStep(t *rapid.T) Step {
 // multiStep draws a multi (atomic writes, often failing part-way) or a multiRead, and now and
 // then one that mixes reads and writes (MarshallingError, §10.1).
 func multiStep(t *rapid.T) Step {
-	read := rapid.IntRange(0, 4).Draw(t, "multiRead") == 0
-	mixed := rapid.IntRange(0, 9).Draw(t, "mixed") == 0
+	read := rapid.IntRange(0, 4).Draw(t, "multiRead") == 4
+	mixed := rapid.IntRange(0, 9).Draw(t, "mixed") == 9
 	s := Step{Kind: StepRequest, Op: wire.OpMulti}
 	if read {
 		s.Op = wire.OpMultiRead
 	}
-	n := rapid.IntRange(0, 4).Draw(t, "subOps")
+	n := rapid.IntRange(1, 4).Draw(t, "subOps")
+	if rapid.IntRange(0, 19).Draw(t, "emptyMulti") == 19 {
+		n = 0
+	}
 	for i := range n {
 		var sub Step
 		if read != (mixed && i == n-1) {

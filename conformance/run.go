@@ -48,8 +48,8 @@ type Transcript struct {
 	Target       Target
 	Prefix       string
 	Observations []Observation
-	// SessionIDs maps the session ids the server handed out to step session numbers.
-	SessionIDs map[int64]int
+	// SessionIDs maps the session ids the server handed out to session names (sessionName).
+	SessionIDs map[int64]string
 	// Passwords are the session passwords, by session number.
 	Passwords map[int][]byte
 	Started   time.Time
@@ -64,6 +64,15 @@ type session struct {
 	conn         *Conn
 	lastZxid     int64
 	xid          int32
+	generation   int // how many sessions the slot has opened, this one included
+}
+
+// sessionName names the generation-th session opened in a slot: s2, then s2.2, s2.3...
+func sessionName(slot, generation int) string {
+	if generation <= 1 {
+		return fmt.Sprintf("s%d", slot)
+	}
+	return fmt.Sprintf("s%d.%d", slot, generation)
 }
 
 type runner struct {
@@ -79,7 +88,7 @@ func Run(target Target, prefix string, steps []Step) *Transcript {
 		steps = steps[:stepsMax]
 	}
 	r := &runner{
-		t: &Transcript{Target: target, Prefix: prefix, SessionIDs: map[int64]int{}, Passwords: map[int][]byte{},
+		t: &Transcript{Target: target, Prefix: prefix, SessionIDs: map[int64]string{}, Passwords: map[int][]byte{},
 			Started: time.Now()},
 		sessions: map[int]*session{},
 	}
@@ -121,11 +130,16 @@ func (r *runner) record(o Observation) {
 }
 
 func (r *runner) connect(s Step) {
-	if ss := r.sessions[s.Session]; ss != nil {
-		r.record(Observation{Session: s.Session, What: s.String(), Note: "session already opened"})
-		return
+	generation := 1
+	if old := r.sessions[s.Session]; old != nil {
+		// A new session in a used slot: the old one's connection (if any) is dropped first.
+		generation = old.generation + 1
+		if old.conn != nil {
+			r.record(Observation{Session: s.Session, What: "drop the slot's previous session", Note: "client closed the connection"})
+			r.lost(s.Session)
+		}
 	}
-	ss := &session{requestedMs: s.TimeoutMs, readOnlyByte: s.ReadOnlyByte}
+	ss := &session{requestedMs: s.TimeoutMs, readOnlyByte: s.ReadOnlyByte, generation: generation}
 	r.sessions[s.Session] = ss
 	req := wire.ConnectRequest{TimeoutMs: s.TimeoutMs, Passwd: make([]byte, 16), HasReadOnly: s.ReadOnlyByte}
 	c, hs := Dial(r.t.Target.Addr, req)
@@ -138,7 +152,7 @@ func (r *runner) connect(s Step) {
 		return
 	}
 	ss.id, ss.passwd, ss.negotiatedMs, ss.conn = hs.Response.SessionID, hs.Response.Passwd, hs.Response.TimeoutMs, c
-	r.t.SessionIDs[ss.id] = s.Session
+	r.t.SessionIDs[ss.id] = sessionName(s.Session, generation)
 	r.t.Passwords[s.Session] = ss.passwd
 	c.StartPinger(time.Duration(ss.negotiatedMs) * time.Millisecond / 3)
 }
@@ -190,7 +204,13 @@ func (r *runner) waitClosed(session int, c *Conn) bool {
 	if closed {
 		note = "server closed the connection"
 	}
-	r.record(Observation{Session: session, What: "after reply", Exchange: &Exchange{Outcome: Replied, Events: events}, Note: note})
+	what := "after reply"
+	if n := len(r.t.Observations); n > 0 {
+		if ex := r.t.Observations[n-1].Exchange; ex != nil && ex.Outcome == Replied {
+			what = fmt.Sprintf("after %s %s", opName(r.t.Observations[n-1].Op), errName(ex.Reply.Header.Err))
+		}
+	}
+	r.record(Observation{Session: session, What: what, Exchange: &Exchange{Outcome: Replied, Events: events}, Note: note})
 	return closed
 }
 
