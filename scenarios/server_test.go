@@ -21,7 +21,7 @@ const serverFaultPhase = 3 * time.Second
 // the heal. -seed=N (or ZABKIT_SEED=N) runs one seed; -seeds=N a longer sweep.
 func TestServers(t *testing.T) {
 	var total zk.Stats
-	list := seeds(t, 40)
+	list := seeds(t, 60)
 	for _, seed := range list {
 		o := zk.Swarm(seed, serverFaultPhase)
 		r := zk.Run(o)
