@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -44,7 +46,20 @@ func (c *clientConn) fourLetter(word string) {
 	c.nc.SetWriteDeadline(time.Now().Add(queryWaitMax))
 	c.nc.Write([]byte(out))
 	c.sent.Add(1)
+	// Half-close and drain what the client still sends (the "\n" of `echo ruok | nc`):
+	// closing a socket with unread input sends a reset, which can destroy the answer
+	// before the client has read it.
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		c.nc.SetReadDeadline(time.Now().Add(fourLetterDrainMax))
+		io.Copy(io.Discard, io.LimitReader(c.nc, fourLetterDrainBytesMax))
+	}
 }
+
+const (
+	fourLetterDrainMax      = time.Second
+	fourLetterDrainBytesMax = 4096
+)
 
 // view is what the 4lw read from the node goroutine, taken in one query.
 type view struct {

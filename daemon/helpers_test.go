@@ -24,10 +24,12 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// fastTicks makes elections, session expiry and timeouts quick: 50 ms ticks, sessions of
-// 0.2 to 4 s.
+// fastTicks makes elections, session expiry and timeouts quick: 100 ms ticks, sessions of
+// 0.2 to 4 s, a follower gives up on a silent leader after 1 s (syncLimit): shorter limits
+// make a loaded 2-core machine (or -race) see spurious leader changes.
 func fastTicks(c *config.Config) {
-	c.TickMillis = 50
+	c.TickMillis = 100
+	c.InitLimitTicks, c.SyncLimitTicks = 10, 10
 	c.MinSessionTimeoutMillis = 200
 	c.MaxSessionTimeoutMillis = 4000
 	c.MaxClientCnxns = 0

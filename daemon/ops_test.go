@@ -127,6 +127,10 @@ func testWatches(t *testing.T, e *Ensemble, addr string) {
 	// A watch fires once: a second change sends nothing on the same channel.
 	_, err = other.Set("/w", []byte("2"), -1)
 	require.NoError(t, err)
+	// c's member may not have applied that set yet: sync first, or the new watch would
+	// (correctly) fire for it.
+	_, err = c.Sync("/w")
+	require.NoError(t, err)
 	_, _, dataW, err = c.GetW("/w")
 	require.NoError(t, err)
 	require.NoError(t, other.Delete("/w/new", -1))
