@@ -1,0 +1,94 @@
+package failover
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/zabkit/zabkit/sim/cluster"
+)
+
+// savedDir is where a failing property saves its minimal schedule (TestReplay replays it).
+var savedDir = filepath.Join("testdata", "failover")
+
+// TestFailover is the failover fuzzer: rapid draws fault schedules on a quiet ensemble and
+// runs each with every check; a failure is shrunk to a minimal schedule, which the log
+// prints and savedDir keeps. -rapid.checks sets how many schedules (default 100, -short 20).
+func TestFailover(t *testing.T) {
+	var failing *Schedule
+	t.Cleanup(func() { saveFailing(t, failing) })
+	rapid.Check(t, property(nil, &failing))
+}
+
+// property runs one drawn schedule with bugs switched on and fails the draw if the run
+// fails. *failing ends as the last failing schedule run: rapid runs the minimal one last.
+func property(bugs []string, failing **Schedule) func(*rapid.T) {
+	return func(t *rapid.T) {
+		s := drawSchedule(t)
+		s.Bugs = bugs
+		r, err := s.Run()
+		if err != nil {
+			t.Fatalf("the generator drew a schedule Options refuses: %v\n%s", err, s)
+		}
+		if r.Failed() {
+			*failing = &s
+			failRun(t, s, r)
+		}
+	}
+}
+
+// failRun fails the draw from a different line for each kind of failure: rapid only keeps
+// a shrunk case that fails with the same traceback, so a safety failure shrinks to a
+// schedule that still breaks safety, not to one that merely stalls.
+func failRun(t *rapid.T, s Schedule, r cluster.Result) {
+	t.Helper()
+	report := fmt.Sprintf("%v\nschedule (%d steps):\n%s", r.Failure, len(s.Steps), s)
+	switch r.Failure.Kind {
+	case cluster.FailSafety:
+		t.Fatalf("safety: %s", report)
+	case cluster.FailLiveness:
+		t.Fatalf("liveness: %s", report)
+	case cluster.FailPanic:
+		t.Fatalf("panic: %s", report)
+	default:
+		t.Fatalf("%v: %s", r.Failure.Kind, report)
+	}
+}
+
+// saveFailing writes the minimal failing schedule of a failed test to savedDir and says how
+// to replay it.
+func saveFailing(t *testing.T, s *Schedule) {
+	if !t.Failed() || s == nil {
+		return
+	}
+	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")
+	path := filepath.Join(savedDir, fmt.Sprintf("%s-%s.schedule", name, time.Now().Format("20060102-150405")))
+	if err := writeSchedule(path, *s); err != nil {
+		t.Logf("could not save the minimal schedule: %v", err)
+		return
+	}
+	t.Logf("minimal failing schedule (%d steps) saved; replay:\n  go test ./scenarios/failover -run TestReplay -schedule=%s -v\n  go run ./cmd/zabsim replay -schedule scenarios/failover/%s -v\n%s",
+		len(s.Steps), path, path, s)
+}
+
+func writeSchedule(path string, s Schedule) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	header := "# failover schedule: replay with go run ./cmd/zabsim replay -schedule FILE -v\n"
+	return os.WriteFile(path, []byte(header+s.String()), 0o644)
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+var _ = require.New
