@@ -3,6 +3,7 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zabkit/zabkit/checker"
+	"github.com/zabkit/zabkit/daemon/config"
 	"github.com/zabkit/zabkit/zab/tree"
 	"github.com/zabkit/zabkit/zab/wire"
 )
@@ -21,7 +23,10 @@ import (
 // passes every check of package checker (linearizability, session order, write zxids).
 func TestLeaderKilledMidLoad(t *testing.T) {
 	rec := newHistoryRecorder()
-	e := startEnsembleWith(t, EnsembleOptions{Servers: 3, Committed: rec.committed})
+	// snapCount 100: members save snapshots in the background during the load, and the
+	// restarted leader recovers from a snapshot plus its log.
+	e := startEnsembleWith(t, EnsembleOptions{Servers: 3, Committed: rec.committed},
+		func(c *config.Config) { c.SnapCount = 100 })
 	keys := []string{"/k0", "/k1", "/k2"}
 	addrs := e.Addrs()
 
@@ -122,6 +127,11 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 		s.close()
 	}
 
+	for i := range addrs {
+		snaps, err := filepath.Glob(filepath.Join(e.Config(i).DataDir, "snapshot.*"))
+		require.NoError(t, err)
+		require.NotEmpty(t, snaps, "member %d saved no snapshot with snapCount=100", i+1)
+	}
 	h := rec.history(t)
 	// No acknowledged write lost: each acknowledged setData is in the committed order.
 	inLog := map[string]bool{}
