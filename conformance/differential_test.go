@@ -26,7 +26,7 @@ func TestDifferentialApacheAgreesWithItself(t *testing.T) {
 	a, b := targets(t)
 	var cov Coverage
 	rapid.Check(t, func(rt *rapid.T) {
-		steps := StepsGen(stepsPerSequence).Draw(rt, "sequence")
+		steps := DrawSteps(rt, stepsPerSequence)
 		r := Differential(a, b, nextPrefix(), steps)
 		if r.Divergence != nil {
 			rt.Fatalf("%s", r.Divergence.Report)

@@ -57,25 +57,27 @@ var stableKeys = map[string]bool{
 	"Mode": true, "zk_server_state": true, "Outstanding": true, "zk_outstanding_requests": true,
 	"tickTime": true, "minSessionTimeout": true, "maxSessionTimeout": true, "maxClientCnxns": true,
 	"secureClientPort": true, "clientPortListenBacklog": true, "serverId": true,
-	"zk_ephemerals_count": true, "zk_watch_count": true,
 	"ruok": true, "version-number": true,
 }
 
 var (
 	digitsRE  = regexp.MustCompile(`[0-9]+`)
+	floatRE   = regexp.MustCompile(`[0-9]+\.[0-9]+(E-?[0-9]+)?`)
 	hexRE     = regexp.MustCompile(`0x[0-9a-fA-F]+`)
 	versionRE = regexp.MustCompile(`^([0-9]+\.[0-9]+\.[0-9]+)-(\S*), built on ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}) (\S+)$`)
 )
 
-// Shape abstracts a value to its format: hex numbers become 0xH, digit runs N, so "0x1a" →
-// "0xH", "0/0.5/3" → "N/N.N/N", "/127.0.0.1:4312[1](queued=0,...)" → "/N.N.N.N:N[N](queued=N,...)".
+// Shape abstracts a value to its format: hex numbers become <hex>, decimals F, other digit
+// runs N, so "0x1a" → "<hex>", "0/0.5/3" → "N/F/N", "1.2E-4" → "F", "/127.0.0.1:4312[1](queued=0,...)" → "/N.N.N.N:N[N](queued=N,...)".
 // A ZooKeeper version line keeps its release number and the build-date format (what
 // zkServer.sh-style scripts and client libraries parse out of srvr and envi).
 func Shape(v string) string {
 	if m := versionRE.FindStringSubmatch(v); m != nil {
 		return m[1] + "-<git>, built on YYYY-MM-DD hh:mm " + m[4]
 	}
-	v = hexRE.ReplaceAllString(v, "0xH")
+	v = hexRE.ReplaceAllString(v, "<hex>")
+	// Java prints doubles as 0.0, 12.5 or 1.2E-4 depending on the value.
+	v = floatRE.ReplaceAllString(v, "F")
 	return digitsRE.ReplaceAllString(v, "N")
 }
 

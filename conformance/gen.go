@@ -56,24 +56,29 @@ var (
 	ttls     = []int64{1, 60000, 3600000, 0, -5, 1<<40 - 1, 1 << 40}
 )
 
-// StepsGen generates differential sequences of up to stepsMaxPerSequence steps from up to
-// four sessions. A session connects at first use, and again (a new session in the same slot,
-// or a resume of the old one) at its next use after a step that probably cost it its
-// connection. A session may expire at most once per sequence, and only a short one (each
+// DrawSteps draws a differential sequence of at most stepsMax actions inside a rapid property,
+// from up to four sessions. A session connects at first use, and again (a new session in the
+// same slot, or a resume of the old one) at its next use after a step that probably cost it
+// its connection. A session may expire at most once per sequence, and only a short one (each
 // expiry costs about 2.5 s of waiting).
 //
-// The sequence is drawn as a slice of independent actions (rapid.SliceOfN), each carrying
-// the parameters of the connect it may need, and the session bookkeeping is derived from the
-// slice afterwards: so rapid can delete any action while shrinking, not only the last ones.
+// The actions are drawn with rapid's Repeat (on average -rapid.steps of them) and the
+// session bookkeeping is derived from them afterwards, so rapid can delete any action while
+// shrinking, not only the last ones.
 //
 // rapid draws small numbers more often than large ones (it shrinks towards them), so every
 // choice below lists the common, harmless options first and the destructive ones
 // (oversized frames, disconnects, bad auth) last.
-func StepsGen(stepsMaxPerSequence int) *rapid.Generator[[]Step] {
-	return rapid.Custom(func(t *rapid.T) []Step {
-		actions := rapid.SliceOfN(actionGen(), 1, stepsMaxPerSequence).Draw(t, "actions")
-		return sequence(actions)
+func DrawSteps(t *rapid.T, stepsMax int) []Step {
+	var actions []action
+	t.Repeat(map[string]func(*rapid.T){
+		"step": func(t *rapid.T) {
+			if len(actions) < stepsMax {
+				actions = append(actions, actionGen().Draw(t, "action"))
+			}
+		},
 	})
+	return sequence(actions)
 }
 
 // action is one drawn step with the parameters of the (re)connect that may precede it.
@@ -86,6 +91,9 @@ type action struct {
 }
 
 func (a action) String() string { return a.step.String() }
+
+// GoString is what rapid prints for a drawn action.
+func (a action) GoString() string { return a.step.String() }
 
 func actionGen() *rapid.Generator[action] {
 	return rapid.Custom(func(t *rapid.T) action {

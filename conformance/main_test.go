@@ -16,6 +16,9 @@ import (
 // -rapid.checks=N.
 const defaultChecks = 40
 
+// defaultSteps is the average number of actions of a generated sequence (rapid's Repeat).
+const defaultSteps = 20
+
 // defaultShrinkTime bounds rapid's shrinking of a divergence (its default is 30 s).
 const defaultShrinkTime = "20s"
 
@@ -25,6 +28,9 @@ func TestMain(m *testing.M) {
 	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["rapid.checks"] {
 		_ = flag.Set("rapid.checks", fmt.Sprint(defaultChecks))
+	}
+	if !set["rapid.steps"] {
+		_ = flag.Set("rapid.steps", fmt.Sprint(defaultSteps))
 	}
 	if !set["rapid.shrinktime"] {
 		_ = flag.Set("rapid.shrinktime", defaultShrinkTime)

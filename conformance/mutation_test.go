@@ -269,7 +269,7 @@ func TestRapidShrinksAMutatedReply(t *testing.T) {
 	}
 	rec := &recordingTB{name: t.Name()}
 	rapid.Check(rec, func(rt *rapid.T) {
-		steps := StepsGen(stepsPerSequence).Draw(rt, "sequence")
+		steps := DrawSteps(rt, stepsPerSequence)
 		if d := Differential(a, mutated, nextPrefix(), steps).Divergence; d != nil {
 			rt.Fatalf("%s", d.Report)
 		}
