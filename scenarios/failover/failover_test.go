@@ -23,19 +23,31 @@ var savedDir = filepath.Join("testdata", "failover")
 // prints and savedDir keeps. -rapid.checks sets how many schedules (default 100, -short 20).
 func TestFailover(t *testing.T) {
 	var failing *Schedule
+	var total cluster.Stats
+	runs := 0
 	t.Cleanup(func() { saveFailing(t, failing) })
-	rapid.Check(t, property(nil, &failing))
+	rapid.Check(t, property(nil, &failing, func(r cluster.Result) { total.Add(r.Stats); runs++ }))
+	// The schedules must have failed over, or the property held for want of trying.
+	require.Greater(t, total.Elections, runs, "the schedules forced new leaders: %+v", total)
+	require.Positive(t, total.Crashes, "the schedules crashed servers: %+v", total)
+	require.Positive(t, total.SyncDiff+total.SyncTrunc+total.SyncSnap, "restarted servers synced: %+v", total)
+	t.Logf("%d schedules: %d elections, %d crashes, %d recovery cuts, %d refused disks, sync DIFF=%d TRUNC=%d SNAP=%d",
+		runs, total.Elections, total.Crashes, total.RecoveryCuts, total.Refusals, total.SyncDiff, total.SyncTrunc, total.SyncSnap)
 }
 
 // property runs one drawn schedule with bugs switched on and fails the draw if the run
 // fails. *failing ends as the last failing schedule run: rapid runs the minimal one last.
-func property(bugs []string, failing **Schedule) func(*rapid.T) {
+// ran, if set, sees every result.
+func property(bugs []string, failing **Schedule, ran func(cluster.Result)) func(*rapid.T) {
 	return func(t *rapid.T) {
 		s := drawSchedule(t)
 		s.Bugs = bugs
 		r, err := s.Run()
 		if err != nil {
 			t.Fatalf("the generator drew a schedule Options refuses: %v\n%s", err, s)
+		}
+		if ran != nil {
+			ran(r)
 		}
 		if r.Failed() {
 			*failing = &s
@@ -90,5 +102,3 @@ func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
 }
-
-var _ = require.New

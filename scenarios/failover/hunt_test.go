@@ -34,7 +34,7 @@ func hunt(t *testing.T, bugs []string, seed uint64, checks int) huntResult {
 	done := make(chan struct{})
 	go func() { // rapid ends a failed check with FailNow, which leaves this goroutine
 		defer close(done)
-		rapid.Check(rec, property(bugs, &minimal))
+		rapid.Check(rec, property(bugs, &minimal, nil))
 	}()
 	<-done
 	if !rec.Failed() {
