@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -26,11 +25,19 @@ func recoverStore(cfg config.Config, log *slog.Logger) (*storage.Store, *osfs.FS
 	if err != nil {
 		return nil, nil, node.Recovered{}, fmt.Errorf("daemon: dataDir: %w", err)
 	}
-	logFS := dataFS
-	if cfg.DataLogDir != "" && filepath.Clean(cfg.DataLogDir) != filepath.Clean(cfg.DataDir) {
-		if logFS, err = osfs.Open(cfg.DataLogDir, osfs.WithPreallocation(cfg.PreAllocBytes)); err != nil {
-			return nil, nil, node.Recovered{}, fmt.Errorf("daemon: dataLogDir: %w", err)
-		}
+	// The log gets its own FS even when it shares the directory: only log segments are
+	// preallocated (preAllocSize), not every snapshot and epoch file.
+	logDir := cfg.DataLogDir
+	if logDir == "" {
+		logDir = cfg.DataDir
+	}
+	var prealloc []osfs.Option
+	if cfg.PreAllocBytes > 0 {
+		prealloc = append(prealloc, osfs.WithPreallocation(cfg.PreAllocBytes))
+	}
+	logFS, err := osfs.Open(logDir, prealloc...)
+	if err != nil {
+		return nil, nil, node.Recovered{}, fmt.Errorf("daemon: dataLogDir: %w", err)
 	}
 	store, rec, err := storage.Recover(dataFS, logFS, storage.Config{SnapshotRetainCount: max(cfg.SnapRetainCount, 3)})
 	if !rec.Report.Empty() {
