@@ -300,15 +300,16 @@ func (s *Server) closeClient(id node.ConnID, reason string) {
 	c.signal()
 }
 
-// clientsFlushed reports whether every connection's queue is written.
-func (s *Server) clientsFlushed() bool {
+// clientsIdle reports whether every request read has been answered and every answer
+// handed to the socket.
+func (s *Server) clientsIdle() bool {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
 	for _, c := range s.conns {
 		c.mu.Lock()
-		n := len(c.queue)
+		busy := len(c.queue) > 0 || (len(c.inflight) > 0 && !c.closing)
 		c.mu.Unlock()
-		if n > 0 {
+		if busy {
 			return false
 		}
 	}

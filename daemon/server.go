@@ -231,14 +231,15 @@ func (s *Server) Kill() {
 	<-s.done
 }
 
-// drain waits, bounded, until no persist is pending and every client's queued frames are
-// written: in-flight requests are answered before the connections close.
+// drain waits, bounded, until no persist is pending, every request read is answered and
+// every answer is handed to its socket: in-flight requests are answered before the
+// connections close.
 func (s *Server) drain() {
 	deadline := time.Now().Add(shutdownDrainMax)
 	for time.Now().Before(deadline) {
 		idle := false
 		if !s.query(func() {
-			idle = len(s.pending) == 0 && len(s.inputs) == 0 && s.clientsFlushed()
+			idle = len(s.pending) == 0 && len(s.inputs) == 0 && s.clientsIdle()
 		}) {
 			return
 		}
