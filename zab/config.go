@@ -51,6 +51,13 @@ type Config struct {
 	// latest snapshot, the peer writes a new snapshot and forgets older txns. Zero means
 	// 100000.
 	SnapshotEveryTxns int
+	// SnapshotsByHost says the host snapshots the state machine itself, when it likes, and
+	// reports each snapshot with Peer.Compact; the peer then issues no periodic snapshot of
+	// its own and SnapshotEveryTxns is unused. zab/node does this: it rolls ZooKeeper's
+	// randomized snapCount so members do not all snapshot at once, and its host writes the
+	// snapshot in the background instead of in the log's write path. SNAP installs remain
+	// Persist writes either way.
+	SnapshotsByHost bool
 
 	// Bugs re-introduces known bugs for the bug zoo; all off in production (bugs.go).
 	Bugs Bugs

@@ -27,6 +27,10 @@ type harnessOptions struct {
 	diffTxnsMax       int
 	inFlightMax       int
 	snapshotEveryTxns int
+	// hostSnapshotEveryTxns > 0 makes the host take the snapshots, as zab/node's does
+	// (Config.SnapshotsByHost): after that many deliveries it snapshots the state machine,
+	// writes it once the log is durable up to it, and reports it with Peer.Compact.
+	hostSnapshotEveryTxns int
 	// Network: per message latency in [latencyMin, latencyMax] ms; loss and duplication in
 	// per mille; reorder lets messages overtake each other inside one link (TCP would not).
 	latencyMin, latencyMax Time
@@ -124,6 +128,13 @@ type simNode struct {
 	phase     Phase         // as of the last StateChanged of this life
 	voteRound uint64        // the round of the last LOOKING vote this life sent
 	vote      Vote          // and that vote
+	// The host's own snapshots (hostSnapshotEveryTxns): deliveries since the last one, the
+	// one taken and waiting for every persist issued before it to be durable, and the last
+	// persist ID issued.
+	hostDelivered int
+	hostDue       *Snapshot
+	hostDueAfter  uint64
+	lastIssued    uint64
 }
 
 type envelope struct {
@@ -235,7 +246,8 @@ func newClusterWithDisks(t failer, seed uint64, opt harnessOptions, disks map[Pe
 			TickMillis: opt.tickMillis, InitLimitTicks: opt.initLimitTicks, SyncLimitTicks: opt.syncLimitTicks,
 			Rand:        splitRand{rand.New(rand.NewPCG(seed, uint64(id)))},
 			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax, SnapshotEveryTxns: opt.snapshotEveryTxns,
-			Bugs: opt.bugs,
+			SnapshotsByHost: opt.hostSnapshotEveryTxns > 0,
+			Bugs:            opt.bugs,
 		}}
 		d := disks[id]
 		n.durable = d.clone()
@@ -263,6 +275,7 @@ func (c *cluster) start(n *simNode) {
 	n.peer, n.up, n.lastTick = p, true, c.now-1
 	n.written = n.durable.clone()
 	n.proposing = map[Zxid]bool{}
+	n.hostDelivered, n.hostDue, n.hostDueAfter, n.lastIssued = 0, nil, 0, 0
 	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(n.durable.snap.Zxid)})
 	c.record(n, "start")
 }
@@ -330,6 +343,37 @@ func (c *cluster) handle(n *simNode, in Input) {
 		}
 		c.output(n, o, propose)
 	}
+	if n.up {
+		c.hostSnapshot(n)
+	}
+}
+
+// hostSnapshot is the host's side of Config.SnapshotsByHost, shaped like zab/node's
+// snapshotter: a snapshot of the state machine at the commit point after enough deliveries,
+// saved once every persist issued before it is durable (so the disk's log reaches its zxid
+// and no earlier SNAP install can land on top of it), then reported with Peer.Compact.
+func (c *cluster) hostSnapshot(n *simNode) {
+	every := c.opt.hostSnapshotEveryTxns
+	if every <= 0 {
+		return
+	}
+	if n.hostDue == nil && n.hostDelivered >= every {
+		n.hostDue = &Snapshot{Zxid: n.peer.Committed(), Data: n.sm.Snapshot()}
+		n.hostDueAfter, n.hostDelivered = n.lastIssued, 0
+	}
+	if n.hostDue == nil || (len(n.pending) > 0 && n.pending[0].w.ID <= n.hostDueAfter) {
+		return
+	}
+	snap := *n.hostDue
+	n.hostDue = nil
+	if snap.Zxid > n.durable.snap.Zxid {
+		n.durable.apply(Persist{Snapshot: &snap})
+		n.written.apply(Persist{Snapshot: &snap})
+	}
+	c.recordf(n, "host snapshot %v", snap.Zxid)
+	if err := n.peer.Compact(snap.Zxid); err != nil {
+		c.fatalf("node %d: Compact(%v) after a host snapshot: %v", n.id, snap.Zxid, err)
+	}
 }
 
 func (c *cluster) output(n *simNode, o Output, propose []byte) {
@@ -338,6 +382,7 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.send(n, o.Message)
 	case Persist:
 		c.stats.persists++
+		n.lastIssued = o.ID
 		c.recordf(n, "persist %d snap=%v trunc=%v/%v entries=%d ae=%v/%d ce=%v/%d after=%d",
 			o.ID, o.Snapshot != nil, o.Truncate, o.TruncateAfter, len(o.Entries),
 			o.SetAcceptedEpoch, o.AcceptedEpoch, o.SetCurrentEpoch, o.CurrentEpoch, len(o.After))
@@ -365,10 +410,12 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		}
 	case Deliver:
 		c.stats.delivered++
+		n.hostDelivered++
 		delete(n.proposing, o.Txn.Zxid)
 		c.recordf(n, "deliver %v %q", o.Txn.Zxid, o.Txn.Data)
 		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(n.id), Zxid: uint64(o.Txn.Zxid), Txn: o.Txn.Data})
 	case Restored:
+		n.hostDue, n.hostDelivered = nil, 0 // a snapshot taken before a SNAP install is older than it
 		c.recordf(n, "restored %v", o.Zxid)
 		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(o.Zxid)})
 	case StateChanged:

@@ -1,13 +1,27 @@
 package zab
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
-// txnLog is the peer's view of its logged history: everything up to base lives in a snapshot
-// (base is zero for the empty history), entries follow it in strictly increasing zxid order.
-// "Logged" means handed to the host in a Persist; durability is tracked by persistQueue.
+// txnLog is the peer's in-memory view of its logged history: everything up to base lives in
+// a snapshot (base is zero for the empty history), entries follow it in strictly increasing
+// zxid order. "Logged" means handed to the host in a Persist; durability is tracked by
+// persistQueue. Once the history is covered by a snapshot, rebase drops the old entries, so
+// the memory the log holds stays bounded under an endless write load (Peer.Retained).
 type txnLog struct {
-	base    Zxid
-	entries []Txn
+	base      Zxid
+	entries   []Txn
+	dataBytes int // the sum of len(Data) over entries
+}
+
+func newTxnLog(base Zxid, entries []Txn) txnLog {
+	l := txnLog{base: base, entries: slices.Clone(entries)}
+	for _, t := range l.entries {
+		l.dataBytes += len(t.Data)
+	}
+	return l
 }
 
 func (l *txnLog) last() Zxid {
@@ -61,6 +75,7 @@ func (l *txnLog) above(z Zxid) []Txn {
 func (l *txnLog) append(t Txn) {
 	assert(t.Zxid > l.last(), "txnLog.append(%v) after %v", t.Zxid, l.last())
 	l.entries = append(l.entries, t)
+	l.dataBytes += len(t.Data)
 }
 
 // truncateAfter drops every txn above z and returns them.
@@ -68,14 +83,28 @@ func (l *txnLog) truncateAfter(z Zxid) []Txn {
 	i, _ := l.index(z + 1)
 	cut := l.entries[i:]
 	l.entries = l.entries[:i:i]
+	l.dataBytes -= sumDataBytes(cut)
 	return cut
 }
 
-// rebase makes z the snapshot point: txns up to z are dropped, the ones above it stay.
+// rebase makes z the snapshot point: txns up to z are dropped, the ones above it stay. The
+// kept txns move to a fresh array, so the dropped ones are garbage at once instead of staying
+// reachable behind a resliced head until the next append outgrows the old array.
 func (l *txnLog) rebase(z Zxid) {
 	i, _ := l.index(z + 1)
-	l.entries = l.entries[i:]
+	l.dataBytes -= sumDataBytes(l.entries[:i])
+	if i > 0 {
+		l.entries = slices.Clone(l.entries[i:])
+	}
 	l.base = z
+}
+
+func sumDataBytes(ts []Txn) int {
+	n := 0
+	for _, t := range ts {
+		n += len(t.Data)
+	}
+	return n
 }
 
 func (l *txnLog) get(z Zxid) (Txn, bool) {

@@ -57,7 +57,7 @@ func NewPeer(cfg Config, recovered Recovered) (*Peer, error) {
 		quorum:        len(cfg.Voters)/2 + 1,
 		acceptedEpoch: recovered.AcceptedEpoch,
 		currentEpoch:  recovered.CurrentEpoch,
-		log:           txnLog{base: recovered.SnapshotZxid, entries: slices.Clone(recovered.Log)},
+		log:           newTxnLog(recovered.SnapshotZxid, recovered.Log),
 		committed:     recovered.SnapshotZxid,
 		snapZxid:      recovered.SnapshotZxid,
 	}
@@ -228,7 +228,7 @@ func (p *Peer) commitUpTo(z Zxid) {
 // committed above the previous one. The snapshot holds committed txns only, so it is taken
 // at the commit point, labelled with it, in the same step (ZOOKEEPER-3104).
 func (p *Peer) maybeSnapshot() {
-	if p.snapPersistID != 0 || p.committed <= p.snapZxid {
+	if p.cfg.SnapshotsByHost || p.snapPersistID != 0 || p.committed <= p.snapZxid {
 		return
 	}
 	i, ok := p.log.index(p.committed)
@@ -247,12 +247,49 @@ func (p *Peer) compactLog() {
 		return
 	}
 	p.snapPersistID = 0
-	i, ok := p.log.index(p.snapZxid)
+	p.compactBelow(p.snapZxid)
+}
+
+// compactBelow drops the logged txns up to the snapshot point z except the DiffTxnsMax
+// newest of them: a learner whose log ends among those still gets a DIFF, one further
+// behind gets SNAP (ZooKeeper keeps its committedLog of commitLogCount txns the same way).
+func (p *Peer) compactBelow(z Zxid) {
+	i, ok := p.log.index(z)
 	if !ok || i < p.cfg.DiffTxnsMax {
 		return
 	}
 	p.log.rebase(p.log.entries[i-p.cfg.DiffTxnsMax].Zxid)
 }
+
+// Compact tells the peer that the host saved a snapshot of the state machine taken at z, a
+// zxid the peer has applied, so the txns up to z need not stay in memory any longer. It is
+// how a host that takes the snapshots itself (Config.SnapshotsByHost) keeps the peer's
+// memory bounded: call it whenever a snapshot is handed to storage (it need not be durable
+// yet: the log on disk still holds the txns until the host purges them behind a durable
+// snapshot). The peer keeps DiffTxnsMax txns below z for DIFFs. Compact produces no outputs
+// and may be called between any two Handle calls; a z at or below an earlier compaction
+// point is a no-op, a z the peer has not applied is an error.
+func (p *Peer) Compact(z Zxid) error {
+	switch {
+	case z > p.committed:
+		return fmt.Errorf("zab: compact at %v, beyond the last applied txn %v", z, p.committed)
+	case z <= p.log.base:
+		return nil
+	case !p.log.contains(z):
+		return fmt.Errorf("zab: compact at %v, which is not a txn of the history", z)
+	}
+	// The snapshot point moves up too: txns up to it are committed here, so a sync stream
+	// that repeats them confirms them without logging them again (see onProposal).
+	p.snapZxid = max(p.snapZxid, z)
+	p.compactBelow(z)
+	p.checkInvariants()
+	return nil
+}
+
+// Retained reports what the peer holds of its txn log in memory: the number of txns and the
+// sum of their data bytes. Under an endless write load it stays below about DiffTxnsMax plus
+// the txns committed between two snapshots plus InFlightTxnsMax.
+func (p *Peer) Retained() (txns, dataBytes int) { return len(p.log.entries), p.log.dataBytes }
 
 func (p *Peer) checkInvariants() {
 	p.assertState(p.currentEpoch <= p.acceptedEpoch, "currentEpoch %d > acceptedEpoch %d", p.currentEpoch, p.acceptedEpoch)
