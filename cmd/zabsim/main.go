@@ -5,6 +5,8 @@
 //	zabsim run                         # the default sweep
 //	zabsim run -seeds 1000 -parallel 2 # a longer one
 //	zabsim run -seed 42 -v             # replay one seed and print its whole trace
+//	zabsim replay -schedule F [-v]     # run a saved fault schedule (scenarios/failover)
+//	zabsim shrink -seed 42             # turn a failing seed's faults into a minimal schedule
 package main
 
 import (
@@ -26,11 +28,25 @@ func main() {
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage: zabsim run [-seeds N] [-from S] [-seed S] [-parallel P] [-duration D] [-v]
+       zabsim replay -schedule FILE [-seed S] [-v]
+       zabsim replay -seed S [-duration D] [-v]
+       zabsim shrink -seed S [-duration D] [-bug Name,...] [-runs N] [-o FILE]
 
-Runs a sweep of simulated ZAB ensembles, one seed each, and exits 1 if any seed fails.`)
+run sweeps simulated ZAB ensembles, one seed each, and exits 1 if any seed fails.
+replay runs one fault schedule (or one swarm seed) and exits 1 if it fails.
+shrink replays a failing swarm seed with its nemesis's faults as a schedule and deletes
+steps while the run still fails the same way; it prints the minimal schedule.`)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "replay":
+			return replay(args[1:], stdout, stderr)
+		case "shrink":
+			return shrink(args[1:], stdout, stderr)
+		}
+	}
 	if len(args) == 0 || args[0] != "run" {
 		usage(stderr)
 		return 2

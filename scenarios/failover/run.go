@@ -93,7 +93,14 @@ func (s Schedule) run(record bool) (cluster.Result, error) {
 		return cluster.Result{}, err
 	}
 	o.Record = record
-	bugs, err := zabBugs(s.Bugs)
+	return RunWithBugs(o, s.Bugs)
+}
+
+// RunWithBugs runs o with the named zab.Bugs switches on in every server (a schedule's
+// bugs line), through cluster.RunWithZabBugs with the zoo's NoVoteCircle check; with no
+// names it is cluster.Run. An unknown name is an error.
+func RunWithBugs(o cluster.Options, names []string) (cluster.Result, error) {
+	bugs, err := zabBugs(names)
 	if err != nil {
 		return cluster.Result{}, err
 	}
