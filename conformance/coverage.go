@@ -28,6 +28,10 @@ func (c *Coverage) Add(t *Transcript) {
 		if o.Step < 0 {
 			continue // the set-up is the same every run
 		}
+		if o.Exchange == nil && o.Handshake == nil && o.Note != "" {
+			c.counts[o.Note]++
+			continue
+		}
 		if h := o.Handshake; h != nil {
 			outcome := h.Outcome.String()
 			if h.Outcome == Replied && h.Response.SessionID == 0 {
@@ -43,9 +47,13 @@ func (c *Coverage) Add(t *Transcript) {
 			c.counts["event "+eventName(e.Type)]++
 		}
 		if o.Note != "" {
-			if strings.HasPrefix(o.What, "after ") {
-				c.counts[o.What+": "+o.Note]++
+			what := o.What
+			if strings.HasPrefix(what, "s") {
+				if _, rest, ok := strings.Cut(what, " "); ok {
+					what = rest // drop the session name
+				}
 			}
+			c.counts[what+" → "+o.Note]++
 			continue
 		}
 		op := opName(o.Op)

@@ -169,22 +169,22 @@ func mayEndConnection(s Step) bool {
 func stepGen(t *rapid.T) Step {
 	k := rapid.IntRange(0, 99).Draw(t, "kind")
 	switch {
-	case k < 12:
-		op := rapid.SampledFrom([]wire.OpCode{wire.OpGetData, wire.OpExists, wire.OpGetChildren, wire.OpGetChildren2}).Draw(t, "read")
-		return Step{Kind: StepRequest, Op: op, Path: pathGen(t), Watch: rapid.IntRange(0, 9).Draw(t, "watch") < 7}
-	case k < 32:
+	case k < 20:
 		return createStep(t)
-	case k < 42:
+	case k < 30:
 		s := Step{Kind: StepRequest, Op: wire.OpSetData, Path: pathGen(t), Version: rapid.SampledFrom(versions).Draw(t, "version")}
 		s.Data, s.Text = dataGen(t)
 		return s
+	case k < 42:
+		op := rapid.SampledFrom([]wire.OpCode{wire.OpGetData, wire.OpExists, wire.OpGetChildren, wire.OpGetChildren2}).Draw(t, "read")
+		return Step{Kind: StepRequest, Op: op, Path: pathGen(t), Watch: rapid.IntRange(0, 9).Draw(t, "watch") < 7}
 	case k < 48:
 		return Step{Kind: StepRequest, Op: wire.OpDelete, Path: pathGen(t), Version: rapid.SampledFrom(versions).Draw(t, "version")}
-	case k < 55:
-		return multiStep(t)
-	case k < 60:
+	case k < 53:
 		return Step{Kind: StepRequest, Op: wire.OpAddWatch, Path: pathGen(t),
 			Mode: rapid.SampledFrom([]int32{0, 1, 0, 1, 2}).Draw(t, "mode")}
+	case k < 60:
+		return multiStep(t)
 	case k < 62:
 		return Step{Kind: StepRequest, Op: wire.OpGetACL, Path: pathGen(t)}
 	case k < 66:

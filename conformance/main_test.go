@@ -14,7 +14,7 @@ import (
 // defaultChecks is the number of generated sequences of the default run (rapid's own default
 // of 100 would take several minutes: each sequence runs against two JVMs). Override with
 // -rapid.checks=N.
-const defaultChecks = 40
+const defaultChecks = 30
 
 // defaultSteps is the average number of actions of a generated sequence (rapid's Repeat).
 const defaultSteps = 20

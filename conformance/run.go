@@ -148,7 +148,7 @@ func (r *runner) connect(s Step) {
 		return
 	}
 	if hs.Response.SessionID == 0 {
-		r.waitClosed(s.Session, c)
+		r.waitClosed(s.Session, c, "after an invalid-session response")
 		return
 	}
 	ss.id, ss.passwd, ss.negotiatedMs, ss.conn = hs.Response.SessionID, hs.Response.Passwd, hs.Response.TimeoutMs, c
@@ -178,11 +178,11 @@ func (r *runner) request(s Step) {
 	case ex.Outcome != Replied:
 		r.lost(s.Session)
 	case s.Op == wire.OpCloseSession && ex.Reply.Header.Err == wire.ErrOK:
-		r.waitClosed(s.Session, ss.conn)
+		r.waitClosed(s.Session, ss.conn, "after closeSession")
 		ss.conn.Close()
 		ss.conn = nil
 	case closesConnection(s, ex.Reply.Header.Err):
-		if r.waitClosed(s.Session, ss.conn) {
+		if r.waitClosed(s.Session, ss.conn, fmt.Sprintf("after %s %s", opName(s.Op), errName(ex.Reply.Header.Err))) {
 			r.lost(s.Session)
 		}
 	}
@@ -196,19 +196,13 @@ func closesConnection(s Step, err wire.Err) bool {
 		err == wire.ErrSessionExpired || s.Op == wire.OpSASL || s.Op == wire.OpCloseSession
 }
 
-// waitClosed records whether the server closes c within closeWaitMax, with the
-// notifications it sent before closing.
-func (r *runner) waitClosed(session int, c *Conn) bool {
+// waitClosed records whether the server closes c within closeWaitMax after what (the reply
+// or handshake just recorded), with the notifications it sent before closing.
+func (r *runner) waitClosed(session int, c *Conn, what string) bool {
 	closed, events := c.WaitClosed(closeWaitMax)
 	note := "connection stays open"
 	if closed {
 		note = "server closed the connection"
-	}
-	what := "after reply"
-	if n := len(r.t.Observations); n > 0 {
-		if ex := r.t.Observations[n-1].Exchange; ex != nil && ex.Outcome == Replied {
-			what = fmt.Sprintf("after %s %s", opName(r.t.Observations[n-1].Op), errName(ex.Reply.Header.Err))
-		}
 	}
 	r.record(Observation{Session: session, What: what, Exchange: &Exchange{Outcome: Replied, Events: events}, Note: note})
 	return closed
@@ -269,18 +263,18 @@ func (r *runner) reconnect(s Step) {
 		c.StartPinger(time.Duration(ss.negotiatedMs) * time.Millisecond / 3)
 		if old != nil {
 			// The server drops the session's previous connection (§2.3 step 8).
-			r.waitClosed(s.Session, old)
+			r.waitClosed(s.Session, old, "previous connection, after the resume")
 			old.Close()
 		}
 		return
 	}
 	if c != nil {
-		r.waitClosed(s.Session, c) // invalid session: the server closes after the response
+		r.waitClosed(s.Session, c, "after an invalid-session response")
 		c.Close()
 	}
 	if old != nil {
 		// The reference closes the previous connection even when the resume fails (§2.3).
-		if r.waitClosed(s.Session, old) {
+		if r.waitClosed(s.Session, old, "previous connection, after the failed resume") {
 			ss.conn = old // so that lost() closes it and waits for a short session's expiry
 			r.lost(s.Session)
 		}
