@@ -1,11 +1,13 @@
 package failover
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,10 +20,17 @@ import (
 // savedDir is where a failing property saves its minimal schedule (TestReplay replays it).
 var savedDir = filepath.Join("testdata", "failover")
 
+// failoverChecksDefault is how many schedules TestFailover runs unless -rapid.checks or
+// RAPID_CHECKS says otherwise (-short runs a fifth): about 8 s on one core.
+const failoverChecksDefault = 500
+
 // TestFailover is the failover fuzzer: rapid draws fault schedules on a quiet ensemble and
 // runs each with every check; a failure is shrunk to a minimal schedule, which the log
-// prints and savedDir keeps. -rapid.checks sets how many schedules (default 100, -short 20).
+// prints and savedDir keeps. -rapid.checks sets how many schedules.
 func TestFailover(t *testing.T) {
+	if !flagGiven("rapid.checks") && os.Getenv("RAPID_CHECKS") == "" {
+		defer setFlags(t, map[string]string{"rapid.checks": fmt.Sprint(failoverChecksDefault)})()
+	}
 	var failing *Schedule
 	var total cluster.Stats
 	runs := 0
@@ -97,6 +106,16 @@ func writeSchedule(path string, s Schedule) error {
 	header := "# failover schedule: replay with go run ./cmd/zabsim replay -schedule FILE -v\n"
 	return os.WriteFile(path, []byte(header+s.String()), 0o644)
 }
+
+// flagGiven reports whether the named flag was set on the command line (setFlags's changes
+// do not count: the flags given are noted before its first change).
+func flagGiven(name string) bool { return commandLineFlags()[name] }
+
+var commandLineFlags = sync.OnceValue(func() map[string]bool {
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	return given
+})
 
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")

@@ -46,6 +46,7 @@ func hunt(t *testing.T, bugs []string, seed uint64, checks int) huntResult {
 // setFlags sets rapid's command-line flags for a while; the returned func puts them back.
 func setFlags(t *testing.T, values map[string]string) func() {
 	t.Helper()
+	commandLineFlags() // note what the command line gave before changing anything
 	old := map[string]string{}
 	for name, v := range values {
 		f := flag.Lookup(name)
