@@ -36,3 +36,12 @@ func TestNodeConfigFromZooCfg(t *testing.T) {
 	assert.Equal(t, []zab.PeerID{1}, standalone.Voters)
 	assert.Nil(t, standalone.Tree.DynamicConfig, "a standalone server has an empty /zookeeper/config")
 }
+
+func TestRefusesTheCoresBugSwitches(t *testing.T) {
+	nc := nodeConfig(config.Default())
+	assert.NoError(t, refuseBugs(nc), "zoo.cfg never switches a bug on")
+	nc.Bugs.SyncWithoutQuorum = true
+	nc.Bugs.Zab.AdvertiseLastApplied = true
+	err := refuseBugs(nc)
+	assert.ErrorContains(t, err, "refusing to start with the core's bug switches on: SyncWithoutQuorum, Zab.AdvertiseLastApplied")
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -121,7 +122,13 @@ func Start(opts Options) (*Server, error) {
 		cleanup()
 		return nil, err
 	}
-	n, err := node.New(nodeConfig(cfg), rec)
+	nc := nodeConfig(cfg)
+	if err := refuseBugs(nc); err != nil {
+		store.Close()
+		cleanup()
+		return nil, err
+	}
+	n, err := node.New(nc, rec)
 	if err != nil {
 		store.Close()
 		cleanup()
@@ -477,4 +484,13 @@ func (s *Server) Status() Status {
 		st = Status{Serving: s.node.Serving(), Leading: s.node.Leading(), Mode: s.mode(), LastApplied: s.node.LastApplied()}
 	})
 	return st
+}
+
+// refuseBugs keeps the bug zoo out of production: the core's bug switches re-introduce
+// real ZooKeeper bugs for the simulator to find, and a server must never run with one on.
+func refuseBugs(nc node.Config) error {
+	if nc.AnyBugs() {
+		return fmt.Errorf("daemon: refusing to start with the core's bug switches on: %s", strings.Join(nc.Bugs.Names(), ", "))
+	}
+	return nil
 }

@@ -76,9 +76,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	// TODO(issue 7): refuse to start when the core's bug switches are on. zab.Config.Bugs
-	// exists, but node.Config has no Bugs field, so zab/node always runs zab with every
-	// switch off and there is nothing here to check yet.
 	s, err := daemon.Start(daemon.Options{Config: cfg, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "zabd: refusing to start:", err)
