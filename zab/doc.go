@@ -44,5 +44,8 @@
 //   - A restarted peer does not replay its log into the state machine: logged txns are applied
 //     only when a leader declares them committed.
 //   - Snapshots are Persist writes too (every SnapshotEveryTxns commits, and on SNAP), so they
-//     are ordered with the log and epoch writes.
+//     are ordered with the log and epoch writes. A host that snapshots the state machine
+//     itself (Config.SnapshotsByHost, as zab/node does) reports each with Peer.Compact
+//     instead. Either way the peer then keeps only DiffTxnsMax txns below the snapshot in
+//     memory (Peer.Retained), so its memory is bounded under an endless write load.
 package zab

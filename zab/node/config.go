@@ -54,6 +54,14 @@ type Config struct {
 	// ReapIntervalTicks is how often the leader deletes empty containers and expired TTL
 	// nodes (ContainerManager). Default 60.
 	ReapIntervalTicks int64
+	// DiffTxnsMax is zab's longest DIFF and the committed txns kept in memory below the
+	// latest snapshot (ZooKeeper's commitLogCount); a learner further behind gets SNAP.
+	// Default zab's (10000).
+	DiffTxnsMax int
+
+	// Bugs re-introduces known bugs for the bug zoo, zab's included; all off in production
+	// (bugs.go). A production host refuses to start when AnyBugs is true.
+	Bugs Bugs
 }
 
 // Recovered is the durable state the host read back with zab/storage: the newest snapshot
@@ -101,7 +109,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("node: session timeout range [%d, %d] ticks is empty", c.MinSessionTimeoutTicks, c.MaxSessionTimeoutTicks)
 	}
 	if c.SnapCount < 2 || c.ConnectionsMax < 0 || c.RequestsPerConnectionMax < 0 || c.FrameBytesMax < 0 ||
-		c.ProposalsInFlightMax < 0 || c.ConnectTimeoutTicks < 0 || c.ForwardTimeoutTicks < 0 || c.ReapIntervalTicks < 0 {
+		c.ProposalsInFlightMax < 0 || c.ConnectTimeoutTicks < 0 || c.ForwardTimeoutTicks < 0 || c.ReapIntervalTicks < 0 ||
+		c.DiffTxnsMax < 0 {
 		return errors.New("node: negative limit or snapCount below 2")
 	}
 	return nil
@@ -109,7 +118,9 @@ func (c *Config) validate() error {
 
 // zabConfig is the peer's configuration: its in-flight bound sits above the node's, so a
 // proposal the node decided to make is never refused as busy, and a txn may be somewhat
-// larger than the frame it came from (fixed-up ACLs, the envelope).
+// larger than the frame it came from (fixed-up ACLs, the envelope). The member takes the
+// snapshots itself (snapshotter) and reports each to the peer with Compact, which bounds
+// the peer's in-memory log; zab issues none of its own.
 func (c *Config) zabConfig(sm zab.StateMachine) zab.Config {
 	return zab.Config{
 		ID: c.ID, Voters: c.Voters, Observers: c.Observers,
@@ -117,6 +128,9 @@ func (c *Config) zabConfig(sm zab.StateMachine) zab.Config {
 		Rand: c.Rand, StateMachine: sm,
 		InFlightTxnsMax: 2*c.ProposalsInFlightMax + 16,
 		TxnBytesMax:     zabTxnBytesMax(c.FrameBytesMax),
+		DiffTxnsMax:     c.DiffTxnsMax,
+		SnapshotsByHost: true,
+		Bugs:            c.Bugs.Zab,
 	}
 }
 

@@ -205,6 +205,8 @@ func (n *Node) request(c *conn, payload []byte) {
 			re = &wire.RequestError{Close: true, Cause: err}
 		}
 		it = &item{kind: itemRefused, refuse: re}
+	case n.cfg.Bugs.SyncWithoutQuorum && n.serve.leading && req.Header.Type == wire.OpSync:
+		it = &item{kind: itemLocal, req: req} // ZOOKEEPER-1675: the rule is a quorum round (a sync txn)
 	case isWrite(req.Header.Type):
 		c.seq++
 		it = &item{kind: itemForwarded, req: req, seq: c.seq, sentAt: n.now}

@@ -40,7 +40,11 @@
 //   - Persist: execute Write with zab/storage exactly as for zab.Persist (snapshot install,
 //     truncation, append, epochs); once durable send After, then report Persisted{Write.ID}.
 //   - SaveSnapshot: storage.Store.SaveSnapshot(Zxid, Data), which also purges old snapshots
-//     and the log behind them. It is emitted only once the log is durable up to Zxid.
+//     and the log behind them. It is emitted only once the log is durable up to Zxid. These
+//     are the member's only periodic snapshots (zab.Config.SnapshotsByHost): when it emits
+//     one, the member tells zab (Peer.Compact), which then keeps only DiffTxnsMax txns below
+//     it in memory, so memory stays bounded under an endless write load. A Persist carries a
+//     snapshot only for a SNAP from the leader.
 //   - ClientSend / CloseClient: write the frame; close after the frames already written.
 //   - Committed / StateChanged: for traces, checkers, logs and metrics only.
 //
@@ -48,6 +52,11 @@
 // the epochs and log to New. The host answers four-letter words itself (they precede any
 // handshake). Pass Unix milliseconds as now in the daemon: the leader stamps txns with it
 // (znode ctime and mtime, TTL expiry).
+//
+// Config.Bugs re-introduces known client-level bugs (a watch fired twice, an event after the
+// reply, serving before synced, sync without a quorum, a create after closeSession) and
+// carries zab's switches (Bugs.Zab) to zab.Config, for the bug zoo; a production host
+// refuses to start when Config.AnyBugs is true.
 //
 // Nothing here reads a clock, draws randomness other than Config.Rand, iterates a map into
 // an output, or touches a disk.

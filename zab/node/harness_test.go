@@ -104,6 +104,8 @@ type world struct {
 	// changed lists, per path, the zxids of committed txns that changed its data or existence.
 	changed map[string][]zab.Zxid
 	opt     worldOptions
+	// drop, when set, loses the member messages it returns true for (a test's targeted loss).
+	drop func(Message) bool
 }
 
 type worldOptions struct {
@@ -219,7 +221,7 @@ func (w *world) execute(m *member, o Output) {
 
 func (w *world) send(msg Message) {
 	l := [2]zab.PeerID{msg.From, msg.To}
-	if w.cut[l] || w.rng.IntN(1000) < w.opt.lossPerMille {
+	if w.cut[l] || w.rng.IntN(1000) < w.opt.lossPerMille || w.drop != nil && w.drop(msg) {
 		return
 	}
 	if w.rng.IntN(1000) < w.opt.dupPerMille {

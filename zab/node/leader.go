@@ -156,6 +156,10 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 	}
 	if req.Header.Type == wire.OpCloseSession {
 		s.closing = true
+		if n.cfg.Bugs.EphemeralAfterClose { // ZOOKEEPER-1208: the rule is to prepare the close, which marks the session closing
+			n.propose(&Txn{Origin: origin, Tree: tree.Txn{Type: wire.OpCloseSession, SessionID: f.Session, Cxid: req.Header.Xid, TimeMs: int64(n.now)}})
+			return Message{}, false
+		}
 	}
 	n.proposeTree(origin, tree.Request{SessionID: f.Session, Cxid: req.Header.Xid,
 		Auth: f.Auth, Type: req.Header.Type, Body: req.Body})

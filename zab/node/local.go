@@ -33,6 +33,8 @@ func (n *Node) execute(c *conn, req wire.Request) bool {
 			wire.ReplyHeader{Xid: req.Header.Xid, Err: wire.ErrAuthFailed}, nil)})
 		n.closeConn(c, "SASL not supported")
 		return false
+	case *wire.SyncRequest:
+		body = &wire.SyncResponse{Path: r.Path} // only with Bugs.SyncWithoutQuorum: sync is a txn
 	case *wire.ReconfigRequest:
 		h.Err = wire.ErrReconfigDisabled
 	case *wire.SetWatches:

@@ -95,7 +95,15 @@ func (n *Node) fireWatches(events []tree.Event) {
 	})
 	for _, note := range notes {
 		if c := n.sessionConn(note.SessionID); c != nil {
-			n.emit(ClientSend{Conn: c.id, Frame: wire.AppendNotification(nil, note.Event)})
+			send := ClientSend{Conn: c.id, Frame: wire.AppendNotification(nil, note.Event)}
+			if n.cfg.Bugs.WatchEventAfterReply {
+				n.lateEvents = append(n.lateEvents, send) // the rule: the event precedes any later reply
+				continue
+			}
+			n.emit(send)
+			if n.cfg.Bugs.WatchFiredTwice {
+				n.emit(send) // the rule: a watch is one-shot, its event leaves once
+			}
 		}
 	}
 }
@@ -187,6 +195,10 @@ func (n *Node) maybeSaveSnapshot() {
 	}
 	if s.due != nil && s.durable >= s.due.Zxid {
 		n.emit(*s.due)
+		// The snapshot covers the txns up to its zxid: the peer keeps only DiffTxnsMax of
+		// them in memory, so the log stays bounded under an endless write load.
+		err := n.peer.Compact(s.due.Zxid)
+		n.assertf(err == nil, "compacting the log at the snapshot %v: %v", s.due.Zxid, err)
 		s.due = nil
 	}
 }

@@ -39,6 +39,9 @@ type Node struct {
 	reapAt       zab.Time
 
 	snap snapshotter
+	// lateEvents holds watch events held back until after the step's replies: only
+	// Bugs.WatchEventAfterReply uses it.
+	lateEvents []ClientSend
 }
 
 // serving is what the member currently does for clients. It serves only while it is an
@@ -151,6 +154,12 @@ func (n *Node) Handle(now zab.Time, in Input) []Output {
 		panic(fmt.Sprintf("node: unknown input %T", in))
 	}
 	n.settle()
+	for _, e := range n.lateEvents {
+		if n.conns[e.Conn] != nil {
+			n.emit(e)
+		}
+	}
+	n.lateEvents = nil
 	n.maybeSaveSnapshot()
 	out := n.out
 	n.out = nil
@@ -220,6 +229,8 @@ func (n *Node) updateServing() {
 		s.serving, s.leading = true, true
 	case (role == zab.Following || role == zab.Observing) && n.peer.Phase() == zab.Broadcast && s.leader != 0:
 		s.serving = true
+	case n.cfg.Bugs.ServeBeforeSynced && (role == zab.Following || role == zab.Observing) && n.peer.Phase() == zab.Synchronization && s.leader != 0:
+		s.serving = true // D1: the rule is to serve only once the leader said UPTODATE
 	}
 	if !s.serving {
 		s = serving{}
