@@ -31,11 +31,13 @@ func usage(w io.Writer) {
        zabsim replay -schedule FILE [-seed S] [-v]
        zabsim replay -seed S [-duration D] [-v]
        zabsim shrink -seed S [-duration D] [-bug Name,...] [-runs N] [-o FILE]
+       zabsim shrink -schedule FILE [-runs N] [-o FILE]
 
 run sweeps simulated ZAB ensembles, one seed each, and exits 1 if any seed fails.
 replay runs one fault schedule (or one swarm seed) and exits 1 if it fails.
-shrink replays a failing swarm seed with its nemesis's faults as a schedule and deletes
-steps while the run still fails the same way; it prints the minimal schedule.`)
+shrink replays a failing swarm seed with its nemesis's faults as a schedule (or a failing
+schedule file) and deletes steps while the run still fails the same way; it prints the
+minimal schedule.`)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -93,6 +93,7 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("shrink", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seed := fs.Uint64("seed", 0, "the failing swarm seed")
+	path := fs.String("schedule", "", "shrink this failing schedule file instead of a seed's faults")
 	duration := fs.Duration("duration", 2*time.Second, "the seed's fault phase (as given to zabsim run)")
 	bugList := fs.String("bug", "", "zab.Bugs switches to turn on, comma-separated (to shrink a bug-zoo failure)")
 	runsMax := fs.Int("runs", 500, "most runs the shrinker makes")
@@ -106,8 +107,11 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "zabsim shrink: unexpected arguments %q\n", fs.Args())
 		return 2
-	case !seedSet:
-		fmt.Fprintln(stderr, "zabsim shrink: needs -seed N (a failing seed of zabsim run)")
+	case seedSet == (*path != ""):
+		fmt.Fprintln(stderr, "zabsim shrink: needs -seed N (a failing seed of zabsim run) or -schedule FILE, not both")
+		return 2
+	case *path != "" && *bugList != "":
+		fmt.Fprintln(stderr, "zabsim shrink: a schedule file names its own bugs (its bugs line); -bug is for -seed")
 		return 2
 	case *duration <= 0 || *runsMax < 1:
 		fmt.Fprintln(stderr, "zabsim shrink: -duration and -runs must be positive")
@@ -124,23 +128,46 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 	}
 
 	start := time.Now()
-	orig, events := recordSwarm(*seed, *duration, bugs)
-	if !orig.Failed() {
-		fmt.Fprintf(stdout, "seed %d passes (duration %v, bugs %v): nothing to shrink\n", *seed, *duration, bugs)
-		return 0
+	var s failover.Schedule
+	var kind cluster.FailKind
+	if *path != "" {
+		var err error
+		if s, err = readSchedule(*path); err != nil {
+			fmt.Fprintf(stderr, "zabsim shrink: %v\n", err)
+			return 2
+		}
+		r, err := s.Run()
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "zabsim shrink: %s: %v\n", *path, err)
+			return 2
+		case !r.Failed():
+			fmt.Fprintf(stdout, "schedule %s passes: nothing to shrink\n", *path)
+			return 0
+		}
+		kind = r.Failure.Kind
+		fmt.Fprintf(stdout, "schedule %s (%d steps) fails: %s\nshrinking...\n", *path, len(s.Steps), firstLine(r.Failure.String()))
+	} else {
+		orig, events := recordSwarm(*seed, *duration, bugs)
+		if !orig.Failed() {
+			fmt.Fprintf(stdout, "seed %d passes (duration %v, bugs %v): nothing to shrink\n", *seed, *duration, bugs)
+			return 0
+		}
+		fmt.Fprintf(stdout, "seed %d fails: %s\n", *seed, firstLine(orig.Failure.String()))
+		s = failover.Schedule{Seed: *seed, Base: failover.BaseSwarm, FaultsUntil: *duration, Bugs: bugs, Steps: failover.FromTrace(events)}
+		kind = orig.Failure.Kind
 	}
-	fmt.Fprintf(stdout, "seed %d fails: %s\n", *seed, firstLine(orig.Failure.String()))
-	s := failover.Schedule{Seed: *seed, Base: failover.BaseSwarm, FaultsUntil: *duration, Bugs: bugs, Steps: failover.FromTrace(events)}
-	kind := orig.Failure.Kind
 	fails := func(c failover.Schedule) bool {
 		r, err := c.Run()
 		return err == nil && r.Failed() && r.Failure.Kind == kind
 	}
-	if !fails(s) {
-		fmt.Fprintf(stdout, "its nemesis's %d faults, replayed as a schedule with the nemesis off, do not fail the same way: cannot shrink\n", len(s.Steps))
-		return 1
+	if *path == "" {
+		if !fails(s) {
+			fmt.Fprintf(stdout, "its nemesis's %d faults, replayed as a schedule with the nemesis off, do not fail the same way: cannot shrink\n", len(s.Steps))
+			return 1
+		}
+		fmt.Fprintf(stdout, "its nemesis injected %d faults; the schedule of them fails the same way (%v); shrinking...\n", len(s.Steps), kind)
 	}
-	fmt.Fprintf(stdout, "its nemesis injected %d faults; the schedule of them fails the same way (%v); shrinking...\n", len(s.Steps), kind)
 	minimal, runs := failover.Shrink(s, fails, *runsMax)
 	r, err := minimal.Run()
 	if err != nil || !r.Failed() {
@@ -153,7 +180,11 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "failure: %s\n\n%s", firstLine(r.Failure.String()), minimal)
 	if *out != "" {
-		header := fmt.Sprintf("# shrunk from zabsim run seed %d (duration %v) by zabsim shrink; replay: zabsim replay -schedule FILE -v\n", *seed, *duration)
+		from := fmt.Sprintf("zabsim run seed %d (duration %v)", *seed, *duration)
+		if *path != "" {
+			from = *path
+		}
+		header := fmt.Sprintf("# shrunk from %s by zabsim shrink; replay: zabsim replay -schedule FILE -v\n", from)
 		if err := os.WriteFile(*out, []byte(header+minimal.String()), 0o644); err != nil {
 			fmt.Fprintf(stderr, "zabsim shrink: %v\n", err)
 			return 1

@@ -100,3 +100,23 @@ func atoi(t *testing.T, s string) int {
 	require.NoError(t, err)
 	return v
 }
+
+func TestShrinkMinimizesAScheduleFile(t *testing.T) {
+	fixture, err := os.ReadFile("../../scenarios/failover/testdata/failover/zookeeper-1156-trunc-cuts-target.schedule")
+	require.NoError(t, err)
+	padded := string(fixture) + "at 400ms heal\nat 450ms crash s1\nat 500ms restart s1\nat 600ms isolate s2\nat 700ms heal\n"
+	path := filepath.Join(t.TempDir(), "padded.schedule")
+	require.NoError(t, os.WriteFile(path, []byte(padded), 0o644))
+	code, out, errOut := zabsim("shrink", "-schedule", path, "-o", path+".min")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	require.Contains(t, out, "(8 steps) fails")
+	min, err := os.ReadFile(path + ".min")
+	require.NoError(t, err)
+	s, err := failover.Parse(string(min))
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(s.Steps), 3, "the padding goes, the bug's steps stay:\n%s", min)
+
+	code, _, errOut = zabsim("shrink", "-schedule", path, "-bug", "DiffByRange")
+	require.Equal(t, 2, code, "a schedule names its own bugs")
+	require.Contains(t, errOut, "its own bugs")
+}
