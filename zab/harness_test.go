@@ -383,6 +383,7 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 	case Persist:
 		c.stats.persists++
 		n.lastIssued = o.ID
+		c.checkEpochWrite(n, o)
 		c.recordf(n, "persist %d snap=%v trunc=%v/%v entries=%d ae=%v/%d ce=%v/%d after=%d",
 			o.ID, o.Snapshot != nil, o.Truncate, o.TruncateAfter, len(o.Entries),
 			o.SetAcceptedEpoch, o.AcceptedEpoch, o.SetCurrentEpoch, o.CurrentEpoch, len(o.After))
@@ -484,6 +485,21 @@ func (c *cluster) send(n *simNode, m Message) {
 		c.linkLast[l] = max(c.linkLast[l], at)
 		c.seq++
 		heap.Push(&c.queue, envelope{at: at, seq: c.seq, msg: m})
+	}
+}
+
+// checkEpochWrite refuses what zab/storage refuses: an epoch write that lowers
+// acceptedEpoch or currentEpoch, or leaves currentEpoch above acceptedEpoch.
+func (c *cluster) checkEpochWrite(n *simNode, w Persist) {
+	accepted, current := n.written.acceptedEpoch, n.written.currentEpoch
+	if w.SetAcceptedEpoch {
+		if w.AcceptedEpoch < accepted {
+			c.fatalf("node %d writes acceptedEpoch %d after %d: the store refuses a decreasing epoch", n.id, w.AcceptedEpoch, accepted)
+		}
+		accepted = w.AcceptedEpoch
+	}
+	if w.SetCurrentEpoch && (w.CurrentEpoch < current || w.CurrentEpoch > accepted) {
+		c.fatalf("node %d writes currentEpoch %d after %d with acceptedEpoch %d: the store refuses it", n.id, w.CurrentEpoch, current, accepted)
 	}
 }
 

@@ -146,12 +146,22 @@ func (p *Peer) onLeaderInfo(m Message) {
 			ack.Flags = FlagCounted
 		}
 		p.issue(Persist{SetAcceptedEpoch: true, AcceptedEpoch: e, After: []Message{ack}})
-	case e == p.acceptedEpoch || !p.voter:
-		// An observer's acks never count, so it made no promise: it follows whatever epoch
-		// the leader runs, even one below an epoch it accepted from a failed attempt.
+	case e == p.acceptedEpoch:
+		p.send(ack)
+	case !p.voter && e >= p.currentEpoch:
+		// ZooKeeper's Learner.registerWithLeader, which its Observer shares, refuses any
+		// epoch below acceptedEpoch, and observers persist both epochs as followers do. But an
+		// observer's acks never count, so an epoch it accepted from a failed attempt promised
+		// nothing: it follows the leader the voters settled on, even one of a lower epoch,
+		// instead of waiting (possibly forever) for a leader of that epoch. Its acceptedEpoch
+		// stays; its currentEpoch will rise to e at NEWLEADER.
 		p.send(ack)
 	default:
-		p.becomeLooking("leader proposed an epoch below our acceptedEpoch")
+		// A voter below its promise, or an observer offered an epoch below the history it
+		// already synced (a stale leader not yet timed out): following it would take the
+		// observer's history back, and write a currentEpoch below the durable one, which
+		// the store refuses.
+		p.becomeLooking("leader proposed an epoch below our acceptedEpoch (observer: below our currentEpoch)")
 		return
 	}
 	ln.epoch, ln.phase, ln.lastHeard = e, lSync, p.now

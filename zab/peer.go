@@ -65,6 +65,7 @@ func NewPeer(cfg Config, recovered Recovered) (*Peer, error) {
 		p.quorum = len(cfg.Voters) / 2 // a half is not a majority: two quorums need not meet
 	}
 	p.persist.durableLogEnd = p.log.last()
+	p.persist.acceptedEpoch, p.persist.currentEpoch = recovered.AcceptedEpoch, recovered.CurrentEpoch
 	return p, nil
 }
 

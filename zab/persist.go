@@ -8,6 +8,10 @@ type persistQueue struct {
 	durable       uint64
 	pending       []pendingPersist
 	durableLogEnd Zxid
+	// acceptedEpoch and currentEpoch are the epochs as of the last issued write (the
+	// recovered ones before any): the store refuses an epoch write that lowers either or
+	// puts currentEpoch above acceptedEpoch, so the core never issues one.
+	acceptedEpoch, currentEpoch Epoch
 }
 
 type pendingPersist struct {
@@ -17,6 +21,16 @@ type pendingPersist struct {
 
 // issue hands w to the host and returns its ID.
 func (p *Peer) issue(w Persist) uint64 {
+	q := &p.persist
+	if w.SetAcceptedEpoch {
+		p.assertState(w.AcceptedEpoch >= q.acceptedEpoch, "acceptedEpoch write %d below the written %d", w.AcceptedEpoch, q.acceptedEpoch)
+		q.acceptedEpoch = w.AcceptedEpoch
+	}
+	if w.SetCurrentEpoch {
+		p.assertState(w.CurrentEpoch >= q.currentEpoch && w.CurrentEpoch <= q.acceptedEpoch,
+			"currentEpoch write %d with written currentEpoch %d, acceptedEpoch %d", w.CurrentEpoch, q.currentEpoch, q.acceptedEpoch)
+		q.currentEpoch = w.CurrentEpoch
+	}
 	p.persist.issued++
 	w.ID = p.persist.issued
 	for i := range w.After {

@@ -289,13 +289,83 @@ func TestElectionTranscript(t *testing.T) {
 	require.Equal(t, PeerID(3), c.leader().id)
 }
 
-// TestObserverFollowsLowerEpoch: an observer that accepted a later epoch from a failed
-// leader attempt still follows the leader the voters settled on, since its acks promise
-// nothing. (A voter in its place makes the leader step down: see leader.go.)
-func TestObserverFollowsLowerEpoch(t *testing.T) {
-	c := startQuiet(t, quietOptions(3, 1), map[PeerID]simDisk{4: {acceptedEpoch: 7, currentEpoch: 7}})
+// TestObserverFollowsLowerEpochAfterFailedAttempt: an observer synced with epoch 2, then
+// accepted epoch 7 from a leader attempt that failed; the voters settle on epoch 3. Its acks
+// promise nothing, so it follows epoch 3 (ZooKeeper's shared Learner code would refuse it
+// and wait for an epoch of at least 7), and its writes stay what the store accepts:
+// acceptedEpoch stays 7, currentEpoch rises from 2 to 3.
+func TestObserverFollowsLowerEpochAfterFailedAttempt(t *testing.T) {
+	voter := simDisk{acceptedEpoch: 2, currentEpoch: 2, log: txns(zx(2, 1))}
+	disks := map[PeerID]simDisk{1: voter, 2: voter, 3: voter,
+		4: {acceptedEpoch: 7, currentEpoch: 2, log: txns(zx(2, 1))}}
+	c := startQuiet(t, quietOptions(3, 1), disks)
 	require.NotNil(t, c.leader())
-	require.Equal(t, Epoch(1), c.leader().peer.Epoch())
-	require.Equal(t, Observing, c.nodes[4].peer.Role())
-	require.Equal(t, Broadcast, c.nodes[4].peer.Phase())
+	require.Equal(t, Epoch(3), c.leader().peer.Epoch(), "the voters' epoch: one above their acceptedEpoch 2")
+	obs := c.nodes[4]
+	require.Equal(t, Observing, obs.peer.Role())
+	require.Equal(t, Broadcast, obs.peer.Phase())
+	require.Equal(t, Epoch(7), obs.durable.acceptedEpoch, "the observer never lowers acceptedEpoch")
+	require.Equal(t, Epoch(3), obs.durable.currentEpoch, "currentEpoch follows the synced epoch, upwards")
+	requireTranscript(t, c, 3, 4, `
+		4->3 FOLLOWERINFO
+		3->4 LEADERINFO epoch=3
+		4->3 ACKEPOCH currentEpoch=2 last=2.1 counted=false
+		3->4 DIFF 2.1
+		3->4 NEWLEADER 2.1
+		4->3 ACKNEWLEADER epoch=3
+		3->4 UPTODATE 2.1`)
+}
+
+// TestObserverRefusesEpochBelowItsSyncedHistory drives an observer message by message. It
+// synced with epoch 3 (currentEpoch 3) when a stale leader of epoch 2, not yet timed out,
+// offers LEADERINFO 2: following it would take the observer's history back and write
+// currentEpoch 2 after 3, which zab/storage refuses (ErrEpochOrder). The observer returns to
+// election instead and writes nothing; offered epoch 3 again it follows, and its only epoch
+// write is currentEpoch 3 once the sync is durable.
+func TestObserverRefusesEpochBelowItsSyncedHistory(t *testing.T) {
+	for _, tc := range []struct {
+		leaderEpoch Epoch
+		follows     bool
+	}{{2, false}, {3, true}} {
+		t.Run(fmt.Sprintf("LEADERINFO epoch=%d", tc.leaderEpoch), func(t *testing.T) {
+			p, err := NewPeer(Config{ID: 4, Voters: []PeerID{1, 2, 3}, Observers: []PeerID{4}, TickMillis: 10,
+				InitLimitTicks: 10, SyncLimitTicks: 5, Rand: splitRand{newSeedRand(1)}, StateMachine: &register{}},
+				Recovered{AcceptedEpoch: 7, CurrentEpoch: 3, Log: txns(zx(3, 1))})
+			require.NoError(t, err)
+			p.Handle(0, Tick{})
+			for i, from := range []PeerID{3, 2} {
+				state := Following
+				if from == 3 {
+					state = Leading
+				}
+				p.Handle(Time(1+i), Receive{Message{Type: MsgNotification, From: from, To: 4, Leader: 3,
+					Epoch: tc.leaderEpoch, Round: 1, State: state}})
+			}
+			require.Equal(t, Observing, p.Role(), "voters report leader 3 established")
+			var written []Persist
+			now := Time(10)
+			session := p.ln.session // the registration's nonce, which its FOLLOWERINFO carried
+			recvS := func(m Message) []Output {
+				now++
+				m.From, m.To, m.Epoch, m.Session = 3, 4, tc.leaderEpoch, session
+				out := p.Handle(now, Receive{Message: m})
+				written = append(written, persists(out)...)
+				return out
+			}
+			out := recvS(Message{Type: MsgLeaderInfo})
+			if !tc.follows {
+				require.Equal(t, Looking, p.Role(), "LEADERINFO 2 below currentEpoch 3: back to election")
+				require.False(t, hasSend(out, MsgAckEpoch), "no ACKEPOCH for a leader we will not follow")
+				require.Empty(t, written, "nothing is written")
+				return
+			}
+			require.True(t, hasSend(out, MsgAckEpoch), "equal epoch: a plain ACKEPOCH")
+			recvS(Message{Type: MsgDiff, Zxid: zx(3, 1)})
+			recvS(Message{Type: MsgNewLeader, Zxid: zx(3, 1)})
+			require.Len(t, written, 1, "one write: currentEpoch")
+			require.True(t, written[0].SetCurrentEpoch)
+			require.False(t, written[0].SetAcceptedEpoch)
+			require.Equal(t, Epoch(3), written[0].CurrentEpoch, "currentEpoch 3 again, never lower")
+		})
+	}
 }
