@@ -2,6 +2,7 @@ package zk
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/zabkit/zabkit/clock"
@@ -9,6 +10,7 @@ import (
 	"github.com/zabkit/zabkit/netsim"
 	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/vdisk"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 // Options is the whole configuration of one run. Swarm draws one from a seed; Quiet is the
@@ -58,6 +60,10 @@ type Options struct {
 	// OutDir is where a failing run writes its trace and porcupine's visualization ("":
 	// the OS temp dir).
 	OutDir string
+
+	// Bugs switches known bugs on in every server (zab/node's bug zoo, zab's included):
+	// runs with them must fail the checks.
+	Bugs node.Bugs
 
 	// bug breaks the host on purpose, so tests can show the checks bite.
 	bug hostBug
@@ -210,4 +216,7 @@ func (o *Options) record(w *sim.World) {
 	w.Set("workload", o.Workload.String())
 	w.Set("faultUntil", o.FaultUntil)
 	w.Set("livenessBound", fmt.Sprintf("%d ticks", o.LivenessBoundTicks))
+	if o.Bugs.Any() {
+		w.Set("bugs", strings.Join(o.Bugs.Names(), ","))
+	}
 }

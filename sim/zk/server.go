@@ -159,7 +159,7 @@ func (s *server) config() node.Config {
 	cfg := node.Config{
 		ID:         s.id,
 		TickMillis: o.TickMillis, InitLimitTicks: o.InitLimitTicks, SyncLimitTicks: o.SyncLimitTicks,
-		Rand: randSource{s.rand}, Tree: treeConfig, SnapCount: o.SnapCount,
+		Rand: randSource{s.rand}, Tree: treeConfig, SnapCount: o.SnapCount, Bugs: o.Bugs,
 	}
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		if i <= o.Voters {

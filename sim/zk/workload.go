@@ -180,6 +180,12 @@ func (wl *workload) next() {
 		wl.startRecipe("election", electionDirs[wl.rng().IntN(len(electionDirs))])
 	case 8:
 		wl.cl.do(checker.Request{Type: wire.OpCloseSession}, func(result) { wl.done() })
+		if wl.rng().IntN(2) == 0 {
+			// An asynchronous application may pipeline a request behind its close: the
+			// server must refuse it (ZOOKEEPER-1208: an ephemeral created after the close).
+			root := wl.pickSubtree()
+			wl.cl.do(checker.Request{Type: wire.OpCreate, Path: wl.pickKey(root), Data: wl.value(), Mode: wire.ModeEphemeral}, func(result) {})
+		}
 	case 9:
 		wl.addWatch()
 	case 10:
