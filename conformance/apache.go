@@ -65,8 +65,8 @@ func FindApache() (ApacheInstall, error) {
 	return ApacheInstall{Java: java, ClassPath: cp}, nil
 }
 
-// ApacheServer is one running Apache ZooKeeper JVM.
-type ApacheServer struct {
+// Server is one server process the harness started: an Apache ZooKeeper JVM or a zabd.
+type Server struct {
 	// Addr is the client address, 127.0.0.1:port.
 	Addr string
 	// Dir holds zoo.cfg and the data directory.
@@ -80,7 +80,7 @@ type ApacheServer struct {
 
 // StartApache starts a standalone Apache ZooKeeper with settings s in a fresh directory under
 // dir, on a free 127.0.0.1 port, and waits until it answers ruok with imok.
-func StartApache(inst ApacheInstall, s Settings, dir string) (*ApacheServer, error) {
+func StartApache(inst ApacheInstall, s Settings, dir string) (*Server, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func StartApache(inst ApacheInstall, s Settings, dir string) (*ApacheServer, err
 // StartApacheEnsemble starts n Apache ZooKeeper servers forming one ensemble, each in its own
 // directory under dir, and waits until every member serves clients (srvr reports a Mode).
 // On error every started member is stopped.
-func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*ApacheServer, error) {
+func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*Server, error) {
 	ports, err := freePorts(3 * n)
 	if err != nil {
 		return nil, err
@@ -108,7 +108,7 @@ func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*
 	for i := range members {
 		members[i] = Member{ID: i + 1, QuorumPort: ports[3*i], ElectionPort: ports[3*i+1], ClientPort: ports[3*i+2]}
 	}
-	var servers []*ApacheServer
+	var servers []*Server
 	stopAll := func() {
 		for _, srv := range servers {
 			srv.Stop()
@@ -131,7 +131,7 @@ func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*
 	return servers, nil
 }
 
-func launch(inst ApacheInstall, s Settings, dir string, id, clientPort int, members []Member) (*ApacheServer, error) {
+func launch(inst ApacheInstall, s Settings, dir string, id, clientPort int, members []Member) (*Server, error) {
 	name := "standalone"
 	if id > 0 {
 		name = fmt.Sprintf("server%d", id)
@@ -167,17 +167,22 @@ func launch(inst ApacheInstall, s Settings, dir string, id, clientPort int, memb
 		args = append(args, "-Dzookeeper.DigestAuthenticationProvider.superDigest="+s.SuperDigest)
 	}
 	args = append(args, "-cp", inst.ClassPath, apacheMainClass, cfg)
-	cmd := exec.Command(inst.Java, args...)
-	cmd.Dir = home
+	return startProcess(exec.Command(inst.Java, args...), home, clientPort)
+}
+
+// startProcess starts cmd (a server listening on 127.0.0.1:clientPort) in dir, capturing the
+// tail of its output.
+func startProcess(cmd *exec.Cmd, dir string, clientPort int) (*Server, error) {
+	cmd.Dir = dir
 	// Its own process group, so a ^C on the test does not race the launcher's kill; and
 	// killed by the kernel if the test binary dies without running its clean-ups (Linux).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	log := &tailBuffer{max: logTailBytes}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("conformance: starting %s: %w", inst.Java, err)
+		return nil, fmt.Errorf("conformance: starting %s: %w", cmd.Path, err)
 	}
-	srv := &ApacheServer{Addr: fmt.Sprintf("127.0.0.1:%d", clientPort), Dir: home, cmd: cmd, log: log,
+	srv := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", clientPort), Dir: dir, cmd: cmd, log: log,
 		exited: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
@@ -190,12 +195,12 @@ func launch(inst ApacheInstall, s Settings, dir string, id, clientPort int, memb
 // enough: a server answers imok before its ZooKeeperServer runs (standalone: while loading
 // the data directory; ensemble member: before it has joined a quorum) and closes client
 // connections until then; srvr reports a Mode only once it serves.
-func (srv *ApacheServer) waitServing() error {
+func (srv *Server) waitServing() error {
 	deadline := time.Now().Add(startWaitMax)
 	for time.Now().Before(deadline) {
 		select {
 		case <-srv.exited:
-			return fmt.Errorf("conformance: Apache ZooKeeper at %s exited during start-up; log tail:\n%s", srv.Addr, srv.LogTail())
+			return fmt.Errorf("conformance: server at %s exited during start-up; log tail:\n%s", srv.Addr, srv.LogTail())
 		default:
 		}
 		if out, err := FourLetterWord(srv.Addr, "ruok", time.Second); err == nil && out == "imok" {
@@ -205,12 +210,12 @@ func (srv *ApacheServer) waitServing() error {
 		}
 		time.Sleep(pollInterval)
 	}
-	return fmt.Errorf("conformance: Apache ZooKeeper at %s not serving after %v; log tail:\n%s", srv.Addr, startWaitMax, srv.LogTail())
+	return fmt.Errorf("conformance: server at %s not serving after %v; log tail:\n%s", srv.Addr, startWaitMax, srv.LogTail())
 }
 
 // Stop kills the JVM and waits (bounded) for it to exit. It is idempotent and safe to call from
 // t.Cleanup after a failed test.
-func (srv *ApacheServer) Stop() {
+func (srv *Server) Stop() {
 	srv.once.Do(func() {
 		if srv.cmd.Process != nil {
 			_ = srv.cmd.Process.Kill()
@@ -223,7 +228,7 @@ func (srv *ApacheServer) Stop() {
 }
 
 // Exited reports whether the JVM is gone.
-func (srv *ApacheServer) Exited() bool {
+func (srv *Server) Exited() bool {
 	select {
 	case <-srv.exited:
 		return true
@@ -233,7 +238,7 @@ func (srv *ApacheServer) Exited() bool {
 }
 
 // LogTail returns the last bytes the JVM wrote to stdout and stderr.
-func (srv *ApacheServer) LogTail() string { return srv.log.String() }
+func (srv *Server) LogTail() string { return srv.log.String() }
 
 // freePorts reserves n distinct free TCP ports on 127.0.0.1 by listening on port 0 and closing
 // the listeners together at the end (so the n ports differ). Another process may take a port

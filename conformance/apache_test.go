@@ -14,7 +14,7 @@ import (
 
 // startOwnApache starts a standalone Apache ZooKeeper for one test and stops it when the test
 // ends, passed or failed.
-func startOwnApache(t *testing.T) *ApacheServer {
+func startOwnApache(t *testing.T) *Server {
 	t.Helper()
 	inst := apacheInstall(t)
 	srv, err := StartApache(inst, DefaultSettings, t.TempDir())
@@ -93,7 +93,7 @@ func TestApacheEnsembleServesAndFailsOver(t *testing.T) {
 	for _, srv := range servers {
 		t.Cleanup(srv.Stop)
 	}
-	modes := func(servers []*ApacheServer) map[string][]int {
+	modes := func(servers []*Server) map[string][]int {
 		out := map[string][]int{}
 		for i, srv := range servers {
 			if srv.Exited() {

@@ -61,10 +61,11 @@ var stableKeys = map[string]bool{
 }
 
 var (
-	digitsRE  = regexp.MustCompile(`[0-9]+`)
-	floatRE   = regexp.MustCompile(`[0-9]+\.[0-9]+(E-?[0-9]+)?`)
-	hexRE     = regexp.MustCompile(`0x[0-9a-fA-F]+`)
-	versionRE = regexp.MustCompile(`^([0-9]+\.[0-9]+\.[0-9]+)-(\S*), built on ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}) (\S+)$`)
+	digitsRE    = regexp.MustCompile(`[0-9]+`)
+	namespaceRE = regexp.MustCompile(`^(zk_(?:avg|min|max|cnt|sum))_.+_(read|write)_per_namespace$`)
+	floatRE     = regexp.MustCompile(`[0-9]+\.[0-9]+(E-?[0-9]+)?`)
+	hexRE       = regexp.MustCompile(`0x[0-9a-fA-F]+`)
+	versionRE   = regexp.MustCompile(`^([0-9]+\.[0-9]+\.[0-9]+)-(\S*), built on ([0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}) (\S+)$`)
 )
 
 // Shape abstracts a value to its format: hex numbers become <hex>, decimals F, other digit
@@ -106,6 +107,8 @@ func ParseFourLetter(cmd, out string) FourLetterReport {
 	case "mntr":
 		for _, l := range lines {
 			if k, v, ok := strings.Cut(l, "\t"); ok {
+				// Per-namespace metrics are named after the top-level znodes that exist.
+				k = namespaceRE.ReplaceAllString(k, "${1}_<namespace>_${2}_per_namespace")
 				put(k, v)
 			}
 		}

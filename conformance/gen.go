@@ -283,6 +283,12 @@ func createStep(t *rapid.T) Step {
 	} else {
 		s.Path = pathGen(t)
 	}
+	if s.Path == "~" && (s.Flags == wire.ModePersistentSequential || s.Flags == wire.ModeEphemeralSequential ||
+		s.Flags == wire.ModePersistentSequentialWithTTL) {
+		// The suffix would come from the root's child counter, which counts every run
+		// the server has seen: keep sequential names inside the run.
+		s.Path = "~/s-"
+	}
 	return s
 }
 
@@ -323,4 +329,22 @@ func multiStep(t *rapid.T) Step {
 		s.Sub = append(s.Sub, sub)
 	}
 	return s
+}
+
+// Without returns steps minus those whose op (opName: "sasl", "createTTL"…) or kind ("raw",
+// "expire", "disconnect", "reconnect") is in names: known, deliberate differences can be
+// left out while the rest of a target is compared (ZABKIT_CONFORMANCE_EXCLUDE).
+func Without(steps []Step, names map[string]bool) []Step {
+	if len(names) == 0 {
+		return steps
+	}
+	kinds := map[StepKind]string{StepRaw: "raw", StepExpire: "expire", StepDisconnect: "disconnect", StepReconnect: "reconnect"}
+	var out []Step
+	for _, s := range steps {
+		if names[kinds[s.Kind]] || (s.Kind == StepRequest && names[opName(s.Op)]) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }

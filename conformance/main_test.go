@@ -77,6 +77,13 @@ func targets(t *testing.T) (Target, Target) {
 			return
 		}
 		shared.stops = append(shared.stops, stop)
+		if os.Getenv(TargetEnv) == "zabd" {
+			shared.b, stop, shared.err = ZabdStarter()(DefaultSettings, shared.dir)
+			if shared.err == nil {
+				shared.stops = append(shared.stops, stop)
+			}
+			return
+		}
 		b, fromEnv, err := TargetFromEnv()
 		if err != nil {
 			shared.err = err
