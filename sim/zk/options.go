@@ -17,6 +17,9 @@ import (
 // fault-free base of tests and benchmarks.
 type Options struct {
 	Seed uint64
+	// Kind names the configuration builder ("quiet", "swarm", "harsh"): the replay command
+	// rebuilds the same configuration from the seed.
+	Kind string
 	// Record keeps every trace event, so a failure can write the trace to a file.
 	Record bool
 
@@ -85,7 +88,7 @@ const (
 // Quiet is a fault-free run of three voters and four clients.
 func Quiet(seed uint64) Options {
 	return Options{
-		Seed:   seed,
+		Seed: seed, Kind: "quiet",
 		Voters: 3, TickMillis: 20, InitLimitTicks: 10, SyncLimitTicks: 5,
 		SnapCount: 200, SegmentBytesMax: 32 << 10,
 		Link: netsim.Link{Latency: netsim.Latency{
@@ -104,6 +107,7 @@ func Quiet(seed uint64) Options {
 func Swarm(seed uint64, duration time.Duration) Options {
 	r := sim.Stream(seed, "zk-swarm")
 	o := Quiet(seed)
+	o.Kind = "swarm"
 	o.Voters = []int{3, 3, 5}[r.IntN(3)]
 	o.Observers = []int{0, 0, 1}[r.IntN(3)]
 	o.TickMillis = int64(10 + r.IntN(21))
@@ -155,6 +159,7 @@ func Swarm(seed uint64, duration time.Duration) Options {
 // leaders around, connections break constantly.
 func Harsh(seed uint64) Options {
 	o := Swarm(seed, 6*time.Second)
+	o.Kind = "harsh"
 	r := sim.Stream(seed, "zk-harsh")
 	o.Clients = 6 + r.IntN(5)
 	o.SessionTimeoutMs = int32(o.TickMillis) * int32(2+r.IntN(5))

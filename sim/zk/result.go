@@ -86,6 +86,7 @@ type Stats struct {
 // Result is the outcome of one run.
 type Result struct {
 	Seed     uint64
+	Kind     string // Options.Kind
 	Failure  *Failure
 	Settings string
 	Stats    Stats
@@ -104,9 +105,16 @@ type Result struct {
 // Failed reports whether the run failed.
 func (r Result) Failed() bool { return r.Failure != nil }
 
-// ReplayCommand is the command that runs this seed again.
+// ReplayCommand is the command that runs this seed again: scenarios' TestServers runs
+// swarm configurations, or harsh ones with ZABKIT_HARSH=1; quiet ones are sim/zk's tests.
 func (r Result) ReplayCommand() string {
-	return fmt.Sprintf("go test ./scenarios -run TestServers -seed=%d -v", r.Seed)
+	switch r.Kind {
+	case "harsh":
+		return fmt.Sprintf("ZABKIT_HARSH=1 go test ./scenarios -run 'TestServers$' -seed=%d -v", r.Seed)
+	case "quiet":
+		return fmt.Sprintf("go test ./sim/zk -run TestQuietRunPassesEveryCheck -v  # with Quiet(%d)", r.Seed)
+	}
+	return fmt.Sprintf("go test ./scenarios -run 'TestServers$' -seed=%d -v", r.Seed)
 }
 
 // String summarizes the run; a failure with everything needed to replay and study it.
@@ -136,7 +144,7 @@ func (r Result) String() string {
 }
 
 func (c *Cluster) result(r Result, wall time.Duration) Result {
-	r.Seed, r.Failure, r.Settings, r.WallTime = c.opts.Seed, c.failure, c.world.SettingsText(), wall
+	r.Seed, r.Kind, r.Failure, r.Settings, r.WallTime = c.opts.Seed, c.opts.Kind, c.failure, c.world.SettingsText(), wall
 	r.TraceHash = c.traceHash()
 	s := c.stats
 	s.Events, s.VirtualTime = c.events, c.world.Now()
