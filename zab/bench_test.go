@@ -44,7 +44,7 @@ func benchmarkCommit(b *testing.B, noCheck bool) {
 }
 
 // BenchmarkRetainedLog commits b.N txns on 3 voters whose host snapshots every 10000 txns
-// and compacts with Peer.Compact (zab/node's setup, DiffTxnsMax 500, 16-byte txns), and
+// (zab/node's setup; DiffTxnsMax 500, txns of about 7 bytes), and
 // reports the most the leader held in memory at any step: retained txns, their data bytes,
 // and those plus the Txn headers. They stay flat however large b.N grows (compare
 // -benchtime=200000x with 1000000x).

@@ -44,19 +44,20 @@ type Config struct {
 	// TxnBytesMax bounds one txn. Zero means 1 MiB (ZooKeeper's jute.maxbuffer).
 	TxnBytesMax int
 	// DiffTxnsMax is the longest DIFF a leader sends; a learner further behind gets SNAP.
-	// It is also how many committed txns stay in memory below the latest snapshot, so that
-	// a learner a little behind still gets a DIFF. Zero means 10000.
+	// It also bounds memory: a peer keeps between DiffTxnsMax and 2*DiffTxnsMax committed
+	// txns in memory (ZooKeeper's commitLogCount), plus the uncommitted ones, so that a
+	// learner a little behind still gets a DIFF. Zero means 10000.
 	DiffTxnsMax int
 	// SnapshotEveryTxns is ZooKeeper's snapCount: after this many committed txns above the
 	// latest snapshot, the peer writes a new snapshot and forgets older txns. Zero means
 	// 100000.
 	SnapshotEveryTxns int
-	// SnapshotsByHost says the host snapshots the state machine itself, when it likes, and
-	// reports each snapshot with Peer.Compact; the peer then issues no periodic snapshot of
-	// its own and SnapshotEveryTxns is unused. zab/node does this: it rolls ZooKeeper's
-	// randomized snapCount so members do not all snapshot at once, and its host writes the
-	// snapshot in the background instead of in the log's write path. SNAP installs remain
-	// Persist writes either way.
+	// SnapshotsByHost says the host snapshots the state machine itself, when it likes; the
+	// peer then issues no periodic snapshot of its own and SnapshotEveryTxns is unused.
+	// zab/node does this: it rolls ZooKeeper's randomized snapCount so members do not all
+	// snapshot at once, and its host writes the snapshot in the background instead of in
+	// the log's write path. SNAP installs remain Persist writes either way, and the peer's
+	// memory is bounded by DiffTxnsMax either way.
 	SnapshotsByHost bool
 
 	// Bugs re-introduces known bugs for the bug zoo; all off in production (bugs.go).

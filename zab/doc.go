@@ -44,8 +44,10 @@
 //   - A restarted peer does not replay its log into the state machine: logged txns are applied
 //     only when a leader declares them committed.
 //   - Snapshots are Persist writes too (every SnapshotEveryTxns commits, and on SNAP), so they
-//     are ordered with the log and epoch writes. A host that snapshots the state machine
-//     itself (Config.SnapshotsByHost, as zab/node does) reports each with Peer.Compact
-//     instead. Either way the peer then keeps only DiffTxnsMax txns below the snapshot in
-//     memory (Peer.Retained), so its memory is bounded under an endless write load.
+//     are ordered with the log and epoch writes, unless the host takes them itself
+//     (Config.SnapshotsByHost, as zab/node does).
+//   - The in-memory log is a window, not the whole history: the peer keeps at most
+//     2*DiffTxnsMax committed txns plus the uncommitted ones (Peer.Retained), as ZooKeeper's
+//     committedLog keeps commitLogCount; learners further behind get SNAP from the state
+//     machine. Memory stays bounded under an endless write load, whatever the snapshots do.
 package zab

@@ -28,8 +28,8 @@ type harnessOptions struct {
 	inFlightMax       int
 	snapshotEveryTxns int
 	// hostSnapshotEveryTxns > 0 makes the host take the snapshots, as zab/node's does
-	// (Config.SnapshotsByHost): after that many deliveries it snapshots the state machine,
-	// writes it once the log is durable up to it, and reports it with Peer.Compact.
+	// (Config.SnapshotsByHost): after that many deliveries it snapshots the state machine
+	// and writes it once the log is durable up to it.
 	hostSnapshotEveryTxns int
 	// Network: per message latency in [latencyMin, latencyMax] ms; loss and duplication in
 	// per mille; reorder lets messages overtake each other inside one link (TCP would not).
@@ -351,7 +351,7 @@ func (c *cluster) handle(n *simNode, in Input) {
 // hostSnapshot is the host's side of Config.SnapshotsByHost, shaped like zab/node's
 // snapshotter: a snapshot of the state machine at the commit point after enough deliveries,
 // saved once every persist issued before it is durable (so the disk's log reaches its zxid
-// and no earlier SNAP install can land on top of it), then reported with Peer.Compact.
+// and no earlier SNAP install can land on top of it).
 func (c *cluster) hostSnapshot(n *simNode) {
 	every := c.opt.hostSnapshotEveryTxns
 	if every <= 0 {
@@ -371,9 +371,6 @@ func (c *cluster) hostSnapshot(n *simNode) {
 		n.written.apply(Persist{Snapshot: &snap})
 	}
 	c.recordf(n, "host snapshot %v", snap.Zxid)
-	if err := n.peer.Compact(snap.Zxid); err != nil {
-		c.fatalf("node %d: Compact(%v) after a host snapshot: %v", n.id, snap.Zxid, err)
-	}
 }
 
 func (c *cluster) output(n *simNode, o Output, propose []byte) {

@@ -195,11 +195,11 @@ func (p *Peer) onSyncHeader(m Message) {
 		}
 		p.truncateAfter(cut)
 	case MsgSnap:
-		if m.Zxid < p.snapZxid {
+		if m.Zxid < p.settled() {
 			// A new leader's state machine may lag its log (it commits its initial history
-			// only once established), so its snapshot can be older than ours. Ours holds only
-			// committed txns, which every leader's history contains: keep it, and take the
-			// stream's txns up to our snapshot as confirmed (see onProposal).
+			// only once established), so its snapshot can be older than our settled history.
+			// That holds only committed txns, which every leader's history contains: keep our
+			// state, and take the stream's txns up to it as confirmed (see onProposal).
 			break
 		}
 		if err := p.cfg.StateMachine.Restore(m.Data); err != nil {
@@ -214,7 +214,7 @@ func (p *Peer) onSyncHeader(m Message) {
 		p.log.rebase(m.Zxid)
 		p.committed = m.Zxid
 		p.emit(Restored{Zxid: m.Zxid})
-		p.snapZxid = m.Zxid
+		p.snapZxid, p.snapCommits = m.Zxid, 0
 		p.snapPersistID = p.issue(Persist{Snapshot: &Snapshot{Zxid: m.Zxid, Data: m.Data}})
 	}
 	ln.cursor = m.Zxid
@@ -253,11 +253,11 @@ func (p *Peer) onProposal(m Message) {
 		return
 	}
 	ln.cursor = m.Zxid
-	if m.Zxid <= p.snapZxid {
-		return // inside our snapshot: see onSyncHeader's SNAP case
+	if m.Zxid <= p.settled() {
+		return // inside our snapshot or trimmed committed history: see onSyncHeader's SNAP case
 	}
-	if m.PrevZxid < p.snapZxid {
-		p.becomeLooking("sync stream skips over our snapshot")
+	if m.PrevZxid < p.settled() {
+		p.becomeLooking("sync stream skips over our settled history")
 		return
 	}
 	if t, ok := p.log.get(m.Zxid); ok && string(t.Data) == string(m.Data) {

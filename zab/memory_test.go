@@ -7,22 +7,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Bounded memory: a peer keeps DiffTxnsMax committed txns below its latest snapshot, the
-// txns committed since, and the uncommitted ones; everything older is dropped, by zab itself
-// after its own periodic snapshot is durable, or by Peer.Compact when the host snapshots.
+// Bounded memory: a peer keeps at most 2*DiffTxnsMax committed txns in memory, plus the
+// uncommitted ones, whatever the snapshots do (trimLog).
 
-// retainedBound is the most txns a peer may hold: DiffTxnsMax below the snapshot point, up
-// to twice the snapshot interval above it (the next snapshot is taken after one interval and
-// the log is compacted only once it is durable, or, for host snapshots, once the log below
-// it is durable), and the leader's in-flight window.
-func retainedBound(opt harnessOptions) int {
-	every := max(opt.snapshotEveryTxns, opt.hostSnapshotEveryTxns)
-	return opt.diffTxnsMax + 2*every + opt.inFlightMax
-}
+// retainedBound is the most txns a peer in steady broadcast may hold: 2*DiffTxnsMax-1
+// committed ones before a trim, and the leader's in-flight window of uncommitted ones.
+func retainedBound(opt harnessOptions) int { return 2*opt.diffTxnsMax + opt.inFlightMax }
 
 // TestRetainedLogStaysBoundedUnderEndlessWrites pushes 200k txns (a tenth with -short)
-// through 3 voters and an observer, with the host taking the snapshots as zab/node's does,
-// and 50k with zab's own periodic snapshots; it samples every peer's retained log all along:
+// through 3 voters and an observer whose host takes the snapshots, as zab/node's does, and
+// 50k with zab's own periodic snapshots, and samples every peer's retained log all along:
 // it must stay under retainedBound, and the retained byte count must equal the txns' data.
 func TestRetainedLogStaysBoundedUnderEndlessWrites(t *testing.T) {
 	for _, tc := range []struct {
@@ -30,8 +24,8 @@ func TestRetainedLogStaysBoundedUnderEndlessWrites(t *testing.T) {
 		total int
 		set   func(*harnessOptions)
 	}{
-		{"host snapshots and Compact", 200_000, func(o *harnessOptions) { o.hostSnapshotEveryTxns = 10_000 }},
-		{"zab snapshots", 50_000, func(o *harnessOptions) { o.snapshotEveryTxns = 10_000 }},
+		{"host snapshots", 200_000, func(o *harnessOptions) { o.hostSnapshotEveryTxns = 50_000 }},
+		{"zab snapshots", 50_000, func(o *harnessOptions) { o.snapshotEveryTxns = 20_000 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			total := tc.total
@@ -59,16 +53,14 @@ func TestRetainedLogStaysBoundedUnderEndlessWrites(t *testing.T) {
 					txns, bytes := n.peer.Retained()
 					peak[id] = max(peak[id], txns)
 					require.LessOrEqual(t, txns, bound,
-						"node %d holds %d txns after %d deliveries; expected at most diffTxnsMax+2*snapshot interval+inFlight = %d (seed 7)",
+						"node %d holds %d txns after %d deliveries; expected at most 2*diffTxnsMax+inFlight = %d (seed 7)",
 						id, txns, c.stats.delivered, bound)
 					require.Equal(t, sumDataBytes(n.peer.log.entries), bytes, "node %d: Retained bytes must be the sum of the logged txns' data", id)
 				}
 			}
 			for _, id := range c.ids {
-				n := c.nodes[id]
-				base, _ := n.peer.History()
-				require.Greater(t, base, Zxid(0), "node %d never compacted its log in %d txns", id, total)
-				require.LessOrEqual(t, len(n.durable.log), bound, "node %d's disk log was not trimmed by snapshots either", id)
+				base, _ := c.nodes[id].peer.History()
+				require.Greater(t, base, Zxid(0), "node %d never trimmed its log in %d txns", id, total)
 			}
 			t.Logf("%d txns committed on 4 peers; peak retained txns per peer %v (bound %d)", total, peak, bound)
 		})
@@ -76,7 +68,7 @@ func TestRetainedLogStaysBoundedUnderEndlessWrites(t *testing.T) {
 }
 
 // TestHostSnapshotsUnderFaults runs the fault mix with the host taking the snapshots and
-// compacting through Peer.Compact, with short DIFF windows so that laggards need SNAP: every
+// short DIFF windows, so that logs are trimmed all the time and laggards need SNAP: every
 // ZAB invariant holds and the healed ensemble makes progress.
 func TestHostSnapshotsUnderFaults(t *testing.T) {
 	for _, seed := range seeds(t, 30) {
@@ -99,33 +91,29 @@ func TestHostSnapshotsUnderFaults(t *testing.T) {
 	}
 }
 
-func TestCompactKeepsDiffTxnsMaxAndRefusesWhatWasNotApplied(t *testing.T) {
+func TestTrimKeepsBetweenDiffTxnsMaxAndTwiceThatCommittedTxns(t *testing.T) {
 	opt := defaultOptions(1, 0)
-	opt.diffTxnsMax = 2
+	opt.diffTxnsMax = 3
 	c := newCluster(t, 3, opt)
 	c.awaitProgress(50)
-	c.run(c.now + 100)
-	c.opt.proposeEveryMillis = 0
-	c.run(c.now + 200)
 	p := c.nodes[1].peer
-	committed := p.Committed()
-	require.Greater(t, committed.Counter(), uint32(3), "the single voter must have committed a few txns")
-	require.Equal(t, committed, p.LastLogged(), "no client load: everything logged is committed")
-
-	require.ErrorContains(t, p.Compact(committed+1), "beyond the last applied txn",
-		"compacting above the commit point must be refused")
-	require.ErrorContains(t, p.Compact(MakeZxid(committed.Epoch()-1, 7)), "not a txn of the history",
-		"a zxid the history does not hold must be refused")
-
-	require.NoError(t, p.Compact(committed), "compacting at the commit point")
-	txns, bytes := p.Retained()
-	base, zxids := p.History()
-	require.Equal(t, []Zxid{committed - 1, committed}, zxids, "DiffTxnsMax=2 txns stay up to the compaction point")
-	require.Equal(t, committed-2, base, "the history now starts after the txn below them")
-	require.Equal(t, 2, txns)
-	require.Equal(t, len(c.nodes[1].sm.values[len(c.nodes[1].sm.values)-1])+len(c.nodes[1].sm.values[len(c.nodes[1].sm.values)-2]), bytes,
-		"retained bytes are the data of the two txns kept")
-	require.NoError(t, p.Compact(committed-1), "compacting at or below an earlier point is a no-op")
-	_, again := p.History()
-	require.Equal(t, zxids, again)
+	for c.nodes[1].sm.last().Counter() < 20 {
+		require.True(t, c.step(c.now+1000), "the single voter must keep committing")
+		txns, bytes := p.Retained()
+		base, zxids := p.History()
+		committedInMemory := 0
+		for _, z := range zxids {
+			if z <= p.Committed() {
+				committedInMemory++
+			}
+		}
+		require.Less(t, committedInMemory, 2*opt.diffTxnsMax, "at most 2*DiffTxnsMax-1 committed txns stay in memory: base %v, log %v", base, zxids)
+		if base > 0 {
+			require.GreaterOrEqual(t, committedInMemory, opt.diffTxnsMax, "a trim keeps DiffTxnsMax committed txns for DIFFs: base %v, log %v", base, zxids)
+		}
+		require.Equal(t, len(zxids), txns)
+		require.Equal(t, sumDataBytes(p.log.entries), bytes)
+	}
+	base, _ := p.History()
+	require.Greater(t, base, Zxid(0), "20 commits with DiffTxnsMax 3 trimmed the log")
 }

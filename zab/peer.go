@@ -24,9 +24,11 @@ type Peer struct {
 	committed     Zxid // last txn applied to the state machine
 	persist       persistQueue
 	// snapZxid is the zxid of the newest snapshot handed to the host; snapPersistID the
-	// persist that writes it while it is not known durable (0: none pending).
+	// persist that writes it while it is not known durable (0: none pending); snapCommits
+	// counts the txns committed since (for SnapshotEveryTxns).
 	snapZxid      Zxid
 	snapPersistID uint64
+	snapCommits   int
 
 	// advertised is the vote this peer reports while not LOOKING: the leader it follows or
 	// is, and that leader's epoch once known (ZOOKEEPER-1732: never a stale election epoch).
@@ -120,6 +122,7 @@ func (p *Peer) Handle(now Time, in Input) []Output {
 	default:
 		panic(fmt.Sprintf("zab: unknown input %T", in))
 	}
+	p.trimLog()
 	p.checkInvariants()
 	out := p.out
 	p.out = nil
@@ -222,6 +225,7 @@ func (p *Peer) commitUpTo(z Zxid) {
 		p.emit(Deliver{Txn: t})
 	}
 	p.committed = z
+	p.snapCommits += len(batch)
 	p.maybeSnapshot()
 }
 
@@ -229,74 +233,44 @@ func (p *Peer) commitUpTo(z Zxid) {
 // committed above the previous one. The snapshot holds committed txns only, so it is taken
 // at the commit point, labelled with it, in the same step (ZOOKEEPER-3104).
 func (p *Peer) maybeSnapshot() {
-	if p.cfg.SnapshotsByHost || p.snapPersistID != 0 || p.committed <= p.snapZxid {
+	if p.cfg.SnapshotsByHost || p.snapPersistID != 0 || p.snapCommits < p.cfg.SnapshotEveryTxns {
 		return
 	}
-	i, ok := p.log.index(p.committed)
-	j, _ := p.log.index(p.snapZxid + 1)
-	if !ok || i-j+1 < p.cfg.SnapshotEveryTxns {
-		return
-	}
-	p.snapZxid = p.committed
+	p.snapZxid, p.snapCommits = p.committed, 0
 	p.snapPersistID = p.issue(Persist{Snapshot: &Snapshot{Zxid: p.committed, Data: p.cfg.StateMachine.Snapshot()}})
 }
 
-// compactLog forgets the txns below the durable snapshot, keeping DiffTxnsMax of them for
-// DIFFs to learners a little behind.
-func (p *Peer) compactLog() {
-	if p.snapPersistID == 0 || p.persist.durable < p.snapPersistID {
-		return
-	}
-	p.snapPersistID = 0
-	p.compactBelow(p.snapZxid)
-}
-
-// compactBelow drops the logged txns up to the snapshot point z except the DiffTxnsMax
-// newest of them: a learner whose log ends among those still gets a DIFF, one further
-// behind gets SNAP (ZooKeeper keeps its committedLog of commitLogCount txns the same way).
-func (p *Peer) compactBelow(z Zxid) {
-	i, ok := p.log.index(z)
-	if !ok || i < p.cfg.DiffTxnsMax {
+// trimLog bounds the memory the log holds, whatever the host does about snapshots: once
+// 2*DiffTxnsMax committed txns are in memory it drops all but the DiffTxnsMax newest, as
+// ZooKeeper keeps only commitLogCount committed proposals in its committedLog. A learner
+// whose log ends among those gets a DIFF; one further behind gets SNAP, taken from the state
+// machine, which is never older than the log. The dropped txns stay on disk until the host
+// purges them behind a durable snapshot, and the trimmed point stays committed, so a sync
+// stream that repeats txns up to it is confirmed without logging them again (settled).
+// Trimming runs at the end of Handle, never while a step walks the log.
+func (p *Peer) trimLog() {
+	i, ok := p.log.index(p.committed)
+	if !ok || i+1 < 2*p.cfg.DiffTxnsMax {
 		return
 	}
 	p.log.rebase(p.log.entries[i-p.cfg.DiffTxnsMax].Zxid)
 }
 
-// Compact tells the peer that the host saved a snapshot of the state machine taken at z, a
-// zxid the peer has applied, so the txns up to z need not stay in memory any longer. It is
-// how a host that takes the snapshots itself (Config.SnapshotsByHost) keeps the peer's
-// memory bounded: call it whenever a snapshot is handed to storage (it need not be durable
-// yet: the log on disk still holds the txns until the host purges them behind a durable
-// snapshot). The peer keeps DiffTxnsMax txns below z for DIFFs. Compact produces no outputs
-// and may be called between any two Handle calls; a z at or below an earlier compaction
-// point is a no-op, a z the peer has not applied is an error.
-func (p *Peer) Compact(z Zxid) error {
-	switch {
-	case z > p.committed:
-		return fmt.Errorf("zab: compact at %v, beyond the last applied txn %v", z, p.committed)
-	case z <= p.log.base:
-		return nil
-	case !p.log.contains(z):
-		return fmt.Errorf("zab: compact at %v, which is not a txn of the history", z)
-	}
-	// The snapshot point moves up too: txns up to it are committed here, so a sync stream
-	// that repeats them confirms them without logging them again (see onProposal).
-	p.snapZxid = max(p.snapZxid, z)
-	p.compactBelow(z)
-	p.checkInvariants()
-	return nil
-}
+// settled is the point up to which this peer's history is committed and out of the log's
+// hands: the newest snapshot or the trimmed base, whichever is later. A sync stream's txns
+// up to it are confirmed, not logged again.
+func (p *Peer) settled() Zxid { return max(p.snapZxid, p.log.base) }
 
 // Retained reports what the peer holds of its txn log in memory: the number of txns and the
-// sum of their data bytes. Under an endless write load it stays below about DiffTxnsMax plus
-// the txns committed between two snapshots plus InFlightTxnsMax.
+// sum of their data bytes. Under an endless write load it stays below 2*DiffTxnsMax plus
+// the uncommitted txns (at most InFlightTxnsMax on a leader).
 func (p *Peer) Retained() (txns, dataBytes int) { return len(p.log.entries), p.log.dataBytes }
 
 func (p *Peer) checkInvariants() {
 	p.assertState(p.currentEpoch <= p.acceptedEpoch, "currentEpoch %d > acceptedEpoch %d", p.currentEpoch, p.acceptedEpoch)
 	p.assertState(p.committed <= p.log.last(), "committed %v beyond last logged %v", p.committed, p.log.last())
 	p.assertState(p.committed >= p.log.base, "committed %v below snapshot %v", p.committed, p.log.base)
-	p.assertState(p.snapZxid >= p.log.base, "snapshot %v below log base %v", p.snapZxid, p.log.base)
+	p.assertState(p.snapZxid <= p.committed, "snapshot %v above the commit point %v", p.snapZxid, p.committed)
 	if p.ld != nil && p.ld.established {
 		p.assertState(p.log.last().Epoch() <= p.ld.epoch, "leader of epoch %d logged %v", p.ld.epoch, p.log.last())
 	}

@@ -54,7 +54,9 @@ func (p *Peer) persisted(id uint64) {
 		n++
 	}
 	p.persist.pending = p.persist.pending[n:]
-	p.compactLog()
+	if p.snapPersistID != 0 && id >= p.snapPersistID {
+		p.snapPersistID = 0 // the snapshot is durable: the next one may be taken
+	}
 	switch {
 	case p.ld != nil:
 		p.leaderPersisted()

@@ -54,9 +54,9 @@ type Config struct {
 	// ReapIntervalTicks is how often the leader deletes empty containers and expired TTL
 	// nodes (ContainerManager). Default 60.
 	ReapIntervalTicks int64
-	// DiffTxnsMax is zab's longest DIFF and the committed txns kept in memory below the
-	// latest snapshot (ZooKeeper's commitLogCount); a learner further behind gets SNAP.
-	// Default zab's (10000).
+	// DiffTxnsMax is zab's longest DIFF, and half the most committed txns zab keeps in
+	// memory (ZooKeeper's commitLogCount); a learner further behind gets SNAP. Default
+	// zab's (10000).
 	DiffTxnsMax int
 
 	// Bugs re-introduces known bugs for the bug zoo, zab's included; all off in production
@@ -119,8 +119,8 @@ func (c *Config) validate() error {
 // zabConfig is the peer's configuration: its in-flight bound sits above the node's, so a
 // proposal the node decided to make is never refused as busy, and a txn may be somewhat
 // larger than the frame it came from (fixed-up ACLs, the envelope). The member takes the
-// snapshots itself (snapshotter) and reports each to the peer with Compact, which bounds
-// the peer's in-memory log; zab issues none of its own.
+// snapshots itself (snapshotter, SaveSnapshot), so zab issues none of its own; zab bounds
+// its in-memory log by DiffTxnsMax on its own.
 func (c *Config) zabConfig(sm zab.StateMachine) zab.Config {
 	return zab.Config{
 		ID: c.ID, Voters: c.Voters, Observers: c.Observers,

@@ -41,10 +41,9 @@
 //     truncation, append, epochs); once durable send After, then report Persisted{Write.ID}.
 //   - SaveSnapshot: storage.Store.SaveSnapshot(Zxid, Data), which also purges old snapshots
 //     and the log behind them. It is emitted only once the log is durable up to Zxid. These
-//     are the member's only periodic snapshots (zab.Config.SnapshotsByHost): when it emits
-//     one, the member tells zab (Peer.Compact), which then keeps only DiffTxnsMax txns below
-//     it in memory, so memory stays bounded under an endless write load. A Persist carries a
-//     snapshot only for a SNAP from the leader.
+//     are the member's only periodic snapshots (zab.Config.SnapshotsByHost): a Persist
+//     carries a snapshot only for a SNAP from the leader. The in-memory log is bounded by
+//     zab itself (Config.DiffTxnsMax), whatever the snapshots do.
 //   - ClientSend / CloseClient: write the frame; close after the frames already written.
 //   - Committed / StateChanged: for traces, checkers, logs and metrics only.
 //

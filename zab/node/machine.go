@@ -195,10 +195,6 @@ func (n *Node) maybeSaveSnapshot() {
 	}
 	if s.due != nil && s.durable >= s.due.Zxid {
 		n.emit(*s.due)
-		// The snapshot covers the txns up to its zxid: the peer keeps only DiffTxnsMax of
-		// them in memory, so the log stays bounded under an endless write load.
-		err := n.peer.Compact(s.due.Zxid)
-		n.assertf(err == nil, "compacting the log at the snapshot %v: %v", s.due.Zxid, err)
 		s.due = nil
 	}
 }

@@ -72,7 +72,12 @@ func decodeSnapshot(b []byte, zxid uint64) ([]byte, error) {
 	return body, nil
 }
 
-// WriteSnapshot durably and atomically stores a snapshot taken at zxid.
+// WriteSnapshot durably and atomically stores a snapshot taken at zxid. It is the first
+// half of a snapshot written off the Store's goroutine (Store.AdoptSnapshot is the second):
+// it touches only the snapshot's own file and that file's temporary name, so a host may run
+// it on a goroutine of its own while the Store's owner appends, syncs and truncates the log,
+// but not while a Store method writes or purges snapshots in the same FS (PersistSnapshot,
+// SaveSnapshot, AdoptSnapshot): those may write the same name or remove files it counts.
 func WriteSnapshot(fs FS, zxid uint64, data []byte) error {
 	return writeFileAtomic(fs, snapshotName(zxid), encodeSnapshot(zxid, data))
 }

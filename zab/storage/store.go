@@ -60,6 +60,8 @@ type Recovered struct {
 //	acceptedEpoch = e        SetAcceptedEpoch(e)
 //	currentEpoch = e         SetCurrentEpoch(e) (it syncs the appended txns first)
 //	snapshot at zxid         PersistSnapshot(zxid, bytes), first in the persist
+//	host's own snapshot      SaveSnapshot(zxid, bytes), or, to write it off the owner's
+//	                         goroutine, WriteSnapshot then AdoptSnapshot(zxid)
 //
 // zab's Persist.Snapshot is both a periodic snapshot (every SnapshotEveryTxns commits, at a
 // zxid the log holds) and a leader's SNAP, which keeps the logged txns above its zxid;
@@ -387,7 +389,7 @@ func (s *Store) PersistSnapshot(zxid uint64, data []byte) ([]string, error) {
 //
 // Deprecated: it does not match zab's Persist contract, which keeps the logged txns above
 // zxid; a host that appends them again afterwards loses them to a crash in between. Use
-// PersistSnapshot. Kept only until sim/zk and the daemon's log writer have switched.
+// PersistSnapshot. Kept only until sim/zk, its last caller, has switched.
 func (s *Store) InstallSnapshot(zxid uint64, data []byte) error {
 	if zxid < s.snapshotZxid {
 		return fmt.Errorf("%w: installing snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
