@@ -19,7 +19,8 @@ import (
 	"github.com/zabkit/zabkit/zab/storage"
 )
 
-// Batch is one persist request, executed in this order: install Snapshot, cut the log after
+// Batch is one persist request, executed in this order: persist Snapshot (a leader's SNAP
+// or zab's own periodic snapshot, storage.Store.PersistSnapshot), cut the log after
 // TruncateAfter when Truncate is set, append Entries, write the accepted and current
 // epochs. It mirrors zab.Persist, whose order it keeps. IDs must increase.
 type Batch struct {
@@ -73,15 +74,23 @@ type Writer struct {
 	lastID   uint64 // highest submitted id
 	closing  chan struct{}
 
-	purge    chan int       // retain counts of requested purges (capacity 1)
-	snapping atomic.Bool    // a snapshot is being written
-	snapWG   sync.WaitGroup // the snapshot goroutine, for Close
+	purge chan int // retain counts of requested purges (capacity 1)
+	// pendingPurge is a purge requested while a snapshot was being written (0: none); it
+	// runs once the snapshot is adopted. Only the writer goroutine touches it.
+	pendingPurge int
+	// snapping is the one snapshot slot: held from SaveSnapshot until the writer goroutine
+	// has adopted the snapshot, or by the writer goroutine while it persists a SNAP, so
+	// that only one snapshot write or purge touches the data directory at a time (see
+	// storage.WriteSnapshot).
+	snapping atomic.Bool
+	written  chan writtenSnapshot // the snapshot goroutine's result (capacity 1)
+	snapWG   sync.WaitGroup       // the snapshot goroutine, for Close
 
 	mu        sync.Mutex
 	err       error // the fatal error, set before failed is closed
 	failOnce  sync.Once
 	syncs     uint64 // fsync rounds, for tests and metrics
-	snapshots uint64 // snapshots written by SaveSnapshot
+	snapshots uint64 // snapshots written by SaveSnapshot and adopted
 }
 
 // New starts a writer that owns store. The store must not be used by anyone else until
@@ -105,6 +114,7 @@ func New(store *storage.Store, cfg Config) *Writer {
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
 		purge:   make(chan int, 1),
+		written: make(chan writtenSnapshot, 1),
 	}
 	go w.run()
 	return w
@@ -177,14 +187,28 @@ func (w *Writer) run() {
 		select {
 		case b := <-w.queue:
 			group = append(group, b)
+		case ws := <-w.written:
+			if !w.adopted(ws) {
+				return
+			}
+			continue
 		case retain := <-w.purge:
+			if w.snapping.Load() {
+				// The slot is a snapshot write's: its adoption runs this purge.
+				w.pendingPurge = retain
+				continue
+			}
 			if !w.purgeRetaining(retain) {
 				return
 			}
 			continue
 		case <-w.closing:
 			// No Submit is in flight any more: the queue holds all that will ever come.
+			// (Nor a SaveSnapshot: Close refuses those too, under the same lock.)
 			if len(w.queue) == 0 {
+				if w.snapping.Load() {
+					w.adopted(<-w.written)
+				}
 				return
 			}
 		}
@@ -235,12 +259,12 @@ func (w *Writer) commit(group []Batch) bool {
 	return true
 }
 
-// execute carries out one batch in zab.Persist's order. Snapshot installs, truncations and
+// execute carries out one batch in zab.Persist's order. Snapshots, truncations and
 // epoch writes are durable when they return; appends become durable at the group's Sync.
 // (Store.SetCurrentEpoch syncs the txns appended before it first, ZOOKEEPER-4643, so a
 // group holding a new epoch costs one more fsync.)
 //
-// The appends of earlier batches are synced before a snapshot install, a truncation or an
+// The appends of earlier batches are synced before a snapshot, a truncation or an
 // epoch write, whose effects are durable at once: batches must become durable in id order,
 // as zab requires (sim/zk does the same).
 func (w *Writer) execute(b Batch) error {
@@ -250,7 +274,7 @@ func (w *Writer) execute(b Batch) error {
 		}
 	}
 	if b.Snapshot != nil {
-		if err := w.installSnapshot(b.Snapshot.Zxid, b.Snapshot.Data); err != nil {
+		if err := w.persistSnapshot(b.Snapshot.Zxid, b.Snapshot.Data); err != nil {
 			return err
 		}
 	}
@@ -285,94 +309,4 @@ func (w *Writer) fail(err error) {
 		w.mu.Unlock()
 		close(w.failed)
 	})
-}
-
-// SaveSnapshot writes a snapshot of the committed state at zxid on a goroutine of its own,
-// so that neither the node nor the group commit waits for a large tree to reach the disk
-// (ZooKeeper's SyncRequestProcessor starts a snapshot thread for the same reason). The node
-// emits it only once the log is durable up to zxid. It returns false, writing nothing, when
-// the previous snapshot is still being written: snapshots are an optimisation of recovery,
-// and the next one comes snapCount txns later. A failed write is fatal like any storage
-// error.
-func (w *Writer) SaveSnapshot(zxid uint64, data []byte) bool {
-	if w.cfg.DataFS == nil || !w.snapping.CompareAndSwap(false, true) {
-		return false
-	}
-	w.snapWG.Add(1)
-	go func() {
-		defer w.snapWG.Done()
-		defer w.snapping.Store(false)
-		if err := storage.WriteSnapshot(w.cfg.DataFS, zxid, data); err != nil {
-			w.fail(fmt.Errorf("logwriter: snapshot at %#x: %w", zxid, err))
-			return
-		}
-		w.mu.Lock()
-		w.snapshots++
-		w.mu.Unlock()
-		w.cfg.Logger.Info("snapshot saved", "zxid", fmt.Sprintf("%#x", zxid), "bytes", len(data))
-	}()
-	return true
-}
-
-// Snapshots returns how many snapshots SaveSnapshot has written.
-func (w *Writer) Snapshots() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.snapshots
-}
-
-// Purge asks the writer goroutine to keep the retainCount newest snapshots and remove
-// every older snapshot and the log segments only they needed (ZooKeeper's autopurge,
-// PurgeTxnLog). It runs between commit groups, since the log is the writer's. A request
-// while one is pending is merged into it.
-func (w *Writer) Purge(retainCount int) {
-	select {
-	case w.purge <- retainCount:
-	default:
-	}
-}
-
-// purgeRetaining carries out Purge; false after a failure, which is final.
-func (w *Writer) purgeRetaining(retainCount int) bool {
-	if w.cfg.DataFS == nil {
-		return true
-	}
-	removed, oldestKept, kept, err := storage.PurgeSnapshots(w.cfg.DataFS, retainCount)
-	if err == nil && kept >= retainCount {
-		// The log must keep every txn after the oldest snapshot kept.
-		var logRemoved []string
-		logRemoved, err = w.store.Log().PurgeThrough(oldestKept)
-		removed = append(removed, logRemoved...)
-	}
-	if err != nil {
-		w.fail(fmt.Errorf("logwriter: purge: %w", err))
-		return false
-	}
-	if len(removed) > 0 {
-		w.cfg.Logger.Info("purged old snapshots and logs", "retain", retainCount, "removed", removed)
-	}
-	return true
-}
-
-// installSnapshot carries out a SNAP from the leader. The snapshot replaces the history up
-// to its zxid, but zab keeps the logged txns above it (the sync stream confirms or cuts
-// them later) while Store.InstallSnapshot empties the log: those txns are appended again
-// and synced at once, exactly as sim/zk does. A crash between the install and the re-append
-// loses them; zab's sync stream sends them again (see the daemon report on this seam).
-func (w *Writer) installSnapshot(zxid uint64, data []byte) error {
-	held, err := w.store.EntriesAfter(max(zxid, w.store.SnapshotZxid()))
-	if err != nil {
-		return err
-	}
-	if err := w.store.InstallSnapshot(zxid, data); err != nil {
-		return err
-	}
-	if len(held) == 0 {
-		return nil
-	}
-	if err := w.store.Append(held); err != nil {
-		return err
-	}
-	_, err = w.store.Sync()
-	return err
 }
