@@ -53,16 +53,15 @@ type client struct {
 
 // clientConn is the client end of one connection.
 type clientConn struct {
-	id       uint64
-	server   string
-	open     bool // the ConnectResponse arrived
-	outSeq   uint64
-	order    inOrder
-	pending  []*call // sent, awaiting their replies, in order
-	heardAt  time.Duration
-	sentAt   time.Duration
-	newSess  bool // the handshake asks for a new session
-	openedAt time.Duration
+	id      uint64
+	server  string
+	open    bool // the ConnectResponse arrived
+	outSeq  uint64
+	order   inOrder
+	pending []*call // sent, awaiting their replies, in order
+	heardAt time.Duration
+	sentAt  time.Duration
+	newSess bool // the handshake asks for a new session
 }
 
 // call is one request of the client: what it asks, and what to do with the answer.
@@ -158,7 +157,7 @@ func (cl *client) connect() {
 	server := names[cl.rng.IntN(len(names))]
 	cl.connN++
 	cc := &clientConn{id: uint64(cl.idx+1)<<40 | cl.connN, server: server, order: inOrder{next: 1},
-		heardAt: cl.now(), openedAt: cl.now(), newSess: cl.session == 0}
+		heardAt: cl.now(), newSess: cl.session == 0}
 	cl.conn, cl.lastServer = cc, server
 	passwd := cl.passwd
 	if passwd == nil {
