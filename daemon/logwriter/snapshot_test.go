@@ -1,6 +1,8 @@
 package logwriter
 
 import (
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,4 +65,83 @@ func TestSavedSnapshotsArePurgedToTheRetainCount(t *testing.T) {
 	rec := recoverDir(t, dir)
 	assert.Equal(t, entry(8).Zxid, rec.Snapshot.Zxid, "the newest snapshot must be recovered")
 	assert.Equal(t, 3, snaps, "purge must keep exactly the 3 newest snapshots; files: %v", names)
+}
+
+// gateFS holds the first snapshot file created in it until released: a periodic snapshot
+// caught in the middle of its write.
+type gateFS struct {
+	storage.FS
+	held    atomic.Bool // the gate has caught its snapshot; later ones pass
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gateFS) Create(name string) (storage.File, error) {
+	if strings.HasPrefix(name, "snapshot.") && g.held.CompareAndSwap(false, true) {
+		close(g.entered)
+		<-g.release
+	}
+	return g.FS.Create(name)
+}
+
+// TestSnapWaitsForThePeriodicSnapshotInFlight: a SNAP at the very zxid of a periodic
+// snapshot still being written would write the same file beside it; the writer waits for
+// the write, adopts it, and only then persists the SNAP, whose snapshot is the one left.
+func TestSnapWaitsForThePeriodicSnapshotInFlight(t *testing.T) {
+	dir := t.TempDir()
+	osFS, err := osfs.Open(dir)
+	require.NoError(t, err)
+	fsys := &gateFS{FS: osFS, entered: make(chan struct{}), release: make(chan struct{})}
+	store, _, err := storage.Recover(fsys, fsys, storage.Config{})
+	require.NoError(t, err)
+	w := New(store, Config{DataFS: fsys})
+	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1), entry(2), entry(3), entry(4)}}))
+	waitDurable(t, w, 1)
+	require.True(t, w.SaveSnapshot(entry(3).Zxid, []byte("own state at 3")))
+	<-fsys.entered
+	assert.False(t, w.SaveSnapshot(entry(4).Zxid, []byte("own state at 4")), "one snapshot at a time")
+
+	require.NoError(t, w.Submit(Batch{ID: 2, Snapshot: &storage.Snapshot{Zxid: entry(3).Zxid, Data: []byte("leader state at 3")}}))
+	select {
+	case id := <-w.Durable():
+		t.Fatalf("the SNAP (batch %d) was carried out while the periodic snapshot at the same zxid was still being written", id)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(fsys.release)
+	waitDurable(t, w, 2)
+	assert.Equal(t, uint64(1), w.Snapshots(), "the periodic snapshot was adopted")
+	require.NoError(t, w.Close())
+	assert.Equal(t, entry(3).Zxid, store.SnapshotZxid())
+	require.NoError(t, store.Close())
+
+	rec := recoverDir(t, dir)
+	assert.Equal(t, entry(3).Zxid, rec.Snapshot.Zxid)
+	assert.Equal(t, "leader state at 3", string(rec.Snapshot.Data), "the SNAP came after the periodic snapshot and replaced its file")
+	assert.Equal(t, []storage.Entry{entry(4)}, rec.Entries)
+}
+
+// TestSavedSnapshotIsAdoptedByTheStore: after SaveSnapshot, the Store knows its newest
+// snapshot (it used to keep the recovered one until the next restart), so a TRUNC below
+// it is refused.
+func TestSavedSnapshotIsAdoptedByTheStore(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := osfs.Open(dir)
+	require.NoError(t, err)
+	store, _, err := storage.Recover(fsys, fsys, storage.Config{})
+	require.NoError(t, err)
+	w := New(store, Config{DataFS: fsys})
+	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1), entry(2), entry(3)}}))
+	waitDurable(t, w, 1)
+	require.True(t, w.SaveSnapshot(entry(2).Zxid, []byte("state at 2")))
+	deadline := time.Now().Add(10 * time.Second)
+	for w.Snapshots() < 1 {
+		require.True(t, time.Now().Before(deadline), "the snapshot was never adopted")
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, w.Submit(Batch{ID: 2, Truncate: true, TruncateAfter: entry(1).Zxid}))
+	<-w.Failed()
+	assert.ErrorIs(t, w.Err(), storage.ErrBeforeSnapshot, "a TRUNC below the adopted snapshot must be refused")
+	assert.Error(t, w.Close())
+	assert.Equal(t, entry(2).Zxid, store.SnapshotZxid())
+	require.NoError(t, store.Close())
 }

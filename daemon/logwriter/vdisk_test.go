@@ -353,8 +353,8 @@ func snapRun(t *testing.T, seed uint64, calls int) (done bool) {
 	disk := fs.crash()
 	got, rec, err := recoverHistory(disk, n.cfg)
 	before, after := n.histories()
-	how := fmt.Sprintf("seed %d (%s SNAP at %#x, our log %x, our snapshot at %d, leader %x), power cut after %d calls, SNAP reported durable %v; reproduce: go test ./daemon/logwriter -run %s ZABKIT_TORTURE_SEEDS=%d",
-		seed, n.kind, n.snap, zxidsOf(n.ours), n.ownSnap, n.leader, calls, done, t.Name(), seed+1)
+	how := fmt.Sprintf("seed %d (%s SNAP at %#x, our log %x, our snapshot at %d, leader %x), power cut after %d calls, SNAP reported durable %v; reproduce: ZABKIT_TORTURE_SEEDS=%d go test ./daemon/logwriter -run %s",
+		seed, n.kind, n.snap, zxidsOf(n.ours), n.ownSnap, n.leader, calls, done, seed+1, t.Name())
 	require.NoError(t, err, "%s: recovery failed; report %v", how, rec.Report)
 	if done {
 		require.Equal(t, after, got, "%s: the SNAP was reported durable, so recovery must return the new history; report %v", how, rec.Report)
@@ -379,6 +379,113 @@ func TestSnapSurvivesAPowerCutAtEveryCall(t *testing.T) {
 			require.Less(t, calls, 300, "seed %d: the SNAP never completed", seed)
 			runs++
 			if snapRun(t, seed, calls) {
+				break
+			}
+		}
+	}
+	t.Logf("%d seeds, %d power cuts", seeds, runs)
+}
+
+// waitSnapshots waits until the writer has adopted n snapshots (true) or failed (false).
+func waitSnapshots(t *testing.T, w *Writer, n uint64) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.Snapshots() < n {
+		select {
+		case <-w.Failed():
+			return false
+		default:
+		}
+		require.True(t, time.Now().Before(deadline), "snapshot %d neither adopted nor failed after 10 s", n)
+		time.Sleep(20 * time.Microsecond)
+	}
+	return true
+}
+
+// savedSnapshotsRun drives a Writer through the seed's rounds (a batch of txns, then maybe
+// a SaveSnapshot of the history so far, each waited for, so the file system calls come in
+// the same order on every run) with the power cut after calls file system calls, and checks
+// what recovery makes of the disk. done is true when every round completed before the cut.
+func savedSnapshotsRun(t *testing.T, seed uint64, calls int) (done bool) {
+	r := rand.New(rand.NewPCG(seed, 2))
+	cfg := storage.Config{SnapshotRetainCount: 1 + r.IntN(2), Log: storage.LogConfig{SegmentBytesMax: int64(60 + r.IntN(300))}}
+	fs := newPowerCutFS(seed)
+	st, _, err := storage.Recover(fs, fs, cfg)
+	require.NoError(t, err)
+	fs.cutAfter(calls)
+	w := New(st, Config{DataFS: fs, Logger: quietLogger()})
+	var written []uint64 // every txn submitted
+	durable := 0         // how many of them were reported durable
+	var snaps []uint64   // the snapshots adopted
+	done = true
+	epoch, counter := uint64(1), uint64(0)
+	for id := uint64(1); id <= uint64(4+r.IntN(6)) && done; id++ {
+		if r.IntN(5) == 0 {
+			epoch, counter = epoch+1, 0
+		}
+		var batch []storage.Entry
+		for range 1 + r.IntN(3) {
+			counter++
+			batch = append(batch, storage.Entry{Zxid: epoch<<32 | counter, Data: fmt.Appendf(nil, "seed %d txn %d/%d", seed, epoch, counter)})
+		}
+		written = append(written, zxidsOf(batch)...)
+		require.NoError(t, w.Submit(Batch{ID: id, Entries: batch}))
+		if done = waitBatch(t, w, id); !done {
+			break
+		}
+		durable = len(written)
+		if r.IntN(2) == 0 {
+			z := written[len(written)-1]
+			require.True(t, w.SaveSnapshot(z, encodeZxids(written)), "seed %d: the previous snapshot was adopted, the slot must be free", seed)
+			if done = waitSnapshots(t, w, uint64(len(snaps)+1)); done {
+				snaps = append(snaps, z)
+			}
+		}
+	}
+	werr := w.Close()
+	_ = st.Close()
+	if done {
+		require.NoError(t, werr, "seed %d, cut after %d calls: every round completed, yet the writer failed", seed, calls)
+	} else {
+		require.ErrorIs(t, werr, errPowerCut, "seed %d, cut after %d calls: the writer failed for another reason than the power cut", seed, calls)
+	}
+	disk := fs.crash()
+	got, rec, err := recoverHistory(disk, cfg)
+	how := fmt.Sprintf("seed %d (retain %d, history %x, snapshots adopted %x), power cut after %d calls, completed %v; reproduce: ZABKIT_TORTURE_SEEDS=%d go test ./daemon/logwriter -run %s",
+		seed, cfg.SnapshotRetainCount, written, snaps, calls, done, seed+1, t.Name())
+	require.NoError(t, err, "%s: recovery failed; report %v", how, rec.Report)
+	require.True(t, len(got) >= durable && slices.Equal(got, written[:len(got)]),
+		"%s: recovered %x, want a prefix of the history holding the %d txns reported durable; report %v", how, got, durable, rec.Report)
+	if done && len(snaps) > 0 {
+		names, err := disk.List()
+		require.NoError(t, err)
+		var files []string
+		for _, n := range names {
+			if strings.HasPrefix(n, "snapshot.") {
+				files = append(files, n)
+			}
+		}
+		want := snaps[max(len(snaps)-cfg.SnapshotRetainCount, 0):]
+		require.Len(t, files, len(want), "%s: adoption keeps the %d newest snapshots; files %v", how, cfg.SnapshotRetainCount, names)
+		require.Equal(t, snaps[len(snaps)-1], rec.Snapshot.Zxid, "%s: the newest adopted snapshot must be recovered", how)
+	}
+	return done
+}
+
+// TestSavedSnapshotsSurviveAPowerCutAtEveryCall: the node's periodic snapshots, written on
+// the snapshot goroutine and adopted by the writer goroutine (storage.WriteSnapshot, then
+// Store.AdoptSnapshot and its retention), with the power cut at every file system call of a
+// run of appends and snapshots. Recovery must return every txn reported durable; once all
+// completed, exactly the retained snapshots are left. (Before adoption, the Store never
+// learned of these snapshots and kept every one of them.)
+func TestSavedSnapshotsSurviveAPowerCutAtEveryCall(t *testing.T) {
+	seeds := tortureSeeds(t, 20)
+	runs := 0
+	for seed := range seeds {
+		for calls := 0; ; calls++ {
+			require.Less(t, calls, 1000, "seed %d: the rounds never completed", seed)
+			runs++
+			if savedSnapshotsRun(t, seed, calls) {
 				break
 			}
 		}
