@@ -383,7 +383,7 @@ func (s *Server) execute(out node.Output) {
 		s.closeClient(o.Conn, o.Reason)
 	case node.SaveSnapshot:
 		if !s.writer.SaveSnapshot(uint64(o.Zxid), o.Data) {
-			s.log.Warn("snapshot skipped: the previous one is still being written", "zxid", fmt.Sprintf("%#x", uint64(o.Zxid)))
+			s.log.Warn("snapshot skipped: the previous one is still being written or adopted (or the log writer stopped)", "zxid", fmt.Sprintf("%#x", uint64(o.Zxid)))
 		}
 	case node.StateChanged:
 		st := o.State
