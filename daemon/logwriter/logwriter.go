@@ -165,8 +165,9 @@ func (w *Writer) Syncs() uint64 {
 	return w.syncs
 }
 
-// Close stops accepting batches, makes every batch already queued durable, stops the
-// goroutine and returns the writer's error, if any. It does not close the store.
+// Close stops accepting batches and snapshots, makes every batch already queued durable,
+// waits for a snapshot being written and adopts it, stops the goroutine and returns the
+// writer's error, if any. It does not close the store.
 func (w *Writer) Close() error {
 	w.submitMu.Lock()
 	if !w.closed {
