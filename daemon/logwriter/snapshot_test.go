@@ -145,3 +145,22 @@ func TestSavedSnapshotIsAdoptedByTheStore(t *testing.T) {
 	assert.Equal(t, entry(2).Zxid, store.SnapshotZxid())
 	require.NoError(t, store.Close())
 }
+
+// TestCloseAdoptsTheSnapshotInFlight: a snapshot still being written when the writer is
+// closed is adopted before Close returns, so the owner's Store knows it.
+func TestCloseAdoptsTheSnapshotInFlight(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := osfs.Open(dir)
+	require.NoError(t, err)
+	store, _, err := storage.Recover(fsys, fsys, storage.Config{})
+	require.NoError(t, err)
+	w := New(store, Config{DataFS: fsys})
+	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1), entry(2)}}))
+	waitDurable(t, w, 1)
+	require.True(t, w.SaveSnapshot(entry(2).Zxid, make([]byte, 1<<20)))
+	require.NoError(t, w.Close())
+	assert.Equal(t, uint64(1), w.Snapshots(), "the snapshot in flight was adopted")
+	assert.Equal(t, entry(2).Zxid, store.SnapshotZxid())
+	assert.False(t, w.SaveSnapshot(entry(2).Zxid, nil), "a closed writer takes no snapshot")
+	require.NoError(t, store.Close())
+}
