@@ -129,7 +129,7 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 
 	start := time.Now()
 	var s failover.Schedule
-	var kind cluster.FailKind
+	var sig string // how the run fails: a smaller schedule must fail the same way
 	if *path != "" {
 		var err error
 		if s, err = readSchedule(*path); err != nil {
@@ -145,7 +145,7 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "schedule %s passes: nothing to shrink\n", *path)
 			return 0
 		}
-		kind = r.Failure.Kind
+		sig = failover.Signature(r.Failure)
 		fmt.Fprintf(stdout, "schedule %s (%d steps) fails: %s\nshrinking...\n", *path, len(s.Steps), firstLine(r.Failure.String()))
 	} else {
 		orig, events := recordSwarm(*seed, *duration, bugs)
@@ -155,18 +155,18 @@ func shrink(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "seed %d fails: %s\n", *seed, firstLine(orig.Failure.String()))
 		s = failover.Schedule{Seed: *seed, Base: failover.BaseSwarm, FaultsUntil: *duration, Bugs: bugs, Steps: failover.FromTrace(events)}
-		kind = orig.Failure.Kind
+		sig = failover.Signature(orig.Failure)
 	}
 	fails := func(c failover.Schedule) bool {
 		r, err := c.Run()
-		return err == nil && r.Failed() && r.Failure.Kind == kind
+		return err == nil && failover.Signature(r.Failure) == sig
 	}
 	if *path == "" {
 		if !fails(s) {
 			fmt.Fprintf(stdout, "its nemesis's %d faults, replayed as a schedule with the nemesis off, do not fail the same way: cannot shrink\n", len(s.Steps))
 			return 1
 		}
-		fmt.Fprintf(stdout, "its nemesis injected %d faults; the schedule of them fails the same way (%v); shrinking...\n", len(s.Steps), kind)
+		fmt.Fprintf(stdout, "its nemesis injected %d faults; the schedule of them fails the same way (%s); shrinking...\n", len(s.Steps), sig)
 	}
 	minimal, runs := failover.Shrink(s, fails, *runsMax)
 	r, err := minimal.Run()

@@ -35,7 +35,7 @@ func TestFailover(t *testing.T) {
 	var total cluster.Stats
 	runs := 0
 	t.Cleanup(func() { saveFailing(t, failing) })
-	rapid.Check(t, property(nil, &failing, func(r cluster.Result) { total.Add(r.Stats); runs++ }))
+	rapid.Check(t, property(nil, failoverFaultsUntil, &failing, func(_ Schedule, r cluster.Result) { total.Add(r.Stats); runs++ }))
 	// The schedules must have failed over, or the property held for want of trying.
 	require.Greater(t, total.Elections, runs, "the schedules forced new leaders: %+v", total)
 	require.Positive(t, total.Crashes, "the schedules crashed servers: %+v", total)
@@ -44,19 +44,19 @@ func TestFailover(t *testing.T) {
 		runs, total.Elections, total.Crashes, total.RecoveryCuts, total.Refusals, total.SyncDiff, total.SyncTrunc, total.SyncSnap)
 }
 
-// property runs one drawn schedule with bugs switched on and fails the draw if the run
+// property runs one drawn schedule (fault phase until) with bugs switched on and fails the draw if the run
 // fails. *failing ends as the last failing schedule run: rapid runs the minimal one last.
 // ran, if set, sees every result.
-func property(bugs []string, failing **Schedule, ran func(cluster.Result)) func(*rapid.T) {
+func property(bugs []string, until time.Duration, failing **Schedule, ran func(Schedule, cluster.Result)) func(*rapid.T) {
 	return func(t *rapid.T) {
-		s := drawSchedule(t)
+		s := drawSchedule(t, until)
 		s.Bugs = bugs
 		r, err := s.Run()
 		if err != nil {
 			t.Fatalf("the generator drew a schedule Options refuses: %v\n%s", err, s)
 		}
 		if ran != nil {
-			ran(r)
+			ran(s, r)
 		}
 		if r.Failed() {
 			*failing = &s
@@ -65,30 +65,57 @@ func property(bugs []string, failing **Schedule, ran func(cluster.Result)) func(
 	}
 }
 
-// failRun fails the draw from a different line for each kind of failure: rapid only keeps
-// a shrunk case that fails with the same traceback, so a safety failure shrinks to a
-// schedule that still breaks safety, not to one that merely stalls.
+// failRun fails the draw from a different line for each kind of failure: rapid's shrinker
+// keeps a smaller case only if it fails with the same traceback, so a safety failure
+// shrinks to a schedule that still breaks safety, not to one that merely stalls. The
+// particulars (zxids, times, the schedule) go to the log, which rapid prints for the
+// minimal case.
 func failRun(t *rapid.T, s Schedule, r cluster.Result) {
 	t.Helper()
-	report := fmt.Sprintf("%v\nschedule (%d steps):\n%s", r.Failure, len(s.Steps), s)
-	switch r.Failure.Kind {
+	t.Logf("%v\nschedule (%d steps):\n%s", r.Failure, len(s.Steps), s)
+	switch sig := Signature(r.Failure); r.Failure.Kind {
 	case cluster.FailSafety:
-		t.Fatalf("safety: %s", report)
+		t.Fatalf("the run broke safety: %s", sig)
 	case cluster.FailLiveness:
-		t.Fatalf("liveness: %s", report)
+		t.Fatalf("the run stalled: %s", sig)
 	case cluster.FailPanic:
-		t.Fatalf("panic: %s", report)
+		t.Fatalf("the run panicked: %s", sig)
 	default:
-		t.Fatalf("%v: %s", r.Failure.Kind, report)
+		t.Fatalf("the run failed: %s", sig)
 	}
 }
 
-// saveFailing writes the minimal failing schedule of a failed test to savedDir and says how
-// to replay it.
+// polishRunsMax bounds polish.
+const polishRunsMax = 200
+
+// polish finishes rapid's shrinking with Shrink: rapid shrinks the draws' bitstream under a
+// time bound and may stop with steps the failure does not need; Shrink deletes those, in a
+// few dozen runs, keeping the failure's Signature.
+func polish(t *testing.T, s Schedule) (Schedule, int) {
+	t.Helper()
+	r, err := s.Run()
+	if err != nil || !r.Failed() {
+		t.Errorf("rapid's minimal schedule does not fail when run again (%v): the runs are not deterministic\n%s", err, s)
+		return s, 1
+	}
+	sig := Signature(r.Failure)
+	min, runs := Shrink(s, func(c Schedule) bool {
+		r, err := c.Run()
+		return err == nil && Signature(r.Failure) == sig
+	}, polishRunsMax)
+	return min, runs + 1
+}
+
+// saveFailing polishes the minimal failing schedule of a failed test, writes it to
+// savedDir and says how to replay it.
 func saveFailing(t *testing.T, s *Schedule) {
 	if !t.Failed() || s == nil {
 		return
 	}
+	before := len(s.Steps)
+	polished, _ := polish(t, *s)
+	s = &polished
+	t.Logf("rapid's minimal schedule had %d steps; Shrink left %d", before, len(s.Steps))
 	name := regexp.MustCompile(`[^A-Za-z0-9_-]+`).ReplaceAllString(t.Name(), "_")
 	path := filepath.Join(savedDir, fmt.Sprintf("%s-%s.schedule", name, time.Now().Format("20060102-150405")))
 	if err := writeSchedule(path, *s); err != nil {

@@ -11,21 +11,21 @@ import (
 // sometimes), up to scheduleStepsMax faults. Each draw is labelled, so rapid's shrinker
 // deletes steps and lowers times, servers and actions towards plainer faults.
 const (
-	rapidFaultsUntil = time.Second
-	scheduleStepsMax = 12
+	failoverFaultsUntil = time.Second
+	scheduleStepsMax    = 12
 )
 
-// drawSchedule draws a schedule of the fixed core (bugs are the caller's).
-func drawSchedule(t *rapid.T) Schedule {
+// drawSchedule draws a schedule whose fault phase lasts until (bugs are the caller's).
+func drawSchedule(t *rapid.T, until time.Duration) Schedule {
 	s := Schedule{
 		Seed:        rapid.Uint64Range(1, 1<<16).Draw(t, "seed"),
 		Base:        BaseQuiet,
 		Voters:      rapid.SampledFrom([]int{3, 5}).Draw(t, "voters"),
 		Observers:   rapid.IntRange(0, 1).Draw(t, "observers"),
-		FaultsUntil: rapidFaultsUntil,
+		FaultsUntil: until,
 	}
 	n := s.Voters + s.Observers
-	untilMs := int(rapidFaultsUntil / time.Millisecond)
+	untilMs := int(until / time.Millisecond)
 	step := rapid.Custom(func(t *rapid.T) Step {
 		at := time.Duration(rapid.IntRange(0, untilMs-1).Draw(t, "at ms")) * time.Millisecond
 		a := Action(rapid.IntRange(0, int(actionsCount)-1).Draw(t, "action"))

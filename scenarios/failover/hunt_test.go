@@ -7,21 +7,30 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/zabkit/zabkit/sim/cluster"
 )
+
+// huntShrinkTime bounds rapid's shrinking in a hunt.
+const huntShrinkTime = 5 * time.Second
 
 // huntResult is what one rapid run against a bug found.
 type huntResult struct {
 	minimal *Schedule // nil: rapid found no failing schedule
+	found   *Schedule // the first failing schedule rapid drew, before shrinking
+	runs    int       // schedules run, searching and shrinking
 	report  string    // rapid's report (its errors and the minimal case's log)
 }
 
 // hunt runs the failover property with bugs switched on, under rapid, with a fixed rapid
-// seed and check count so the hunt is the same on every run, without rapid's fail file
-// (the minimal schedule is the result). rapid reports to a recordingTB rather than to t:
+// seed and check count so the search is the same on every run, without rapid's fail file
+// (the minimal schedule is the result). Shrinking is bounded by huntShrinkTime of wall
+// time, so how far past the deletions it gets depends on the machine. rapid reports to a recordingTB rather than to t:
 // here a failure is the expected outcome, which the caller checks.
-func hunt(t *testing.T, bugs []string, seed uint64, checks int) huntResult {
+func hunt(t *testing.T, bugs []string, until time.Duration, seed uint64, checks int) huntResult {
 	t.Helper()
 	if testing.Short() {
 		checks *= 5 // rapid runs a fifth of -rapid.checks under -short; the hunt's bound is fixed
@@ -30,20 +39,30 @@ func hunt(t *testing.T, bugs []string, seed uint64, checks int) huntResult {
 		"rapid.seed":       fmt.Sprint(seed),
 		"rapid.checks":     fmt.Sprint(checks),
 		"rapid.nofailfile": "true",
+		// Deleting steps comes first among rapid's shrink passes and takes a second or
+		// two; what follows only lowers times and servers, so a bound keeps the test short.
+		"rapid.shrinktime": huntShrinkTime.String(),
 	})
 	defer restore()
-	var minimal *Schedule
+	var minimal, found *Schedule
+	runs := 0
+	ran := func(s Schedule, r cluster.Result) {
+		runs++
+		if r.Failed() && found == nil {
+			found = &s
+		}
+	}
 	rec := &recordingTB{name: t.Name() + "/hunt"}
 	done := make(chan struct{})
 	go func() { // rapid ends a failed check with FailNow, which leaves this goroutine
 		defer close(done)
-		rapid.Check(rec, property(bugs, &minimal, nil))
+		rapid.Check(rec, property(bugs, until, &minimal, ran))
 	}()
 	<-done
 	if !rec.Failed() {
-		return huntResult{report: rec.text()}
+		return huntResult{report: rec.text(), runs: runs}
 	}
-	return huntResult{minimal: minimal, report: rec.text()}
+	return huntResult{minimal: minimal, found: found, runs: runs, report: rec.text()}
 }
 
 // setFlags sets rapid's command-line flags for a while; the returned func puts them back.
