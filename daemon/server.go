@@ -450,7 +450,9 @@ func (s *Server) durable(id uint64) {
 }
 
 // purgeLoop runs autopurge every purgeInterval hours (0 = never), as ZooKeeper's
-// DatadirCleanupManager does.
+// DatadirCleanupManager does. Unlike ZooKeeper, the store also keeps only snapRetainCount
+// snapshots (at least 3) and the log they need each time it takes one (a periodic snapshot
+// once adopted, or a SNAP), whatever purgeInterval says: storage's retention bounds the disk.
 func (s *Server) purgeLoop() {
 	defer s.wg.Done()
 	if s.cfg.PurgeIntervalHours <= 0 {
