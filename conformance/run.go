@@ -116,7 +116,7 @@ func Run(target Target, prefix string, steps []Step) *Transcript {
 	// Tear-down: close every open session in order, which also collects the notifications
 	// still queued for it (those of earlier closes included).
 	r.step = len(steps)
-	for i := range 8 {
+	for i := range sessionsMax {
 		if ss := r.sessions[i]; ss != nil && ss.conn != nil {
 			r.request(Step{Session: i, Kind: StepRequest, Op: wire.OpCloseSession})
 		}
