@@ -5,10 +5,13 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/zabkit/zabkit/sim/cluster"
 )
 
-// Bounds of the schedules rapid draws: a short fault phase on 3 or 5 voters (an observer
-// sometimes), up to scheduleStepsMax faults. Each draw is labelled, so rapid's shrinker
+// Bounds of the schedules rapid draws: a short fault phase, up to scheduleStepsMax faults,
+// on a quiet ensemble of 3 or 5 voters (an observer sometimes) or on the seed's swarm
+// configuration (3 to 7 voters, observers, lossy links, tearing disks, skewed clocks). Each draw is labelled, so rapid's shrinker
 // deletes steps and lowers times, servers and actions towards plainer faults.
 const (
 	failoverFaultsUntil = time.Second
@@ -19,12 +22,18 @@ const (
 func drawSchedule(t *rapid.T, until time.Duration) Schedule {
 	s := Schedule{
 		Seed:        rapid.Uint64Range(1, 1<<16).Draw(t, "seed"),
-		Base:        BaseQuiet,
-		Voters:      rapid.SampledFrom([]int{3, 5}).Draw(t, "voters"),
-		Observers:   rapid.IntRange(0, 1).Draw(t, "observers"),
+		Base:        rapid.SampledFrom([]Base{BaseQuiet, BaseSwarm}).Draw(t, "base"),
 		FaultsUntil: until,
 	}
-	n := s.Voters + s.Observers
+	var n int
+	if s.Base == BaseSwarm {
+		o := cluster.Swarm(s.Seed, until) // the seed draws the ensemble, network and disks
+		n = o.Voters + o.Observers
+	} else {
+		s.Voters = rapid.SampledFrom([]int{3, 5}).Draw(t, "voters")
+		s.Observers = rapid.IntRange(0, 1).Draw(t, "observers")
+		n = s.Voters + s.Observers
+	}
 	untilMs := int(until / time.Millisecond)
 	step := rapid.Custom(func(t *rapid.T) Step {
 		at := time.Duration(rapid.IntRange(0, untilMs-1).Draw(t, "at ms")) * time.Millisecond
