@@ -48,6 +48,10 @@ type Config struct {
 	// txns in memory (ZooKeeper's commitLogCount), plus the uncommitted ones, so that a
 	// learner a little behind still gets a DIFF. Zero means 10000.
 	DiffTxnsMax int
+	// DiffBytesMax bounds the same in data bytes, for large txns: a DIFF carries at most
+	// this much, and a peer keeps at most about twice this much of committed txns in
+	// memory. Zero means 64 MiB.
+	DiffBytesMax int
 	// SnapshotEveryTxns is ZooKeeper's snapCount: after this many committed txns above the
 	// latest snapshot, the peer writes a new snapshot and forgets older txns. Zero means
 	// 100000.
@@ -85,7 +89,7 @@ func (c *Config) validate() error {
 	if c.Rand == nil || c.StateMachine == nil {
 		return errors.New("zab: config needs Rand and StateMachine")
 	}
-	if c.InFlightTxnsMax < 0 || c.TxnBytesMax < 0 || c.DiffTxnsMax < 0 || c.SnapshotEveryTxns < 0 {
+	if c.InFlightTxnsMax < 0 || c.TxnBytesMax < 0 || c.DiffTxnsMax < 0 || c.DiffBytesMax < 0 || c.SnapshotEveryTxns < 0 {
 		return errors.New("zab: negative limit")
 	}
 	if c.InFlightTxnsMax == 0 {
@@ -96,6 +100,9 @@ func (c *Config) validate() error {
 	}
 	if c.DiffTxnsMax == 0 {
 		c.DiffTxnsMax = 10000
+	}
+	if c.DiffBytesMax == 0 {
+		c.DiffBytesMax = 64 << 20
 	}
 	if c.SnapshotEveryTxns == 0 {
 		c.SnapshotEveryTxns = 100000

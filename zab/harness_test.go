@@ -25,6 +25,7 @@ type harnessOptions struct {
 	initLimitTicks    int64
 	syncLimitTicks    int64
 	diffTxnsMax       int
+	diffBytesMax      int
 	inFlightMax       int
 	snapshotEveryTxns int
 	// hostSnapshotEveryTxns > 0 makes the host take the snapshots, as zab/node's does
@@ -245,7 +246,7 @@ func newClusterWithDisks(t failer, seed uint64, opt harnessOptions, disks map[Pe
 			ID: id, Voters: voters, Observers: observers,
 			TickMillis: opt.tickMillis, InitLimitTicks: opt.initLimitTicks, SyncLimitTicks: opt.syncLimitTicks,
 			Rand:        splitRand{rand.New(rand.NewPCG(seed, uint64(id)))},
-			DiffTxnsMax: opt.diffTxnsMax, InFlightTxnsMax: opt.inFlightMax, SnapshotEveryTxns: opt.snapshotEveryTxns,
+			DiffTxnsMax: opt.diffTxnsMax, DiffBytesMax: opt.diffBytesMax, InFlightTxnsMax: opt.inFlightMax, SnapshotEveryTxns: opt.snapshotEveryTxns,
 			SnapshotsByHost: opt.hostSnapshotEveryTxns > 0,
 			Bugs:            opt.bugs,
 		}}

@@ -238,7 +238,7 @@ const (
 //   - TRUNC to t when z is not, and t, the leader's greatest zxid below z, is of z's epoch:
 //     the learner's txns of one epoch form a prefix of that epoch's leader's proposals, so it
 //     holds t and everything it holds above t was never committed;
-//   - SNAP otherwise, or when the DIFF would be longer than DiffTxnsMax.
+//   - SNAP otherwise, or when the DIFF would be longer than DiffTxnsMax or DiffBytesMax.
 func (p *Peer) chooseSync(z Zxid) (syncMode, Zxid) {
 	mode, from := syncSnap, p.committed
 	member := p.log.contains(z)
@@ -250,7 +250,7 @@ func (p *Peer) chooseSync(z Zxid) (syncMode, Zxid) {
 	} else if t, ok := p.log.lastBefore(z); ok && t.Epoch() == z.Epoch() && t >= p.log.base {
 		mode, from = syncTrunc, t
 	}
-	if mode != syncSnap && len(p.log.above(from)) > p.cfg.DiffTxnsMax {
+	if diff := p.log.above(from); mode != syncSnap && (len(diff) > p.cfg.DiffTxnsMax || sumDataBytes(diff) > p.cfg.DiffBytesMax) {
 		mode, from = syncSnap, p.committed
 	}
 	return mode, from
@@ -442,7 +442,7 @@ func (p *Peer) tickLeader() {
 // progress since the previous answer, although by then it should have had more (so what it
 // misses is not merely in flight): the uncommitted proposals for a follower, the committed
 // txns for an observer. A lost message then costs a tick or two, not the session. At most
-// DiffTxnsMax txns go per ping.
+// DiffTxnsMax txns and DiffBytesMax bytes go per ping.
 func (p *Peer) repairLearner(h *learnerHandle, logged Zxid) {
 	limit := p.log.last()
 	if h.observer {
@@ -453,9 +453,9 @@ func (p *Peer) repairLearner(h *learnerHandle, logged Zxid) {
 	if h.phase != hNewLeaderAcked || !stalled || !p.log.contains(logged) {
 		return
 	}
-	prev := logged
+	prev, bytes := logged, 0
 	for i, t := range p.log.after(logged) {
-		if t.Zxid > limit || i == p.cfg.DiffTxnsMax {
+		if bytes += len(t.Data); t.Zxid > limit || i == p.cfg.DiffTxnsMax || i > 0 && bytes > p.cfg.DiffBytesMax {
 			break
 		}
 		typ := MsgProposal

@@ -81,6 +81,9 @@ func TestHostSnapshotsUnderFaults(t *testing.T) {
 			opt.snapshotEveryTxns = 0
 			opt.hostSnapshotEveryTxns = 1 + int(seed%13)
 			opt.diffTxnsMax = 1 + int(seed%7)
+			if seed%3 == 0 {
+				opt.diffTxnsMax, opt.diffBytesMax = 1000, 8+int(seed%40) // trims and SNAPs by bytes
+			}
 			c := newCluster(t, seed, opt)
 			c.runFaults(3000)
 			c.heal()
@@ -91,29 +94,41 @@ func TestHostSnapshotsUnderFaults(t *testing.T) {
 	}
 }
 
-func TestTrimKeepsBetweenDiffTxnsMaxAndTwiceThatCommittedTxns(t *testing.T) {
-	opt := defaultOptions(1, 0)
-	opt.diffTxnsMax = 3
-	c := newCluster(t, 3, opt)
-	c.awaitProgress(50)
-	p := c.nodes[1].peer
-	for c.nodes[1].sm.last().Counter() < 20 {
-		require.True(t, c.step(c.now+1000), "the single voter must keep committing")
-		txns, bytes := p.Retained()
-		base, zxids := p.History()
-		committedInMemory := 0
-		for _, z := range zxids {
-			if z <= p.Committed() {
-				committedInMemory++
+// TestTrimKeepsAWindowOfCommittedTxns commits txns on a single voter and checks the window
+// after every step: fewer than 2*DiffTxnsMax committed txns and less than 2*DiffBytesMax
+// (plus one txn) of their bytes stay in memory, and a trim keeps up to DiffTxnsMax of them.
+func TestTrimKeepsAWindowOfCommittedTxns(t *testing.T) {
+	for _, tc := range []struct {
+		name                      string
+		diffTxnsMax, diffBytesMax int
+	}{{"by count", 3, 0}, {"by bytes", 1000, 12}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt := defaultOptions(1, 0)
+			opt.diffTxnsMax, opt.diffBytesMax = tc.diffTxnsMax, tc.diffBytesMax
+			c := newCluster(t, 3, opt)
+			c.awaitProgress(50)
+			p := c.nodes[1].peer
+			bytesMax := p.cfg.DiffBytesMax
+			trimmed := false
+			for c.nodes[1].sm.last().Counter() < 40 {
+				require.True(t, c.step(c.now+1000), "the single voter must keep committing")
+				txns, bytes := p.Retained()
+				base, zxids := p.History()
+				count, committedBytes, largest := 0, 0, 0
+				for _, tx := range p.log.entries {
+					largest = max(largest, len(tx.Data))
+					if tx.Zxid <= p.Committed() {
+						count++
+						committedBytes += len(tx.Data)
+					}
+				}
+				require.Less(t, count, 2*tc.diffTxnsMax, "at most 2*DiffTxnsMax-1 committed txns in memory: base %v, log %v", base, zxids)
+				require.Less(t, committedBytes, 2*bytesMax+largest, "committed bytes in memory stay under 2*DiffBytesMax+one txn: base %v, log %v", base, zxids)
+				require.Equal(t, len(zxids), txns)
+				require.Equal(t, sumDataBytes(p.log.entries), bytes)
+				trimmed = trimmed || base > 0
 			}
-		}
-		require.Less(t, committedInMemory, 2*opt.diffTxnsMax, "at most 2*DiffTxnsMax-1 committed txns stay in memory: base %v, log %v", base, zxids)
-		if base > 0 {
-			require.GreaterOrEqual(t, committedInMemory, opt.diffTxnsMax, "a trim keeps DiffTxnsMax committed txns for DIFFs: base %v, log %v", base, zxids)
-		}
-		require.Equal(t, len(zxids), txns)
-		require.Equal(t, sumDataBytes(p.log.entries), bytes)
+			require.True(t, trimmed, "40 commits trimmed the log")
+		})
 	}
-	base, _ := p.History()
-	require.Greater(t, base, Zxid(0), "20 commits with DiffTxnsMax 3 trimmed the log")
 }

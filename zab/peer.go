@@ -241,19 +241,30 @@ func (p *Peer) maybeSnapshot() {
 }
 
 // trimLog bounds the memory the log holds, whatever the host does about snapshots: once
-// 2*DiffTxnsMax committed txns are in memory it drops all but the DiffTxnsMax newest, as
-// ZooKeeper keeps only commitLogCount committed proposals in its committedLog. A learner
-// whose log ends among those gets a DIFF; one further behind gets SNAP, taken from the state
-// machine, which is never older than the log. The dropped txns stay on disk until the host
-// purges them behind a durable snapshot, and the trimmed point stays committed, so a sync
-// stream that repeats txns up to it is confirmed without logging them again (settled).
-// Trimming runs at the end of Handle, never while a step walks the log.
+// 2*DiffTxnsMax committed txns (or 2*DiffBytesMax bytes of txns) are in memory it drops all
+// committed txns but the newest that fit in DiffTxnsMax and DiffBytesMax, as ZooKeeper keeps
+// only commitLogCount committed proposals in its committedLog. A learner whose log ends
+// among those gets a DIFF; one further behind gets SNAP, taken from the state machine,
+// which is never older than the log. The dropped txns stay on disk until the host purges
+// them behind a durable snapshot, and the trimmed point stays committed, so a sync stream
+// that repeats txns up to it is confirmed without logging them again (settled). Trimming
+// runs at the end of Handle, never while a step walks the log; it copies what it keeps, at
+// most once per DiffTxnsMax commits or DiffBytesMax bytes.
 func (p *Peer) trimLog() {
 	i, ok := p.log.index(p.committed)
-	if !ok || i+1 < 2*p.cfg.DiffTxnsMax {
+	if !ok || i+1 < 2*p.cfg.DiffTxnsMax && p.log.dataBytes < 2*p.cfg.DiffBytesMax {
 		return
 	}
-	p.log.rebase(p.log.entries[i-p.cfg.DiffTxnsMax].Zxid)
+	keep, bytes := 0, 0
+	for j := i; j >= 0 && keep < p.cfg.DiffTxnsMax; j-- {
+		if bytes += len(p.log.entries[j].Data); bytes > p.cfg.DiffBytesMax {
+			break
+		}
+		keep++
+	}
+	if i-keep >= 0 {
+		p.log.rebase(p.log.entries[i-keep].Zxid)
+	}
 }
 
 // settled is the point up to which this peer's history is committed and out of the log's
@@ -262,8 +273,9 @@ func (p *Peer) trimLog() {
 func (p *Peer) settled() Zxid { return max(p.snapZxid, p.log.base) }
 
 // Retained reports what the peer holds of its txn log in memory: the number of txns and the
-// sum of their data bytes. Under an endless write load it stays below 2*DiffTxnsMax plus
-// the uncommitted txns (at most InFlightTxnsMax on a leader).
+// sum of their data bytes. Under an endless write load it stays below 2*DiffTxnsMax txns
+// and about 2*DiffBytesMax bytes of committed txns, plus the uncommitted ones (at most
+// InFlightTxnsMax on a leader).
 func (p *Peer) Retained() (txns, dataBytes int) { return len(p.log.entries), p.log.dataBytes }
 
 func (p *Peer) checkInvariants() {

@@ -199,6 +199,32 @@ func TestSyncSnap(t *testing.T) {
 	require.Equal(t, zx(1, 2), c.nodes[1].durable.snap.Zxid, "node 1's durable snapshot")
 }
 
+// TestSyncSnapWhenDiffExceedsDiffBytesMax: a DIFF of two 4-byte txns is more than
+// DiffBytesMax=6 bytes, so the leader sends SNAP (its state machine, here still empty, since
+// a new leader commits its initial history only once established) and its whole log.
+func TestSyncSnapWhenDiffExceedsDiffBytesMax(t *testing.T) {
+	opt := quietOptions(3, 0)
+	opt.diffBytesMax = 6
+	c := startQuiet(t, opt, map[PeerID]simDisk{
+		1: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1))},
+		2: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2), zx(1, 3))},
+		3: {acceptedEpoch: 1, currentEpoch: 1, log: txns(zx(1, 1), zx(1, 2), zx(1, 3))},
+	})
+	requireTranscript(t, c, 3, 1, `
+		1->3 FOLLOWERINFO
+		3->1 LEADERINFO epoch=2
+		1->3 ACKEPOCH currentEpoch=1 last=1.1 counted=true
+		3->1 SNAP 0.0
+		3->1 PROPOSAL 1.1 prev=0.0
+		3->1 PROPOSAL 1.2 prev=1.1
+		3->1 PROPOSAL 1.3 prev=1.2
+		3->1 NEWLEADER 1.3
+		1->3 ACKNEWLEADER epoch=2
+		3->1 COMMIT 1.3
+		3->1 UPTODATE 1.3`)
+	require.Equal(t, zx(1, 3), c.nodes[1].sm.last(), "node 1 applied the whole initial history")
+}
+
 // TestBroadcastPipeline: proposals go to every follower at once, each follower ACKs once
 // its copy is durable, and COMMIT follows a quorum, in zxid order.
 func TestBroadcastPipeline(t *testing.T) {
