@@ -170,6 +170,7 @@ func (sw *sweep) printFailure(r cluster.Result) {
 	w := sw.stdout
 	fmt.Fprintf(w, "\nFAILED seed %d: %v failure at %v\n", r.Seed, r.Failure.Kind, r.Failure.At)
 	fmt.Fprintf(w, "replay: go run ./cmd/zabsim run -seed %d%s -v\n", r.Seed, sw.replayDuration)
+	fmt.Fprintf(w, "shrink its faults: go run ./cmd/zabsim shrink -seed %d%s\n", r.Seed, sw.replayDuration)
 	fmt.Fprintf(w, "settings:\n%s", r.SettingsText())
 	lines := strings.Split(r.Failure.Detail, "\n")
 	if len(lines) > failureLinesMax && !sw.verbose {
