@@ -95,6 +95,7 @@ func (w *Writer) persistSnapshot(zxid uint64, data []byte) error {
 			return err
 		}
 	}
+	newest := w.store.SnapshotZxid()
 	removed, err := w.store.PersistSnapshot(zxid, data)
 	if err != nil {
 		return err
@@ -106,6 +107,10 @@ func (w *Writer) persistSnapshot(zxid uint64, data []byte) error {
 		}
 	}
 	w.snapping.Store(false)
+	if zxid < newest {
+		w.cfg.Logger.Info("snapshot below the newest one: already durable, nothing written", "zxid", fmt.Sprintf("%#x", zxid), "newest", fmt.Sprintf("%#x", newest))
+		return nil
+	}
 	w.cfg.Logger.Info("snapshot persisted", "zxid", fmt.Sprintf("%#x", zxid), "bytes", len(data), "removed", removed)
 	return nil
 }

@@ -164,3 +164,28 @@ func TestCloseAdoptsTheSnapshotInFlight(t *testing.T) {
 	assert.False(t, w.SaveSnapshot(entry(2).Zxid, nil), "a closed writer takes no snapshot")
 	require.NoError(t, store.Close())
 }
+
+// TestSnapBelowTheAdoptedSnapshotKeepsTheNode: zab does not know of the node's own
+// snapshots, so a leader whose state machine lags ours may SNAP us below the one the Store
+// adopted; that history is already durable (storage.Store.PersistSnapshot), and the node
+// goes on instead of stopping on ErrBeforeSnapshot.
+func TestSnapBelowTheAdoptedSnapshotKeepsTheNode(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := osfs.Open(dir)
+	require.NoError(t, err)
+	store, _, err := storage.Recover(fsys, fsys, storage.Config{})
+	require.NoError(t, err)
+	w := New(store, Config{DataFS: fsys})
+	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1), entry(2), entry(3), entry(4), entry(5)}}))
+	waitDurable(t, w, 1)
+	require.True(t, w.SaveSnapshot(entry(4).Zxid, []byte("own state at 4")))
+	require.NoError(t, w.Submit(Batch{ID: 2, Snapshot: &storage.Snapshot{Zxid: entry(2).Zxid, Data: []byte("leader state at 2")}}))
+	waitDurable(t, w, 2)
+	require.NoError(t, w.Close())
+	assert.Equal(t, uint64(1), w.Snapshots(), "the node's snapshot was adopted first")
+	require.NoError(t, store.Close())
+
+	rec := recoverDir(t, dir)
+	assert.Equal(t, entry(4).Zxid, rec.Snapshot.Zxid)
+	assert.Equal(t, []storage.Entry{entry(5)}, rec.Entries)
+}

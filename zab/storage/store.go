@@ -331,6 +331,13 @@ func (s *Store) purge() ([]string, error) {
 //   - Otherwise (a SNAP past or beside this node's history) the log's records up to zxid are
 //     not the leader's history and are retired: the log is made to start right after zxid,
 //     holding only the records above it (Log.retireThrough).
+//   - A zxid below the newest snapshot (a SNAP from a leader whose state machine lags ours,
+//     when zab was not told of a snapshot the host took itself: zab/node's SaveSnapshot,
+//     adopted with AdoptSnapshot) is already durable as asked, and nothing is written. A
+//     snapshot holds only committed txns, and every committed txn is in every later
+//     leader's history (ZAB's primary order), so the newer snapshot holds the leader's
+//     history up to zxid and then the txns logged above it, and the log keeps those above
+//     the newer snapshot. Refusing it would stop the node (sim/zk's known failure 559).
 //
 // The order is what makes it crash safe: (1) sync the log, so every txn appended before is
 // durable; (2) write the snapshot atomically (temporary file, fsync, rename, directory
@@ -352,11 +359,11 @@ func (s *Store) purge() ([]string, error) {
 // proves unreadable cannot fall back to an older one past the retired history: the log then
 // continues zxid, not the older snapshot, which Recover refuses as ErrLogGap.
 func (s *Store) PersistSnapshot(zxid uint64, data []byte) ([]string, error) {
-	if zxid < s.snapshotZxid {
-		return nil, fmt.Errorf("%w: snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
-	}
 	if _, err := s.log.Sync(); err != nil {
 		return nil, err
+	}
+	if zxid < s.snapshotZxid {
+		return nil, nil
 	}
 	foreign, err := s.log.holdsForeignHistory(zxid)
 	if err != nil {

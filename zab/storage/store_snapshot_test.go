@@ -94,13 +94,36 @@ func TestPersistSnapshotKeepsTheLoggedTxnsAboveIt(t *testing.T) {
 	}
 }
 
-func TestPersistSnapshotRefusesAnOlderSnapshot(t *testing.T) {
-	// zab confirms a SNAP older than its snapshot instead of installing it (zab/doc.go).
-	s, _ := recoverStore(t, newMemFS(), newMemFS(), Config{})
-	_, err := s.PersistSnapshot(zx(1, 5), leaderTree(zx(1, 5)))
+func TestPersistSnapshotBelowTheNewestIsAlreadyDurable(t *testing.T) {
+	// A SNAP at (1,3) from a leader whose state machine lags, on a node that has taken its
+	// own snapshot at (1,5) (zab/node's, which zab does not know of): the snapshot at (1,5)
+	// holds the leader's history up to (1,3) and our txns above it (committed, so the
+	// leader's too), the log the rest. Nothing is written, and the txn appended before is
+	// made durable, as every Persist makes it.
+	data, logFS := newMemFS(), newMemFS()
+	s, _ := recoverStore(t, data, logFS, Config{})
+	require.NoError(t, s.Append(txns(1, 1, 6)))
+	_, err := s.Sync()
 	require.NoError(t, err)
-	_, err = s.PersistSnapshot(zx(1, 4), leaderTree(zx(1, 4)))
-	assert.ErrorIs(t, err, ErrBeforeSnapshot)
+	_, err = s.SaveSnapshot(zx(1, 5), leaderTree(zx(1, 5)))
+	require.NoError(t, err)
+	require.NoError(t, s.Append(txns(1, 7, 7)))
+
+	removed, err := s.PersistSnapshot(zx(1, 3), leaderTree(zx(1, 3)))
+	require.NoError(t, err, "a SNAP below the newest snapshot must not stop the node")
+	assert.Empty(t, removed)
+	assert.Equal(t, zx(1, 5), s.SnapshotZxid(), "the newest snapshot stays the newest")
+	assert.Equal(t, zx(1, 7), s.DurableZxid(), "the txn appended before the Persist is durable")
+	names, err := data.List()
+	require.NoError(t, err)
+	assert.NotContains(t, names, snapshotName(zx(1, 3)), "nothing is written")
+
+	data.crash(nil)
+	logFS.crash(nil)
+	_, r := recoverStore(t, data, logFS, Config{})
+	assert.True(t, r.Report.Empty(), "report %v", r.Report)
+	assert.Equal(t, zx(1, 5), r.Snapshot.Zxid)
+	assert.Equal(t, txns(1, 6, 7), r.Entries)
 }
 
 // cutFS lets a fixed number of calls through and then fails every call, as a machine that
