@@ -25,9 +25,11 @@ type Bugs struct {
 	// without a quorum round, so a leader cut off from its quorum, not yet timed out, answers
 	// sync+read with stale data (ZOOKEEPER-1675, Z32).
 	SyncWithoutQuorum bool
-	// EphemeralAfterClose: the leader prepares closeSession without marking the session
-	// closing, so a create (an ephemeral included) that the session pipelined behind its
-	// close is still accepted and ordered after it (ZOOKEEPER-1208, Z28).
+	// EphemeralAfterClose: the leader proposes closeSession (a client's or an expiry)
+	// without preparing it, so the session is not marked closing and a create (an ephemeral
+	// included) that the session sent behind its close is still accepted and ordered after
+	// it (ZOOKEEPER-1208 and, for expiry, -1496; Z28). zab/tree refuses to apply an
+	// ephemeral of a closed session and panics, where ZooKeeper kept the orphan.
 	EphemeralAfterClose bool
 
 	// Zab is passed to zab.Config.Bugs.

@@ -156,10 +156,6 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 	}
 	if req.Header.Type == wire.OpCloseSession {
 		s.closing = true
-		if n.cfg.Bugs.EphemeralAfterClose { // ZOOKEEPER-1208: the rule is to prepare the close, which marks the session closing
-			n.propose(&Txn{Origin: origin, Tree: tree.Txn{Type: wire.OpCloseSession, SessionID: f.Session, Cxid: req.Header.Xid, TimeMs: int64(n.now)}})
-			return Message{}, false
-		}
 	}
 	n.proposeTree(origin, tree.Request{SessionID: f.Session, Cxid: req.Header.Xid,
 		Auth: f.Auth, Type: req.Header.Type, Body: req.Body})
@@ -185,10 +181,17 @@ func (n *Node) nextZxid() zab.Zxid {
 	return zab.MakeZxid(n.serve.epoch, 1)
 }
 
-// proposeTree prepares a request at the zxid it will get and proposes the txn.
+// proposeTree prepares a request at the zxid it will get and proposes the txn. Preparing a
+// closeSession (a client's or an expiry) marks the session closing in the outstanding
+// changes, so nothing the session sends later is ordered after its close (ZOOKEEPER-1208,
+// and -1496 for expiry).
 func (n *Node) proposeTree(origin Origin, req tree.Request) {
 	req.Zxid = int64(n.nextZxid())
 	req.TimeMs = int64(n.now)
+	if n.cfg.Bugs.EphemeralAfterClose && req.Type == wire.OpCloseSession { // ZOOKEEPER-1208: the rule is to prepare the close
+		n.propose(&Txn{Origin: origin, Tree: tree.Txn{Type: req.Type, SessionID: req.SessionID, Cxid: req.Cxid, TimeMs: req.TimeMs}})
+		return
+	}
 	n.propose(&Txn{Origin: origin, Tree: n.tree.Prepare(req)})
 }
 
