@@ -62,6 +62,7 @@ func (w *Writer) adopt(ws writtenSnapshot) error {
 	if ws.err != nil {
 		return fmt.Errorf("logwriter: snapshot at %#x: %w", ws.zxid, ws.err)
 	}
+	newest := w.store.SnapshotZxid()
 	removed, err := w.store.AdoptSnapshot(ws.zxid)
 	if err != nil {
 		return fmt.Errorf("logwriter: adopt the snapshot at %#x: %w", ws.zxid, err)
@@ -69,11 +70,17 @@ func (w *Writer) adopt(ws writtenSnapshot) error {
 	w.mu.Lock()
 	w.snapshots++
 	w.mu.Unlock()
+	if ws.zxid < newest {
+		// A lagging leader's SNAP took the node back below its newest snapshot.
+		w.cfg.Logger.Info("snapshot saved, superseded by the newest one", "zxid", fmt.Sprintf("%#x", ws.zxid), "newest", fmt.Sprintf("%#x", newest))
+		return nil
+	}
 	w.cfg.Logger.Info("snapshot saved", "zxid", fmt.Sprintf("%#x", ws.zxid), "bytes", ws.sizeBytes, "removed", removed)
 	return nil
 }
 
-// Snapshots returns how many snapshots SaveSnapshot has written and the Store adopted.
+// Snapshots returns how many snapshots SaveSnapshot has written and handed to the Store
+// (adopted, or superseded by a newer one).
 func (w *Writer) Snapshots() uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()

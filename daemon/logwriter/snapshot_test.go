@@ -168,7 +168,8 @@ func TestCloseAdoptsTheSnapshotInFlight(t *testing.T) {
 // TestSnapBelowTheAdoptedSnapshotKeepsTheNode: zab does not know of the node's own
 // snapshots, so a leader whose state machine lags ours may SNAP us below the one the Store
 // adopted; that history is already durable (storage.Store.PersistSnapshot), and the node
-// goes on instead of stopping on ErrBeforeSnapshot.
+// goes on instead of stopping on ErrBeforeSnapshot, also when its next snapshot, taken
+// from the state the SNAP restored, is older than the adopted one.
 func TestSnapBelowTheAdoptedSnapshotKeepsTheNode(t *testing.T) {
 	dir := t.TempDir()
 	fsys, err := osfs.Open(dir)
@@ -181,8 +182,13 @@ func TestSnapBelowTheAdoptedSnapshotKeepsTheNode(t *testing.T) {
 	require.True(t, w.SaveSnapshot(entry(4).Zxid, []byte("own state at 4")))
 	require.NoError(t, w.Submit(Batch{ID: 2, Snapshot: &storage.Snapshot{Zxid: entry(2).Zxid, Data: []byte("leader state at 2")}}))
 	waitDurable(t, w, 2)
-	require.NoError(t, w.Close())
 	assert.Equal(t, uint64(1), w.Snapshots(), "the node's snapshot was adopted first")
+	// Taken back to 2, the node takes its next snapshot at 3: superseded by the one at 4.
+	require.True(t, w.SaveSnapshot(entry(3).Zxid, []byte("own state at 3")))
+	require.NoError(t, w.Close())
+	assert.Equal(t, uint64(2), w.Snapshots())
+	assert.NoError(t, w.Err(), "a snapshot below the newest must not stop the node")
+	assert.Equal(t, entry(4).Zxid, store.SnapshotZxid())
 	require.NoError(t, store.Close())
 
 	rec := recoverDir(t, dir)

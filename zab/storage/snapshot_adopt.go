@@ -15,9 +15,9 @@ var ErrNotLogged = errors.New("storage: snapshot zxid is not a durable txn of th
 // a host that does not want its log (or its node) to wait while a large state is written
 // calls WriteSnapshot(dataFS, zxid, data) on a goroutine of its own, and then, back on the
 // goroutine that owns the Store, AdoptSnapshot(zxid). It checks that the snapshot may be
-// this store's newest (zxid not below it, a durable txn of the log, the file whole), records
-// it, and keeps SnapshotRetainCount snapshots and the log they need, as SaveSnapshot does;
-// it returns the files removed. Without it the store would go on believing an older snapshot
+// this store's newest (a durable txn of the log, the file whole), records it, and keeps
+// SnapshotRetainCount snapshots and the log they need, as SaveSnapshot does; it returns the
+// files removed. Without it the store would go on believing an older snapshot
 // is its newest until the next restart: it would purge nothing, and would let a TRUNC reach
 // below a snapshot the next recovery loads (ZOOKEEPER-4837).
 //
@@ -35,12 +35,13 @@ var ErrNotLogged = errors.New("storage: snapshot zxid is not a durable txn of th
 // Log.PurgeThrough the oldest one kept), so no state loses a txn.
 //
 // A zxid equal to the newest snapshot's is accepted (the file is checked and retention runs
-// again); a zxid below it is refused with ErrBeforeSnapshot: the host must adopt each
-// snapshot before it carries out a later SNAP, which would otherwise find the file it
-// writes in flight.
+// again). A zxid below it is superseded, as in SaveSnapshot: nothing is recorded, and the
+// file, a valid snapshot of the committed history, stays until the retention removes it.
+// (Its write must still not overlap a PersistSnapshot at the same zxid: a host adopts each
+// snapshot before it carries out a later SNAP.)
 func (s *Store) AdoptSnapshot(zxid uint64) ([]string, error) {
 	if zxid < s.snapshotZxid {
-		return nil, fmt.Errorf("%w: adopting the snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+		return nil, nil
 	}
 	if zxid > s.snapshotZxid {
 		if zxid > s.log.DurableZxid() {

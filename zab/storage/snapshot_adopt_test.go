@@ -16,19 +16,20 @@ func TestAdoptSnapshotChecksTheSnapshotBeforeRecordingIt(t *testing.T) {
 	// starts at counter 1, so (1,9) lies inside the durable log's range without being one
 	// of its txns.
 	cases := []struct {
-		name    string
-		write   uint64 // the snapshot WriteSnapshot wrote (0: none)
-		damage  bool   // flip a bit of its body
-		adopt   uint64
-		wantErr error  // nil: adopted
-		wantMsg string // part of the error when there is no sentinel
+		name       string
+		write      uint64 // the snapshot WriteSnapshot wrote (0: none)
+		damage     bool   // flip a bit of its body
+		adopt      uint64
+		wantErr    error  // nil: adopted
+		wantMsg    string // part of the error when there is no sentinel
+		wantNewest uint64 // the newest snapshot after an accepted adoption, when not adopt
 	}{
 		{name: "a durable txn of the log", write: zx(1, 3), adopt: zx(1, 3)},
 		{name: "the last durable txn", write: zx(1, 4), adopt: zx(1, 4)},
 		{name: "the first txn of a new epoch", write: zx(2, 1), adopt: zx(2, 1)},
 		{name: "appended but not yet synced", write: zx(2, 2), adopt: zx(2, 2), wantErr: ErrNotLogged},
 		{name: "inside the log's range, not a txn of it", write: zx(1, 9), adopt: zx(1, 9), wantErr: ErrNotLogged},
-		{name: "below the newest snapshot (1,2)", write: zx(1, 1), adopt: zx(1, 1), wantErr: ErrBeforeSnapshot},
+		{name: "below the newest snapshot (1,2): superseded", write: zx(1, 1), adopt: zx(1, 1), wantNewest: zx(1, 2)},
 		{name: "the newest snapshot again", adopt: zx(1, 2)},
 		{name: "never written", adopt: zx(1, 3), wantErr: ErrNotExist},
 		{name: "damaged on disk", write: zx(1, 3), damage: true, adopt: zx(1, 3), wantMsg: "checksum"},
@@ -58,6 +59,9 @@ func TestAdoptSnapshotChecksTheSnapshotBeforeRecordingIt(t *testing.T) {
 			case tc.wantMsg != "":
 				assert.ErrorContains(t, err, tc.wantMsg, "adopting %#x", tc.adopt)
 				assert.Equal(t, zx(1, 2), s.SnapshotZxid(), "a refused snapshot must not be recorded")
+			case tc.wantNewest != 0:
+				require.NoError(t, err, "adopting %#x", tc.adopt)
+				assert.Equal(t, tc.wantNewest, s.SnapshotZxid(), "a superseded snapshot is not recorded")
 			default:
 				require.NoError(t, err, "adopting %#x", tc.adopt)
 				assert.Equal(t, tc.adopt, s.SnapshotZxid(), "the adopted snapshot is the store's newest")

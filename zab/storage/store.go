@@ -295,9 +295,13 @@ func (s *Store) EntriesAfter(zxid uint64) ([]Entry, error) {
 // SnapshotRetainCount newest verified snapshots and the log segments needed to replay from
 // the oldest of them. It returns the files removed. zxid must be durable in the log (or be
 // the newest snapshot's); PersistSnapshot takes any snapshot zab asks for.
+//
+// A zxid below the newest snapshot is superseded and nothing is written: a node whose state
+// a lagging leader's SNAP took back below its newest snapshot (see PersistSnapshot) takes
+// its next snapshots there, and the newer one already holds that history.
 func (s *Store) SaveSnapshot(zxid uint64, data []byte) ([]string, error) {
 	if zxid < s.snapshotZxid {
-		return nil, fmt.Errorf("%w: snapshot at %#x, newest snapshot at %#x", ErrBeforeSnapshot, zxid, s.snapshotZxid)
+		return nil, nil
 	}
 	if zxid > s.log.DurableZxid() && zxid > s.snapshotZxid {
 		return nil, fmt.Errorf("storage: snapshot at %#x is above the durable log %#x", zxid, s.log.DurableZxid())

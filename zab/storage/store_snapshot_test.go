@@ -114,9 +114,14 @@ func TestPersistSnapshotBelowTheNewestIsAlreadyDurable(t *testing.T) {
 	assert.Empty(t, removed)
 	assert.Equal(t, zx(1, 5), s.SnapshotZxid(), "the newest snapshot stays the newest")
 	assert.Equal(t, zx(1, 7), s.DurableZxid(), "the txn appended before the Persist is durable")
+	// The node, taken back to (1,3), takes its next snapshot at (1,4): superseded too.
+	removed, err = s.SaveSnapshot(zx(1, 4), leaderTree(zx(1, 4)))
+	require.NoError(t, err, "a snapshot below the newest must not stop the node")
+	assert.Empty(t, removed)
 	names, err := data.List()
 	require.NoError(t, err)
 	assert.NotContains(t, names, snapshotName(zx(1, 3)), "nothing is written")
+	assert.NotContains(t, names, snapshotName(zx(1, 4)), "nothing is written")
 
 	data.crash(nil)
 	logFS.crash(nil)
