@@ -8,8 +8,8 @@ import (
 // txnLog is the peer's in-memory view of its logged history: everything up to base lives in
 // a snapshot (base is zero for the empty history), entries follow it in strictly increasing
 // zxid order. "Logged" means handed to the host in a Persist; durability is tracked by
-// persistQueue. Once the history is covered by a snapshot, rebase drops the old entries, so
-// the memory the log holds stays bounded under an endless write load (Peer.Retained).
+// persistQueue. rebase drops old entries (a SNAP install, trimLog's window), so the memory
+// the log holds stays bounded under an endless write load (Peer.Retained).
 type txnLog struct {
 	base      Zxid
 	entries   []Txn
