@@ -27,7 +27,7 @@ func TestRetainedLogStaysBoundedUnderWrites(t *testing.T) {
 		require.Equal(t, wire.ErrOK, r.Header.Err, "write %d (seed 5)", i)
 		c.received = c.received[:0]
 		for j, m := range w.members {
-			txns, _ := m.n.Peer().Retained()
+			txns := m.n.Stats().LogTxns
 			peak[j] = max(peak[j], txns)
 			require.LessOrEqual(t, txns, bound, "member %d holds %d txns after %d writes; expected at most 2*DiffTxnsMax+16 = %d (seed 5)",
 				m.id, txns, i, bound)

@@ -117,12 +117,17 @@ type Stats struct {
 	TrackedSessions int // sessions in the leader's tracker (0 unless leading)
 	Outstanding     int // prepared, unapplied path and session changes (leader)
 	LastApplied     zab.Zxid
+	// LogTxns and LogBytes are what zab holds of the txn log in memory (zab.Peer.Retained):
+	// bounded by Config.DiffTxnsMax, whatever the write load.
+	LogTxns, LogBytes int
 }
 
 // Stats returns the member's current counters.
 func (n *Node) Stats() Stats {
+	txns, bytes := n.peer.Retained()
 	return Stats{Connections: len(n.conns), Sessions: len(n.sessions), Watches: n.watches.Count(),
-		TrackedSessions: len(n.tracker), Outstanding: n.tree.Outstanding(), LastApplied: n.lastApplied}
+		TrackedSessions: len(n.tracker), Outstanding: n.tree.Outstanding(), LastApplied: n.lastApplied,
+		LogTxns: txns, LogBytes: bytes}
 }
 
 // Handle feeds one input at time now (milliseconds; never backwards) and returns the outputs
