@@ -232,3 +232,51 @@ func TestCommittedOrderSettlesUnknowns(t *testing.T) {
 	bad := checkLin(t, l, 5*time.Second)
 	require.Equal(t, []string{CheckLinearizable}, bad.Failed(), bad.String())
 }
+
+// A client told its session expired learns it before the closeSession commits (the
+// leader's tracker answers "expired" first; sim/zk's TestExpiredMayPrecedeTheCommittedClose
+// shows it), so its ephemerals may still be read after the Expired: only the answered
+// closeSession and the first reply at or past the close's zxid bound their deletion. A
+// read that still sees them past that reply is a real violation.
+func TestExpiredDoesNotBoundTheSessionEnd(t *testing.T) {
+	closeAt := int64(1<<32 | 3)
+	base := func() *linHist {
+		l := new(linHist).
+			op(1, 0, 1, createMode("/e", "e", wire.ModeEphemeral), 0, Reply{Path: "/e"}).
+			op(0, 2, 3, create("/k", "v0"), 0, Reply{Path: "/k"}).
+			// Session 0x101 is told "expired" at 4; its close commits later.
+			op(0, 6, 7, syncOp("/"), 0, Reply{}).
+			op(0, 7, 8, exists("/e", false), 0, Reply{Stat: &wire.Stat{}}). // still there
+			op(2, 10, 11, exists("/other", false), wire.ErrNoNode, Reply{}) // first reply past the close
+		for i, z := range []int64{1, 2, 2, 2, 3} {
+			l.h.Ops[i].Zxid = 1<<32 | z
+		}
+		l.h.Sessions = []SessionEvent{{Client: 1, Session: 0x101, Kind: SessionExpired, Time: 4}}
+		l.h.Committed = []CommittedTxn{
+			{Zxid: 1<<32 | 1, Txn: tree.Txn{Type: wire.OpCreate, SessionID: 0x101, Cxid: 1, Path: "/e"}},
+			{Zxid: 1<<32 | 2, Txn: tree.Txn{Type: wire.OpCreate, SessionID: 0x100, Cxid: 1, Path: "/k"}},
+			{Zxid: closeAt, Txn: tree.Txn{Type: wire.OpCloseSession, SessionID: 0x101}},
+		}
+		return l
+	}
+	ok := checkLin(t, base(), 5*time.Second)
+	require.True(t, ok.OK(), "an ephemeral read after its client's Expired but before the close commits is legal: %s", ok.String())
+
+	l := base()
+	l.op(0, 20, 21, syncOp("/"), 0, Reply{}).op(0, 21, 22, exists("/e", false), 0, Reply{Stat: &wire.Stat{}})
+	bad := checkLin(t, l, 5*time.Second)
+	require.Equal(t, []string{CheckLinearizable}, bad.Failed(),
+		"the ephemeral is read after the first reply past its session's close: expected a violation, got %s", bad.String())
+
+	// Without a committed order the expired session's end floats: reading the ephemeral
+	// late is legal, but not seeing it gone and then back.
+	l = base()
+	l.h.Committed = nil
+	ok = checkLin(t, l, 5*time.Second)
+	require.True(t, ok.OK(), "no committed order: the end of an expired session may come late: %s", ok.String())
+	l.op(0, 20, 21, syncOp("/"), 0, Reply{}).op(0, 21, 22, exists("/e", false), wire.ErrNoNode, Reply{}).
+		op(0, 30, 31, syncOp("/"), 0, Reply{}).op(0, 31, 32, exists("/e", false), 0, Reply{Stat: &wire.Stat{}})
+	bad = checkLin(t, l, 5*time.Second)
+	require.Equal(t, []string{CheckLinearizable}, bad.Failed(),
+		"the ephemeral is gone, then back: expected a violation, got %s", bad.String())
+}

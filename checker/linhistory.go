@@ -226,12 +226,19 @@ func failedMulti(x tree.Txn) bool {
 // sessionEnds adds, per partition holding ephemerals of a session that ended (a committed
 // closeSession, or its client saw it end), the operation that deletes them. It happened
 // after the session's last acknowledged write was called and before the first of: the
-// client seeing the end, the client's closeSession returning, a reply at or past the
-// closeSession's zxid.
+// client's closeSession being answered (SessionClosed, or the reply itself), a reply at or
+// past the closeSession's zxid.
+//
+// A client's SessionExpired bounds nothing: the leader answers a revalidation "expired" as
+// soon as its own session tracker expired the session, before the closeSession it proposes
+// commits (ZooKeeper's touchSession likewise refuses a closing session), and a leader cut
+// off from its quorum can do so for a close that only commits in a later epoch. Without a
+// committed order, an expired session's end is placed open-ended (it may happen at any time
+// after its last acknowledged write).
 func sessionEnds(h *History, ops []porcupine.Operation, uf *pathSets) []porcupine.Operation {
 	ended := map[int64]int64{} // session -> by when it had certainly ended
 	for _, e := range h.Sessions {
-		if e.Kind == SessionExpired || e.Kind == SessionClosed {
+		if e.Kind == SessionClosed {
 			if t, ok := ended[e.Session]; !ok || e.Time < t {
 				ended[e.Session] = e.Time
 			}
@@ -259,6 +266,13 @@ func sessionEnds(h *History, ops []porcupine.Operation, uf *pathSets) []porcupin
 			t := replies.earliestAtOrPast(c.Zxid)
 			if prev, ok := ended[c.Txn.SessionID]; !ok || t < prev {
 				ended[c.Txn.SessionID] = t
+			}
+		}
+	}
+	if len(h.Committed) == 0 {
+		for _, e := range h.Sessions {
+			if _, ok := ended[e.Session]; !ok && e.Kind == SessionExpired {
+				ended[e.Session] = opReturnUnknown
 			}
 		}
 	}
