@@ -81,6 +81,10 @@ func TestTranscripts(t *testing.T) {
 				{Op: wire.OpSetData, Path: "~/m", Version: -1}}}, req(wire.OpExists, "~/m")},
 			[]string{`replied err=OK(0) zxid=z0 results=[error OK(0); error NoNode(-101); error RuntimeInconsistency(-2)]`,
 				`exists "~/m" watch=false → replied err=NoNode(-101)`}},
+		{"multi: a create2 (15) sub-op gets a create (1) result, path only; createContainer (19) a create2 result (3.8.0)",
+			[]Step{connect, {Kind: StepRequest, Op: wire.OpMulti, Sub: []Step{
+				{Op: wire.OpCreate2, Path: "~/m", ACL: "open"}, {Op: wire.OpCreateContainer, Path: "~/n", ACL: "open", Flags: wire.ModeContainer}}}},
+			[]string{`results=[create path="~/m"; create2 path="~/n" stat={czxid=z1 mzxid=z1 pzxid=z1`}},
 		{"checkWatches answers OK when another connection watches the path (3.8.0), NoWatcher when none does",
 			[]Step{connect, {Session: 1, Kind: StepConnect, TimeoutMs: 60000},
 				{Session: 0, Kind: StepRequest, Op: wire.OpCheckWatches, Path: "~/b", Mode: 3},
