@@ -185,6 +185,35 @@ func (f *fakeZK) reconnect(session int64) int {
 	return len(f.h.Ops) - 1
 }
 
+// reconnectLost is a reconnect whose setWatches the server applies, but the connection
+// dies after the first keep replays: the rest and the reply are lost (ConnectionLoss), and
+// the server-side watches go with the connection.
+func (f *fakeZK) reconnectLost(session int64, keep int) int {
+	c := f.clients[session]
+	f.w.RemoveSession(session)
+	f.now += 5
+	c.xid++
+	o := Op{Client: c.client, Session: session, Xid: c.xid, Call: f.now,
+		Request: Request{Type: wire.OpSetWatches2}}
+	f.now++
+	req := &wire.SetWatches2{RelativeZxid: c.lastZxid, DataWatches: sortedSet(c.data),
+		ExistWatches: sortedSet(c.exist), ChildWatches: sortedSet(c.child),
+		PersistentWatches: sortedSet(c.persistent), PersistentRecursiveWatches: sortedSet(c.persistentRecur)}
+	for i, n := range f.w.SetWatches(f.t, session, req) {
+		if i >= keep {
+			break
+		}
+		f.h.Events = append(f.h.Events, WatchEvent{Client: c.client, Session: session,
+			Type: n.Event.Type, Path: n.Event.Path, LastZxid: c.lastZxid, AfterXid: c.lastXid, Time: f.now})
+		c.consumed(n.Event)
+	}
+	f.w.RemoveSession(session)
+	o.Err, o.Return = wire.ErrConnectionLoss, f.now
+	f.now++
+	f.h.Ops = append(f.h.Ops, o)
+	return len(f.h.Ops) - 1
+}
+
 func sortedSet(m map[string]bool) []string {
 	var s []string
 	for k := range m {

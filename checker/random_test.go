@@ -14,8 +14,8 @@ import (
 // randomRun drives the fake server with a seeded random mix of every op the checks know,
 // over a few paths so that ops collide: creates of every mode, version-checked sets and
 // deletes, multis, reads with and without watches, syncs, persistent watches, dropped
-// connections (changes go on meanwhile) and reconnects with setWatches, and session
-// expiries with fresh sessions taking over.
+// connections (changes go on meanwhile), reconnects with setWatches (some losing the reply
+// after a few replays), and session expiries with fresh sessions taking over.
 func randomRun(seed uint64, steps int) *fakeZK {
 	rng := &splitmix{s: seed}
 	f := newFakeZK()
@@ -35,6 +35,10 @@ func randomRun(seed uint64, steps int) *fakeZK {
 		p := pick(paths)
 		if away[s] && rng.intn(3) > 0 {
 			continue // still disconnected; the others carry on
+		}
+		if away[s] && rng.intn(3) == 0 {
+			f.reconnectLost(s, rng.intn(3)) // some replays arrive, the reply does not
+			continue
 		}
 		if away[s] {
 			delete(away, s)
@@ -99,6 +103,7 @@ func TestRandomCorrectHistoriesPass(t *testing.T) {
 		}
 		seeds = []uint64{s}
 	}
+	lostReplays := 0
 	for _, seed := range seeds {
 		f := randomRun(seed, 300)
 		r := Check(&f.h, Config{VisualizationDir: t.TempDir()})
@@ -106,11 +111,20 @@ func TestRandomCorrectHistoriesPass(t *testing.T) {
 			t.Fatalf("seed %d: a correct history failed (replay: ZABKIT_SEED=%d go test ./checker -run TestRandomCorrectHistoriesPass):\n%s",
 				seed, seed, r.String())
 		}
+		for _, e := range f.h.Events {
+			if replayOfLostSetWatches(&f.h, e) {
+				lostReplays++
+			}
+		}
+	}
+	if len(seeds) > 1 {
+		require.Positive(t, lostReplays, "no random run replayed an event for a setWatches whose reply was then lost")
 	}
 }
 
 // Single-field mutations of random correct histories are caught: a dropped watch event
-// (of a session that replies again afterwards), a read's data, a write's reply zxid.
+// (of a session that replies again afterwards, before it reconnects: a reconnect may lose
+// it legitimately), a read's data, a write's reply zxid.
 func TestRandomMutationsAreCaught(t *testing.T) {
 	for seed := uint64(1); seed <= 3; seed++ {
 		f := randomRun(seed, 200)
@@ -128,7 +142,9 @@ func TestRandomMutationsAreCaught(t *testing.T) {
 		}
 		requireOK(t, &f.h)
 		for i, e := range f.h.Events {
-			if !live[e.Session] {
+			if !live[e.Session] || nextIsSetWatches(&f.h, e) {
+				// Lost with its connection, legitimately: a persistent watch's event pending
+				// at a disconnect is never replayed, nor is a replay whose reply was lost.
 				continue
 			}
 			h := f.h.clone()
@@ -148,6 +164,27 @@ func TestRandomMutationsAreCaught(t *testing.T) {
 			}
 		}
 	}
+}
+
+// replayOfLostSetWatches reports whether e arrived while a setWatches of its session was
+// outstanding and then failed with ConnectionLoss.
+func replayOfLostSetWatches(h *History, e WatchEvent) bool {
+	return slices.ContainsFunc(h.Ops, func(o Op) bool {
+		return isSetWatches(o.Type) && o.Err == wire.ErrConnectionLoss && o.Session == e.Session &&
+			e.Time >= o.Call && e.Time <= o.Return
+	})
+}
+
+// nextIsSetWatches reports whether the first request e's session sent after the reply e
+// follows is a setWatches: the event came just before (or during) a reconnect.
+func nextIsSetWatches(h *History, e WatchEvent) bool {
+	var next *Op
+	for i := range h.Ops {
+		if o := &h.Ops[i]; o.Session == e.Session && o.Xid > e.AfterXid && (next == nil || o.Xid < next.Xid) {
+			next = o
+		}
+	}
+	return next != nil && isSetWatches(next.Type)
 }
 
 func sortedSessions(m map[int64]bool) []int64 {

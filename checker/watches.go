@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -78,8 +79,13 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 	}
 	bySession, ids := sessionReplies(h)
 	sent := map[sessionXid]bool{} // every request, for checking events' AfterXid
-	for _, o := range h.Ops {
+	lost := map[int64][]*Op{}     // session -> its setWatches that got no server reply, in xid order
+	for i := range h.Ops {
+		o := &h.Ops[i]
 		sent[sessionXid{o.Session, o.Xid}] = true
+		if isSetWatches(o.Type) && o.outcomeUnknown() {
+			lost[o.Session] = append(lost[o.Session], o)
+		}
 	}
 	events := map[int64][]*WatchEvent{}
 	for i := range h.Events {
@@ -97,17 +103,21 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 				ops = append(ops, o)
 			}
 		}
+		slices.SortFunc(lost[id], func(a, b *Op) int { return int(a.Xid) - int(b.Xid) })
 		w := &sessionWatches{rp: rp, r: r, standard: map[watchKey]standardWatch{}}
-		w.walk(ops, events[id], sent)
+		w.walk(ops, lost[id], events[id], sent)
 	}
 }
 
-// walk places each event after the reply its AfterXid names (events received after a
-// setWatches request was sent are that reconnect's replays) and processes the stream.
-// ops are the session's replies with a server zxid, in xid order.
-func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent, sent map[sessionXid]bool) {
+// walk places each event after the reply its AfterXid names and processes the stream.
+// Events received after a setWatches request was sent are that reconnect's replays: it is
+// the first request on its connection (zk-protocol.md §8.6), and no other notification can
+// precede its reply there. ops are the session's replies with a server zxid, lost its
+// setWatches without one, both in xid order.
+func (w *sessionWatches) walk(ops, lost []*Op, events []*WatchEvent, sent map[sessionXid]bool) {
 	after := make([][]*WatchEvent, len(ops)+1) // after[i+1]: events after ops[i]
 	replays := make([][]*WatchEvent, len(ops))
+	lostReplays := make([][]*WatchEvent, len(lost))
 	for _, e := range events {
 		if e.AfterXid != 0 && !sent[sessionXid{e.Session, e.AfterXid}] {
 			w.r.add(Violation{Check: CheckMalformed,
@@ -128,12 +138,24 @@ func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent, sent map[sessionX
 			replays[n] = append(replays[n], e)
 			continue
 		}
+		// The latest setWatches without a reply sent before the event, past reply i.
+		if j := lostBefore(lost, e.Time); j >= 0 && (i < 0 || lost[j].Xid > ops[i].Xid) {
+			lostReplays[j] = append(lostReplays[j], e)
+			continue
+		}
 		after[i+1] = append(after[i+1], e)
+	}
+	next := 0 // next lost setWatches to take
+	takeLost := func(beforeXid int32) {
+		for ; next < len(lost) && lost[next].Xid < beforeXid; next++ {
+			w.lostReconnect(lost[next], lostReplays[next])
+		}
 	}
 	for _, e := range after[0] {
 		w.event(e)
 	}
 	for i, o := range ops {
+		takeLost(o.Xid)
 		if isSetWatches(o.Type) {
 			w.reconnect(o, replays[i])
 		} else {
@@ -143,6 +165,12 @@ func (w *sessionWatches) walk(ops []*Op, events []*WatchEvent, sent map[sessionX
 			w.event(e)
 		}
 	}
+	takeLost(math.MaxInt32)
+}
+
+// lostBefore returns the index of the last of lost sent at or before t, -1 if none.
+func lostBefore(lost []*Op, t int64) int {
+	return sort.Search(len(lost), func(i int) bool { return lost[i].Call > t }) - 1
 }
 
 func isSetWatches(t wire.OpCode) bool { return t == wire.OpSetWatches || t == wire.OpSetWatches2 }
@@ -320,18 +348,82 @@ func (w *sessionWatches) remove(path string, typ wire.WatcherType) {
 func (w *sessionWatches) reconnect(o *Op, replays []*WatchEvent) {
 	w.requireDelivered(o)
 	rel, at := w.lastZxid, o.Zxid
-	var want []trigger // the replays due, as (type, path)
-	keys := make([]watchKey, 0, len(w.standard))
-	for k := range w.standard {
-		keys = append(keys, k)
+	want := w.replaysDue(rel, at)
+	for _, x := range want {
+		delete(w.standard, x.key)
 	}
-	slices.SortFunc(keys, func(a, b watchKey) int {
-		if c := strings.Compare(a.path, b.path); c != 0 {
-			return c
+	for k, s := range w.standard {
+		s.since = at
+		w.standard[k] = s
+	}
+	for i := range w.persistent {
+		w.persistent[i].since = at // re-registered without replay
+	}
+	trs := w.rp.triggers
+	for w.horizon < len(trs) && trs[w.horizon].zxid <= at {
+		w.horizon++ // missed while disconnected, or replaced by the replays
+	}
+	w.lastZxid = max(w.lastZxid, at)
+	for _, e := range replays {
+		i := slices.IndexFunc(want, func(x replay) bool { return x.typ == e.Type && x.key.path == e.Path })
+		if i < 0 {
+			w.r.add(Violation{Check: CheckWatchOneShot,
+				Detail: fmt.Sprintf("setWatches replayed an event no re-armed watch was due (relative zxid %s, server at %s)",
+					formatZxid(rel), formatZxid(at)),
+				Ops: []Op{*o}, Events: []WatchEvent{*e}})
+			continue
 		}
-		return int(a.table) - int(b.table)
-	})
-	for _, k := range keys {
+		want = slices.Delete(want, i, i+1)
+	}
+	for _, x := range want {
+		w.r.add(Violation{Check: CheckWatchDelivered,
+			Detail: fmt.Sprintf("setWatches (relative zxid %s, server at %s) did not replay %s(%q)",
+				formatZxid(rel), formatZxid(at), eventName(x.typ), x.key.path),
+			Ops: []Op{*o}})
+	}
+}
+
+// lostReconnect takes a setWatches whose reply never came (ConnectionLoss, or no answer
+// by the end of the run). The server may have applied it, at some zxid at or past the
+// relative zxid (a server behind the client's last zxid refuses the connection,
+// zk-protocol.md §2.3), and sent some of its replays before the connection died; nothing
+// else can reach the client on that connection before the lost reply. So the events are
+// part of the replays due at one such zxid, and each consumed what the client's watch
+// table held, as the client's own bookkeeping did; the watches not replayed stay armed,
+// and the next setWatches sends them again relative to the same zxid.
+func (w *sessionWatches) lostReconnect(o *Op, replays []*WatchEvent) {
+	if len(replays) == 0 {
+		return // applied or not, the client re-arms the same watches next time
+	}
+	rel := w.lastZxid
+	for _, at := range w.replayZxids(rel) {
+		want := w.replaysDue(rel, at)
+		if !coversEvents(want, replays) {
+			continue
+		}
+		for _, e := range replays {
+			w.consume(e)
+		}
+		return
+	}
+	w.r.add(Violation{Check: CheckWatchOneShot,
+		Detail: fmt.Sprintf("setWatches whose reply was lost replayed events no server state at or past "+
+			"the relative zxid %s makes due", formatZxid(rel)),
+		Ops: []Op{*o}, Events: derefEvents(replays)})
+}
+
+// replay is one event a setWatches owes for a re-armed standard watch.
+type replay struct {
+	key watchKey
+	typ wire.EventType
+}
+
+// replaysDue lists, in key order, the replays a server at zxid at owes the session's
+// standard watches relative to zxid rel: a deleted znode, a change since rel, or an exist
+// watch's znode now there (zk-protocol.md §8.6).
+func (w *sessionWatches) replaysDue(rel, at int64) []replay {
+	var due []replay
+	for _, k := range w.sortedKeys() {
 		s := w.standard[k]
 		exists := w.rp.existsAt(k.path, at)
 		var typ wire.EventType
@@ -348,36 +440,72 @@ func (w *sessionWatches) reconnect(o *Op, replays []*WatchEvent) {
 			typ = wire.EventNodeChildrenChanged
 		}
 		if typ != 0 {
-			want = append(want, trigger{zxid: at, typ: typ, path: k.path})
-			delete(w.standard, k)
-			continue
+			due = append(due, replay{key: k, typ: typ})
 		}
-		s.since = at
-		w.standard[k] = s
 	}
-	for i := range w.persistent {
-		w.persistent[i].since = at // re-registered without replay
+	return due
+}
+
+// replayZxids are the server states a lost setWatches may have been answered at that
+// differ in what they replay: rel, and every later trigger at a watched path.
+func (w *sessionWatches) replayZxids(rel int64) []int64 {
+	zxids := []int64{rel}
+	for _, k := range w.sortedKeys() {
+		for _, i := range w.rp.byPath[k.path] {
+			if z := w.rp.triggers[i].zxid; z > rel {
+				zxids = append(zxids, z)
+			}
+		}
 	}
-	trs := w.rp.triggers
-	for w.horizon < len(trs) && trs[w.horizon].zxid <= at {
-		w.horizon++ // missed while disconnected, or replaced by the replays
-	}
-	w.lastZxid = max(w.lastZxid, at)
-	for _, e := range replays {
-		i := slices.IndexFunc(want, func(t trigger) bool { return t.typ == e.Type && t.path == e.Path })
+	slices.Sort(zxids)
+	return slices.Compact(zxids)
+}
+
+// coversEvents reports whether every event is a distinct one of want.
+func coversEvents(want []replay, events []*WatchEvent) bool {
+	left := slices.Clone(want)
+	for _, e := range events {
+		i := slices.IndexFunc(left, func(x replay) bool { return x.typ == e.Type && x.key.path == e.Path })
 		if i < 0 {
-			w.r.add(Violation{Check: CheckWatchOneShot,
-				Detail: fmt.Sprintf("setWatches replayed an event no re-armed watch was due (relative zxid %s, server at %s)",
-					formatZxid(rel), formatZxid(at)),
-				Ops: []Op{*o}, Events: []WatchEvent{*e}})
-			continue
+			return false
 		}
-		want = slices.Delete(want, i, i+1)
+		left = slices.Delete(left, i, i+1)
 	}
-	for _, t := range want {
-		w.r.add(Violation{Check: CheckWatchDelivered,
-			Detail: fmt.Sprintf("setWatches (relative zxid %s, server at %s) did not replay %s(%q)",
-				formatZxid(rel), formatZxid(at), eventName(t.typ), t.path),
-			Ops: []Op{*o}})
+	return true
+}
+
+// consume drops the watches an event fires from the session's table, as the client's
+// watch manager does (a NodeDeleted clears both tables of its path).
+func (w *sessionWatches) consume(e *WatchEvent) {
+	switch e.Type {
+	case wire.EventNodeCreated, wire.EventNodeDataChanged:
+		delete(w.standard, watchKey{e.Path, tableData})
+	case wire.EventNodeChildrenChanged:
+		delete(w.standard, watchKey{e.Path, tableChild})
+	case wire.EventNodeDeleted:
+		delete(w.standard, watchKey{e.Path, tableData})
+		delete(w.standard, watchKey{e.Path, tableChild})
 	}
+}
+
+func (w *sessionWatches) sortedKeys() []watchKey {
+	keys := make([]watchKey, 0, len(w.standard))
+	for k := range w.standard {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b watchKey) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		return int(a.table) - int(b.table)
+	})
+	return keys
+}
+
+func derefEvents(events []*WatchEvent) []WatchEvent {
+	out := make([]WatchEvent, len(events))
+	for i, e := range events {
+		out[i] = *e
+	}
+	return out
 }

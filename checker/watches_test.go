@@ -132,3 +132,72 @@ func TestWatchMutationsFail(t *testing.T) {
 		})
 	}
 }
+
+// lostReplayWorkload: w's setWatches is applied and replays one of two due events, then
+// its reply is lost; the next setWatches owes only the other (zk-protocol.md §8.6: the
+// client consumed the first, so it no longer sends that watch).
+func lostReplayWorkload() *fakeZK {
+	f := newFakeZK()
+	m, w := f.connect(0), f.connect(1)
+	f.do(m, create("/a", "a0"))
+	f.do(m, create("/b", "b0"))
+	f.do(w, getData("/a", true))
+	f.do(w, getData("/b", true))
+	f.do(w, exists("/z", true))
+	f.w.RemoveSession(w)             // disconnected
+	f.do(m, setData("/b", "b1", -1)) // due: DataChanged(/b)
+	f.do(m, setData("/a", "a1", -1)) // due: DataChanged(/a), replayed first (path order)
+	f.do(m, create("/z", ""))        // exist watch: created and deleted while away, missed
+	f.do(m, del("/z", -1))           // (though a lagging server may replay it)
+	f.reconnectLost(w, 1)            // DataChanged(/a) arrives, the rest is lost
+	f.do(m, setData("/a", "a2", -1)) // no watch on /a any more: no event
+	f.reconnect(w)                   // replays DataChanged(/b) only
+	f.do(w, exists("/a", false))     // a reply past everything
+	return f
+}
+
+// A setWatches whose reply is lost may still have been applied: the events it replayed
+// are neither ordinary triggers nor owed again by the next setWatches.
+func TestLostSetWatchesReplaysPass(t *testing.T) {
+	f := lostReplayWorkload()
+	requireOK(t, &f.h)
+	require.Len(t, f.h.Events, 2, "one replay before the lost reply, one at the next setWatches: %v", f.h.Events)
+	lost := f.h.Ops[slices.IndexFunc(f.h.Ops, func(o Op) bool { return o.Err == wire.ErrConnectionLoss })]
+	require.Equal(t, wire.OpSetWatches2, lost.Type)
+	require.True(t, f.h.Events[0].Time >= lost.Call && f.h.Events[0].Time <= lost.Return,
+		"the first replay arrives while the lost setWatches is outstanding: %v, %v", f.h.Events[0], lost)
+}
+
+func TestLostSetWatchesMutationsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		check  string
+		break_ func(h *History)
+	}{
+		{"a lost setWatches replays twice", CheckWatchOneShot, func(h *History) {
+			h.Events = slices.Insert(h.Events, 1, h.Events[0])
+		}},
+		{"a lost setWatches replays a path nobody watches", CheckWatchOneShot, func(h *History) {
+			e := h.Events[0]
+			e.Type, e.Path = wire.EventNodeCreated, "/nobody"
+			h.Events = slices.Insert(h.Events, 1, e)
+		}},
+		{"a lost setWatches replays the wrong type", CheckWatchOneShot, func(h *History) {
+			h.Events[0].Type = wire.EventNodeDeleted
+		}},
+		{"the next setWatches misses the rest", CheckWatchDelivered, func(h *History) {
+			h.Events = h.Events[:1]
+		}},
+		{"the next setWatches replays the consumed watch again", CheckWatchOneShot, func(h *History) {
+			e := h.Events[1]
+			e.Path = "/a"
+			h.Events = append(h.Events, e)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := lostReplayWorkload().h.clone()
+			tc.break_(h)
+			requireViolation(t, h, tc.check)
+		})
+	}
+}
