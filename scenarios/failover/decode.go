@@ -37,7 +37,7 @@ func FromBytes(data []byte) Schedule {
 		s.Steps = append(s.Steps, newStep(at, Action(rest[1]%uint8(actionsCount)), n, int(rest[2]), int(rest[3])))
 	}
 	slices.SortStableFunc(s.Steps, func(a, b Step) int { return int(a.At - b.At) })
-	s.Steps = Legal(s.Steps)
+	s.Steps = Legal(s.Steps, s.FaultsUntil)
 	return s
 }
 
@@ -66,19 +66,33 @@ func newStep(at time.Duration, a Action, n, server, other int) Step {
 	return st
 }
 
-// Legal keeps a generated schedule inside the fault model the checks hold ZAB to, so that
-// every failure of one is a bug: a corrupt log block makes its server forget txns it acked
-// (recovery cuts a damaged tail as it cuts a torn one), and ZAB's quorums assume acks are
-// durable, so at most one server's disk is ever damaged. Later corrupt steps are dropped.
-func Legal(steps []Step) []Step {
+// Legal keeps a generated schedule (fault phase until) inside the fault model the checks
+// hold ZAB to, so that every failure of one is a bug. Crashes, power cuts, partitions, cuts
+// and isolation of any servers at any time are inside it: disks keep what they synced. A
+// corrupt log block is not, in general: recovery cannot tell a flipped bit in the last
+// record from a torn unsynced write, cuts it, and the server forgets a txn it acked. If the
+// other faults left that txn on a bare quorum, the forgetful server and those that never got
+// it form a quorum without it, and a committed txn is lost (TestFailover found it: 5 voters,
+// "isolate s1", "crash s5", "corrupt s2" just before the end; ZooKeeper has the same hole,
+// see Alagappan et al., Protocol-Aware Recovery, FAST 2018). So a schedule keeps its first
+// corrupt step only if it comes in the first half of the fault phase (the ensemble settles
+// before the fault phase's end restarts the damaged server), and then it is the schedule's
+// only fault: every crash, power cut, partition, cut and isolation is dropped (restarts and
+// heals stay).
+func Legal(steps []Step, until time.Duration) []Step {
+	corrupt := slices.IndexFunc(steps, func(st Step) bool { return st.Action == Corrupt })
+	keepCorrupt := corrupt >= 0 && steps[corrupt].At < until/2
 	out := steps[:0:0]
-	corrupted := false
-	for _, st := range steps {
-		if st.Action == Corrupt {
-			if corrupted {
+	for i, st := range steps {
+		switch st.Action {
+		case Corrupt:
+			if !keepCorrupt || i != corrupt {
 				continue
 			}
-			corrupted = true
+		case Crash, PowerCut, Isolate, Cut, Partition:
+			if keepCorrupt {
+				continue
+			}
 		}
 		out = append(out, st)
 	}

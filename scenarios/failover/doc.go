@@ -29,8 +29,9 @@
 // bugs must still fail (the checks still catch the bug).
 //
 // Schedules stay inside the fault model the checks hold ZAB to (Legal): crashes, power
-// cuts and partitions of any servers at any time, but a damaged disk on one server at most,
-// since a corrupt log tail makes its server forget acks that quorums counted on.
+// cuts, partitions and cuts of any servers at any time; but a corrupt log block makes its
+// server forget acks that quorums counted on, so a damaged disk comes alone, early, and on
+// one server.
 //
 //	go test ./scenarios/failover                             # 500 schedules, the ZOOKEEPER-1156 hunt
 //	go test ./scenarios/failover -run TestFailover -rapid.checks=5000 -timeout 0

@@ -50,6 +50,6 @@ func drawSchedule(t *rapid.T, until time.Duration) Schedule {
 	})
 	s.Steps = rapid.SliceOfN(step, 0, scheduleStepsMax).Draw(t, "steps")
 	slices.SortStableFunc(s.Steps, func(a, b Step) int { return int(a.At - b.At) })
-	s.Steps = Legal(s.Steps)
+	s.Steps = Legal(s.Steps, until)
 	return s
 }

@@ -14,9 +14,6 @@ import (
 	"github.com/zabkit/zabkit/sim/cluster"
 )
 
-// huntShrinkTime bounds rapid's shrinking in a hunt.
-const huntShrinkTime = 5 * time.Second
-
 // huntResult is what one rapid run against a bug found.
 type huntResult struct {
 	minimal *Schedule // nil: rapid found no failing schedule
@@ -27,10 +24,10 @@ type huntResult struct {
 
 // hunt runs the failover property with bugs switched on, under rapid, with a fixed rapid
 // seed and check count so the search is the same on every run, without rapid's fail file
-// (the minimal schedule is the result). Shrinking is bounded by huntShrinkTime of wall
-// time, so how far past the deletions it gets depends on the machine. rapid reports to a recordingTB rather than to t:
+// (the minimal schedule is the result). Shrinking is bounded by shrinkTime of wall time, so
+// how far it gets depends on the machine. rapid reports to a recordingTB rather than to t:
 // here a failure is the expected outcome, which the caller checks.
-func hunt(t *testing.T, bugs []string, until time.Duration, seed uint64, checks int) huntResult {
+func hunt(t *testing.T, bugs []string, until time.Duration, seed uint64, checks int, shrinkTime time.Duration) huntResult {
 	t.Helper()
 	if testing.Short() {
 		checks *= 5 // rapid runs a fifth of -rapid.checks under -short; the hunt's bound is fixed
@@ -39,9 +36,7 @@ func hunt(t *testing.T, bugs []string, until time.Duration, seed uint64, checks 
 		"rapid.seed":       fmt.Sprint(seed),
 		"rapid.checks":     fmt.Sprint(checks),
 		"rapid.nofailfile": "true",
-		// Deleting steps comes first among rapid's shrink passes and takes a second or
-		// two; what follows only lowers times and servers, so a bound keeps the test short.
-		"rapid.shrinktime": huntShrinkTime.String(),
+		"rapid.shrinktime": shrinkTime.String(),
 	})
 	defer restore()
 	var minimal, found *Schedule

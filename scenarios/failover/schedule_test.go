@@ -168,6 +168,8 @@ func TestFromBytesAlwaysGivesARunnableSchedule(t *testing.T) {
 		require.LessOrEqual(t, len(s.Steps), fuzzStepsMax)
 	}
 	s := FromBytes([]byte{4, 1, 0, byte(Corrupt), 0, 0, 10, byte(Corrupt), 1, 0, 20, byte(Partition), 2, 5})
-	require.Equal(t, "seed 5\ncluster quiet voters=5 observers=0\nfaults-until 300ms\nat 0s corrupt s1\nat 23ms partition {s2,s3} {s1,s4,s5}\n", s.String(),
-		"decoding is fixed (a saved fuzz input keeps its meaning); the second corrupt step is dropped")
+	require.Equal(t, "seed 5\ncluster quiet voters=5 observers=0\nfaults-until 300ms\nat 0s corrupt s1\n", s.String(),
+		"decoding is fixed (a saved fuzz input keeps its meaning); Legal leaves the first corrupt step alone")
+	s = FromBytes([]byte{4, 1, 20, byte(Partition), 2, 5, 40, byte(Cut), 3, 1})
+	require.Equal(t, "seed 5\ncluster quiet voters=5 observers=0\nfaults-until 300ms\nat 23ms partition {s2,s3} {s1,s4,s5}\nat 46ms cut s4->s1\n", s.String())
 }
