@@ -66,6 +66,9 @@ type Config struct {
 
 	// Bugs re-introduces known bugs for the bug zoo; all off in production (bugs.go).
 	Bugs Bugs
+	// Buggify, when set, is asked at named sites whether to take a legal but rare path
+	// (buggify.go). Only a simulator sets it; nil, as in production, never fires.
+	Buggify Buggify
 }
 
 func (c *Config) validate() error {

@@ -93,7 +93,11 @@ func (p *Peer) startElection() {
 // jitter of up to one tick drawn from Config.Rand, so peers that lost their votes at the
 // same moment do not keep colliding.
 func (p *Peer) resendMillis() Time {
-	return p.tickMillis(2) + Time(p.cfg.Rand.Uint64()%uint64(p.cfg.TickMillis))
+	jitter := Time(p.cfg.Rand.Uint64() % uint64(p.cfg.TickMillis))
+	if p.buggify(BuggifyResendLate) {
+		jitter = Time(p.cfg.TickMillis - 1) // the longest wait the jitter can draw
+	}
+	return p.tickMillis(2) + jitter
 }
 
 func (p *Peer) broadcastVote() {

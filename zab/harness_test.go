@@ -50,6 +50,8 @@ type harnessOptions struct {
 	windowTxns         int
 	// bugs switches known bugs on in every node (bugzoo_test.go).
 	bugs Bugs
+	// buggify, when set, is every node's Config.Buggify (buggify_test.go).
+	buggify *testBuggify
 }
 
 func defaultOptions(voters, observers int) harnessOptions {
@@ -211,7 +213,12 @@ type clusterStats struct {
 	// fallbacks counts peers returning to election from BROADCAST; firstFallback (in
 	// cluster) says who and why.
 	fallbacks int
-	syncModes map[MessageType]int
+	// silences counts learners that left BROADCAST because their leader was silent.
+	silences int
+	// snapshots counts the snapshot writes the peers issued (their own and SNAP installs),
+	// restores the SNAP installs, busy the proposals refused with ErrBusy.
+	snapshots, restores, busy int
+	syncModes                 map[MessageType]int
 }
 
 func newCluster(t failer, seed uint64, opt harnessOptions) *cluster {
@@ -250,6 +257,9 @@ func newClusterWithDisks(t failer, seed uint64, opt harnessOptions, disks map[Pe
 			SnapshotsByHost: opt.hostSnapshotEveryTxns > 0,
 			Bugs:            opt.bugs,
 		}}
+		if opt.buggify != nil {
+			n.cfg.Buggify = opt.buggify
+		}
 		d := disks[id]
 		n.durable = d.clone()
 		c.nodes[id] = n
@@ -380,6 +390,9 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.send(n, o.Message)
 	case Persist:
 		c.stats.persists++
+		if o.Snapshot != nil {
+			c.stats.snapshots++
+		}
 		n.lastIssued = o.ID
 		c.checkEpochWrite(n, o)
 		c.recordf(n, "persist %d snap=%v trunc=%v/%v entries=%d ae=%v/%d ce=%v/%d after=%d",
@@ -414,6 +427,7 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.recordf(n, "deliver %v %q", o.Txn.Zxid, o.Txn.Data)
 		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(n.id), Zxid: uint64(o.Txn.Zxid), Txn: o.Txn.Data})
 	case Restored:
+		c.stats.restores++
 		n.hostDue, n.hostDelivered = nil, 0 // a snapshot taken before a SNAP install is older than it
 		c.recordf(n, "restored %v", o.Zxid)
 		c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(n.id), Zxid: uint64(o.Zxid)})
@@ -421,6 +435,9 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.recordf(n, "state %v %v epoch=%d leader=%d (%s)", o.Role, o.Phase, o.Epoch, o.Leader, o.Reason)
 		if o.Role == Looking && n.phase == Broadcast {
 			c.stats.fallbacks++
+			if strings.HasPrefix(o.Reason, "leader silent") {
+				c.stats.silences++
+			}
 			if c.firstFallback == "" {
 				c.firstFallback = fmt.Sprintf("node %d at t=%d: %s", n.id, c.now, o.Reason)
 			}
@@ -447,6 +464,9 @@ func (c *cluster) output(n *simNode, o Output, propose []byte) {
 		c.observe(checker.ZabEvent{Kind: checker.ZabProposed, Node: uint64(n.id), Zxid: uint64(o.Zxid), Txn: propose})
 	case Rejected:
 		c.stats.rejected++
+		if o.Err == ErrBusy {
+			c.stats.busy++
+		}
 		c.recordf(n, "rejected: %v", o.Err)
 	default:
 		c.fatalf("unknown output %T", o)

@@ -45,6 +45,7 @@ type leaderState struct {
 	learners       map[PeerID]*learnerHandle
 	deadline       Time // initLimit for establishing the epoch
 	pingAt         Time
+	commitAt       Time // commits are held back until then (BuggifyCommitLate); 0: none held
 }
 
 func (p *Peer) becomeLeader(reason string) {
@@ -253,6 +254,9 @@ func (p *Peer) chooseSync(z Zxid) (syncMode, Zxid) {
 	if diff := p.log.above(from); mode != syncSnap && (len(diff) > p.cfg.DiffTxnsMax || sumDataBytes(diff) > p.cfg.DiffBytesMax) {
 		mode, from = syncSnap, p.committed
 	}
+	if mode != syncSnap && p.buggify(BuggifySyncSnap) {
+		mode, from = syncSnap, p.committed
+	}
 	return mode, from
 }
 
@@ -345,7 +349,12 @@ func (p *Peer) tryCommit() {
 	}
 	slices.Sort(acks)
 	c := acks[len(acks)-p.quorum]
-	if c <= p.committed {
+	if c <= p.committed || p.now < ld.commitAt {
+		return // nothing new, or commits are held back until commitAt (BuggifyCommitLate)
+	}
+	ld.commitAt = 0
+	if p.log.after(p.committed)[0].Zxid.Epoch() == ld.epoch && p.buggify(BuggifyCommitLate) {
+		ld.commitAt = p.now + p.tickMillis(1)
 		return
 	}
 	from := p.committed
@@ -379,7 +388,8 @@ func (p *Peer) propose(data []byte) {
 	case len(data) > p.cfg.TxnBytesMax:
 		p.emit(Rejected{Err: ErrTooLarge})
 		return
-	case len(p.log.after(p.committed)) >= p.cfg.InFlightTxnsMax:
+	case len(p.log.after(p.committed)) >= p.cfg.InFlightTxnsMax,
+		len(p.log.after(p.committed)) >= 2 && p.buggify(BuggifyBusy):
 		p.emit(Rejected{Err: ErrBusy})
 		return
 	}
@@ -412,6 +422,9 @@ func (p *Peer) propose(data []byte) {
 
 func (p *Peer) tickLeader() {
 	ld := p.ld
+	if p.now >= ld.pingAt && p.buggify(BuggifyPingLate) {
+		ld.pingAt = p.now + p.tickMillis(1) // this round is skipped
+	}
 	if p.now >= ld.pingAt {
 		for _, h := range p.handles() {
 			if h.phase >= hNewLeaderSent {
@@ -436,6 +449,10 @@ func (p *Peer) tickLeader() {
 		return
 	}
 	ld.deadline = p.now + p.tickMillis(1)
+	if ld.commitAt != 0 && p.now >= ld.commitAt {
+		ld.commitAt = 0
+		p.tryCommit()
+	}
 }
 
 // repairLearner resends what a synced learner is missing when its ping answer shows no
@@ -453,9 +470,12 @@ func (p *Peer) repairLearner(h *learnerHandle, logged Zxid) {
 	if h.phase != hNewLeaderAcked || !stalled || !p.log.contains(logged) {
 		return
 	}
-	prev, bytes := logged, 0
+	prev, bytes, txnsMax := logged, 0, p.cfg.DiffTxnsMax
+	if p.buggify(BuggifyRepairOne) {
+		txnsMax = 1
+	}
 	for i, t := range p.log.after(logged) {
-		if bytes += len(t.Data); t.Zxid > limit || i == p.cfg.DiffTxnsMax || i > 0 && bytes > p.cfg.DiffBytesMax {
+		if bytes += len(t.Data); t.Zxid > limit || i == txnsMax || i > 0 && bytes > p.cfg.DiffBytesMax {
 			break
 		}
 		typ := MsgProposal

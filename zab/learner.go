@@ -31,6 +31,9 @@ type learnerState struct {
 	deadline     Time
 	lastHeard    Time
 	resendAt     Time
+	// silenceMillis is how long the leader may stay silent in broadcast: syncLimit, or less
+	// under BuggifyGiveUpEarly.
+	silenceMillis Time
 }
 
 func (p *Peer) becomeLearner(leader PeerID, reason string) {
@@ -39,11 +42,12 @@ func (p *Peer) becomeLearner(leader PeerID, reason string) {
 		role = Observing
 	}
 	p.ln = &learnerState{
-		leader:    leader,
-		session:   p.cfg.Rand.Uint64(),
-		phase:     lDiscovery,
-		deadline:  p.now + p.tickMillis(p.cfg.InitLimitTicks),
-		lastHeard: p.now,
+		leader:        leader,
+		session:       p.cfg.Rand.Uint64(),
+		phase:         lDiscovery,
+		deadline:      p.now + p.tickMillis(p.cfg.InitLimitTicks),
+		lastHeard:     p.now,
+		silenceMillis: p.tickMillis(p.cfg.SyncLimitTicks),
 	}
 	p.setState(role, Discovery, reason)
 	p.sendFollowerInfo()
@@ -66,7 +70,7 @@ func (ln *learnerState) nextDeadline(p *Peer) Time {
 	case ln.phase < lBroadcast:
 		return ln.deadline
 	}
-	return ln.lastHeard + p.tickMillis(p.cfg.SyncLimitTicks)
+	return ln.lastHeard + ln.silenceMillis
 }
 
 func (p *Peer) tickLearner() {
@@ -74,8 +78,8 @@ func (p *Peer) tickLearner() {
 	switch {
 	case ln.phase < lBroadcast && p.now >= ln.deadline:
 		p.becomeLooking("not synchronized within initLimit")
-	case ln.phase == lBroadcast && p.now >= ln.lastHeard+p.tickMillis(p.cfg.SyncLimitTicks):
-		p.becomeLooking("leader silent for syncLimit")
+	case ln.phase == lBroadcast && p.now >= ln.lastHeard+ln.silenceMillis:
+		p.becomeLooking("leader silent for syncLimit") // or for a tick: BuggifyGiveUpEarly
 	case ln.phase == lDiscovery && p.now >= ln.resendAt:
 		p.sendFollowerInfo()
 	}
@@ -106,6 +110,9 @@ func (p *Peer) learnerReceive(m Message) {
 	case MsgUpToDate:
 		if ln.ackQueued && ln.phase == lSynced {
 			ln.phase = lBroadcast
+			if p.buggify(BuggifyGiveUpEarly) {
+				ln.silenceMillis = p.tickMillis(1)
+			}
 			p.setState(p.role, Broadcast, "UPTODATE")
 		}
 		p.raiseCommitTarget(m.Zxid)
@@ -275,7 +282,7 @@ func (p *Peer) onProposal(m Message) {
 func (p *Peer) appendTxn(t Txn) {
 	p.log.append(t)
 	w := Persist{Entries: []Txn{t}}
-	if p.ln.ackQueued && p.voter {
+	if p.ln.ackQueued && p.voter && !p.buggify(BuggifyAckLate) {
 		w.After = []Message{{Type: MsgAck, To: p.ln.leader, Epoch: p.ln.epoch, Session: p.ln.session, Zxid: t.Zxid}}
 	}
 	if p.cfg.Bugs.AckBeforeDurable {

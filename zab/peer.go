@@ -141,6 +141,9 @@ func (p *Peer) NextDeadline() Time {
 		}
 		return d
 	case p.ld != nil:
+		if p.ld.commitAt != 0 {
+			return min(p.ld.pingAt, p.ld.deadline, p.ld.commitAt)
+		}
 		return min(p.ld.pingAt, p.ld.deadline)
 	case p.ln != nil:
 		return p.ln.nextDeadline(p)
@@ -233,7 +236,8 @@ func (p *Peer) commitUpTo(z Zxid) {
 // committed above the previous one. The snapshot holds committed txns only, so it is taken
 // at the commit point, labelled with it, in the same step (ZOOKEEPER-3104).
 func (p *Peer) maybeSnapshot() {
-	if p.cfg.SnapshotsByHost || p.snapPersistID != 0 || p.snapCommits < p.cfg.SnapshotEveryTxns {
+	if p.cfg.SnapshotsByHost || p.snapPersistID != 0 || p.committed == p.snapZxid ||
+		p.snapCommits < p.cfg.SnapshotEveryTxns && !p.buggify(BuggifySnapshotNow) {
 		return
 	}
 	p.snapZxid, p.snapCommits = p.committed, 0
@@ -252,6 +256,10 @@ func (p *Peer) maybeSnapshot() {
 // most once per DiffTxnsMax commits or DiffBytesMax bytes.
 func (p *Peer) trimLog() {
 	i, ok := p.log.index(p.committed)
+	if ok && i > 0 && p.buggify(BuggifyTrimLog) {
+		p.log.rebase(p.log.entries[i-1].Zxid) // keep the newest committed txn only
+		return
+	}
 	if !ok || i+1 < 2*p.cfg.DiffTxnsMax && p.log.dataBytes < 2*p.cfg.DiffBytesMax {
 		return
 	}
