@@ -28,7 +28,9 @@
 //
 // Config.Bugs re-introduces these and other known bugs, one switch each, for the bug zoo
 // (scenarios/bugzoo) that shows the simulator finds them; a production host refuses to start
-// with any switch on (Bugs.Any).
+// with any switch on (Bugs.Any). Config.Buggify is FoundationDB's BUGGIFY: a simulator's
+// hook asked at named sites (buggify.go) whether to take a legal but rare path; nil in
+// production, where it never fires.
 //
 // Where this core differs from ZooKeeper's implementation, on purpose:
 //   - Every message after election carries the learner's registration Session, so messages of

@@ -62,6 +62,10 @@ type Config struct {
 	// Bugs re-introduces known bugs for the bug zoo, zab's included; all off in production
 	// (bugs.go). A production host refuses to start when AnyBugs is true.
 	Bugs Bugs
+	// Buggify, when set, is asked at named sites, the member's and zab's, whether to take a
+	// legal but rare path (buggify.go). Only a simulator sets it; a production host refuses
+	// to start when Buggified is true.
+	Buggify zab.Buggify
 }
 
 // Recovered is the durable state the host read back with zab/storage: the newest snapshot
@@ -131,6 +135,7 @@ func (c *Config) zabConfig(sm zab.StateMachine) zab.Config {
 		DiffTxnsMax:     c.DiffTxnsMax,
 		SnapshotsByHost: true,
 		Bugs:            c.Bugs.Zab,
+		Buggify:         zabBuggify(c.Buggify),
 	}
 }
 

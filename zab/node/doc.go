@@ -55,7 +55,10 @@
 // Config.Bugs re-introduces known client-level bugs (a watch fired twice, an event after the
 // reply, serving before synced, sync without a quorum, a create after closeSession) and
 // carries zab's switches (Bugs.Zab) to zab.Config, for the bug zoo; a production host
-// refuses to start when Config.AnyBugs is true.
+// refuses to start when Config.AnyBugs is true. Config.Buggify is FoundationDB's BUGGIFY: a
+// simulator's hook asked at named sites, the member's and zab's (BuggifySites), whether to
+// take a legal but rare path; a production host leaves it nil and refuses to start when
+// Config.Buggified is true.
 //
 // Nothing here reads a clock, draws randomness other than Config.Rand, iterates a map into
 // an output, or touches a disk.

@@ -183,6 +183,34 @@ func (wk *worker) act(w *world) {
 	}
 }
 
+// syncedRead opens a session on member id, syncs and reads path, and starts over when the
+// connection is closed on the way: a leader whose window is full refuses requests (under
+// BUGGIFY's tiny window often), and clients then retry. It fails after a bounded number of
+// attempts.
+func syncedRead(w *world, id zab.PeerID, path string) wire.Reply {
+	w.t.Helper()
+	var closes []string
+	for range 20 {
+		c := w.dial(id, 0, nil, 0, 1000)
+		w.runUntil("connect response", 5_000, func() bool { return c.connect != nil || c.closed })
+		if !c.closed {
+			xs := c.send(wire.OpSync, &wire.SyncRequest{Path: path})
+			xr := c.send(wire.OpGetData, &wire.GetDataRequest{Path: path})
+			w.runUntil("sync and read replies", 10_000, func() bool { return c.find(xr) != nil || c.closed })
+			if r := c.find(xr); r != nil {
+				s := c.find(xs)
+				require.NotNil(w.t, s, "the read of %s was answered before the sync ahead of it (seed %d)", path, w.seed)
+				require.Equal(w.t, wire.ErrOK, s.Header.Err, "sync %s (seed %d)", path, w.seed)
+				return *r
+			}
+		}
+		closes = append(closes, c.closeReason)
+		w.runFor(100)
+	}
+	w.t.Fatalf("member %d never answered a sync and read of %s: connections closed with %q (seed %d)", id, path, closes, w.seed)
+	return wire.Reply{}
+}
+
 // TestRandomFaults runs three members and a few workers through crashes, restarts and
 // partitions, then heals everything and checks agreement, durability of acknowledged
 // writes and liveness. Every member's committed txns and digests must agree at equal zxids
@@ -207,9 +235,14 @@ func TestRandomFaults(t *testing.T) {
 	}
 }
 
-func runFaults(t *testing.T, seed uint64) {
+func runFaults(t *testing.T, seed uint64) { runFaultsWith(t, seed, nil) }
+
+// runFaultsWith is runFaults with every member's configuration adjusted by configure
+// (nil: none); it returns what the run counted.
+func runFaultsWith(t *testing.T, seed uint64, configure func(*Config)) worldStats {
 	// Odd seeds add an observer.
-	w := newWorld(t, seed, worldOptions{members: 3, observers: int(seed % 2), snapCount: 40, lossPerMille: 10, dupPerMille: 10})
+	w := newWorld(t, seed, worldOptions{members: 3, observers: int(seed % 2), snapCount: 40, lossPerMille: 10, dupPerMille: 10,
+		configure: configure})
 	w.stable()
 	workers := make([]*worker, 4)
 	for i := range workers {
@@ -265,9 +298,7 @@ func runFaults(t *testing.T, seed uint64) {
 		total += wk.writes
 		// Durability: the last acknowledged write is in the tree (or a later one that was
 		// sent and whose answer was lost).
-		c := w.session(w.members[wk.i%3].id)
-		require.Equal(t, wire.ErrOK, c.do(wire.OpSync, &wire.SyncRequest{Path: wk.key()}).Header.Err)
-		r := c.do(wire.OpGetData, &wire.GetDataRequest{Path: wk.key()})
+		r := syncedRead(w, w.members[wk.i%3].id, wk.key())
 		if !wk.created {
 			continue
 		}
@@ -300,4 +331,5 @@ func runFaults(t *testing.T, seed uint64) {
 	}
 	t.Logf("seed %d: %d acknowledged writes, %d watch events, expired sessions %v", seed, total, events,
 		[]int{workers[0].expired, workers[1].expired, workers[2].expired, workers[3].expired})
+	return w.stats
 }

@@ -105,7 +105,18 @@ type world struct {
 	changed map[string][]zab.Zxid
 	opt     worldOptions
 	// drop, when set, loses the member messages it returns true for (a test's targeted loss).
-	drop func(Message) bool
+	drop  func(Message) bool
+	stats worldStats
+}
+
+// worldStats counts the rare paths a run reached (buggify_test.go compares them).
+type worldStats struct {
+	syncModes map[zab.MessageType]int // DIFF, TRUNC, SNAP headers sent
+	// snapInstalls counts SNAP installs issued; snapshots the snapshots saved, of which
+	// snapshotsInSync while the member was not in BROADCAST (electing or syncing).
+	snapInstalls, snapshots, snapshotsInSync int
+	// windowRefusals counts requests the leader refused for a full window.
+	windowRefusals int
 }
 
 type worldOptions struct {
@@ -121,7 +132,8 @@ type worldOptions struct {
 func newWorld(t testing.TB, seed uint64, opt worldOptions) *world {
 	w := &world{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 0xfeed)),
 		linkLast: map[[2]zab.PeerID]zab.Time{}, cut: map[[2]zab.PeerID]bool{},
-		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}, changed: map[string][]zab.Zxid{}, opt: opt}
+		clients: map[ConnID]*client{}, trace: fnv.New64a(), agreed: map[zab.Zxid]Committed{}, changed: map[string][]zab.Zxid{}, opt: opt,
+		stats: worldStats{syncModes: map[zab.MessageType]int{}}}
 	var voters, observers []zab.PeerID
 	for i := 1; i <= opt.members+opt.observers; i++ {
 		if i <= opt.members {
@@ -182,6 +194,9 @@ func (w *world) execute(m *member, o Output) {
 		w.send(o.Message)
 	case Persist:
 		w.logf("%d persist id=%d entries=%d trunc=%v snap=%v", m.id, o.Write.ID, len(o.Write.Entries), o.Write.Truncate, o.Write.Snapshot != nil)
+		if o.Write.Snapshot != nil {
+			w.stats.snapInstalls++
+		}
 		m.pending = append(m.pending, pendingWrite{p: o, at: w.now + zab.Time(1+w.rng.IntN(3))})
 	case ClientSend:
 		w.logf("%d -> conn %d %x", m.id, o.Conn, o.Frame)
@@ -195,6 +210,10 @@ func (w *world) execute(m *member, o Output) {
 		}
 	case SaveSnapshot:
 		w.logf("%d save snapshot %v", m.id, o.Zxid)
+		w.stats.snapshots++
+		if m.n.Peer().Phase() != zab.Broadcast {
+			w.stats.snapshotsInSync++
+		}
 		require.GreaterOrEqual(w.t, m.durable.lastLogged(), o.Zxid,
 			"member %d saves a snapshot above its durable log (seed %d)", m.id, w.seed)
 		if o.Zxid > m.durable.snap.Zxid {
@@ -220,6 +239,12 @@ func (w *world) execute(m *member, o Output) {
 }
 
 func (w *world) send(msg Message) {
+	switch {
+	case msg.Kind == KindZab && (msg.Zab.Type == zab.MsgDiff || msg.Zab.Type == zab.MsgTrunc || msg.Zab.Type == zab.MsgSnap):
+		w.stats.syncModes[msg.Zab.Type]++
+	case msg.Kind == KindRefused && msg.Reason == "too many proposals in flight":
+		w.stats.windowRefusals++
+	}
 	l := [2]zab.PeerID{msg.From, msg.To}
 	if w.cut[l] || w.rng.IntN(1000) < w.opt.lossPerMille || w.drop != nil && w.drop(msg) {
 		return

@@ -105,7 +105,7 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 		if f.Seq != 1 || s != nil || f.TimeoutMs <= 0 {
 			return refuse("bad createSession")
 		}
-		if n.inFlight() >= n.cfg.ProposalsInFlightMax {
+		if n.windowFull() {
 			return refuse("too many proposals in flight")
 		}
 		n.track(f.Session, f.TimeoutMs, st, 1)
@@ -141,7 +141,7 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 	if err != nil || !isWrite(req.Header.Type) {
 		return refuse("undecodable forwarded request")
 	}
-	if n.inFlight() >= n.cfg.ProposalsInFlightMax {
+	if n.windowFull() {
 		return refuse("too many proposals in flight")
 	}
 	if txnBytesBound(req, len(f.Payload), f.Auth) > n.txnBytesMax() {
@@ -214,7 +214,7 @@ func (n *Node) expireSessions() {
 		if s.closing || s.expiresAt > n.now {
 			continue
 		}
-		if expired == expireBatchMax || n.inFlight() >= n.cfg.ProposalsInFlightMax {
+		if expired == expireBatchMax || n.windowFull() {
 			return // the rest at the next tick
 		}
 		expired++
@@ -233,7 +233,7 @@ func (n *Node) reap() {
 	}
 	n.reapAt = n.now + zab.Time(n.cfg.ReapIntervalTicks*n.cfg.TickMillis)
 	for _, path := range n.tree.Reapable(int64(n.now), 0, reapBatchMax) {
-		if !n.serve.leading || n.inFlight() >= n.cfg.ProposalsInFlightMax {
+		if !n.serve.leading || n.windowFull() {
 			return
 		}
 		n.proposeTree(Origin{}, tree.Request{Type: wire.OpDeleteContainer, Body: &wire.DeleteRequest{Path: path, Version: -1}})

@@ -189,7 +189,7 @@ func (s *snapshotter) restored(zab.Zxid) {
 // when the tree is exactly at lastApplied), and emits it once the log covers it.
 func (n *Node) maybeSaveSnapshot() {
 	s := &n.snap
-	if s.due == nil && s.count >= s.threshold {
+	if s.due == nil && (s.count >= s.threshold || s.count > 0 && n.buggify(BuggifySnapshotNow)) {
 		s.due = &SaveSnapshot{Zxid: n.lastApplied, Data: n.tree.Snapshot()}
 		s.roll()
 	}
