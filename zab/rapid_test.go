@@ -15,7 +15,9 @@ type faultAction struct {
 }
 
 // TestFaultSchedulesProperty draws whole fault schedules with rapid, so that a failure
-// shrinks to the fewest, shortest faults that still break an invariant or liveness.
+// shrinks to the fewest, shortest faults that still break an invariant or liveness. rapid
+// also draws which BUGGIFY sites are active (none in about half the cases), so a failure
+// shrinks to the fewest sites it needs.
 func TestFaultSchedulesProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		voters := rapid.SampledFrom([]int{3, 5}).Draw(rt, "voters")
@@ -33,6 +35,10 @@ func TestFaultSchedulesProperty(t *testing.T) {
 		opt := defaultOptions(voters, observers)
 		opt.lossPerMille = rapid.IntRange(0, 50).Draw(rt, "lossPerMille")
 		opt.snapshotEveryTxns = rapid.IntRange(0, 20).Draw(rt, "snapshotEveryTxns")
+		if rapid.Bool().Draw(rt, "buggify") {
+			sites := rapid.SliceOfNDistinct(rapid.SampledFrom(BuggifySites()), 1, -1, rapid.ID[string]).Draw(rt, "buggifySites")
+			opt.buggify = newTestBuggify(seed, sites)
+		}
 		c := newCluster(rt, seed, opt)
 		for _, a := range schedule {
 			c.run(c.now + Time(int64(a.WaitTicks)*opt.tickMillis))
