@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/cluster"
 	"github.com/zabkit/zabkit/zab"
@@ -26,7 +27,7 @@ type zooBug struct {
 	ticket   string
 	bugs     zab.Bugs
 	seedsMax int
-	mix      func(seed uint64) (cluster.Options, cluster.ZooChecks)
+	mix      func(seed uint64) cluster.Options
 }
 
 func zooBugs() []zooBug {
@@ -53,15 +54,15 @@ const faultPhase = time.Second
 // defaultMix is swarm testing: each seed draws its cluster, network, disk and nemesis
 // (crashes that lose unsynced writes and tear the log tail, partitions, one-way cuts,
 // connection loss), and one seed in four is fault-free, where the Stable check applies.
-func defaultMix(seed uint64) (cluster.Options, cluster.ZooChecks) {
-	checks := cluster.ZooChecks{NoVoteCircle: true}
+// Both check NoVoteCircle (cluster.Quiet's default).
+func defaultMix(seed uint64) cluster.Options {
 	if seed%4 == 0 {
 		o := cluster.Quiet(seed)
 		o.FaultUntil = faultPhase
-		checks.Stable = true
-		return o, checks
+		o.ElectionChecks = checker.ElectionChecks{NoVoteCircle: true, Stable: true}
+		return o
 	}
-	return cluster.Swarm(seed, faultPhase), checks
+	return cluster.Swarm(seed, faultPhase)
 }
 
 // durabilityMix aims at the ack-before-durable family (Z15, Z17, Z18, Z23): the swarm's
@@ -69,7 +70,7 @@ func defaultMix(seed uint64) (cluster.Options, cluster.ZooChecks) {
 // where those bugs bite: an acker crashed as its ACK reaches the leader (its unsynced writes
 // die with it), or the leader crashed a moment after it took an ACK (its own unsynced log
 // dies with it).
-func durabilityMix(seed uint64) (cluster.Options, cluster.ZooChecks) {
+func durabilityMix(seed uint64) cluster.Options {
 	o := cluster.Swarm(seed, faultPhase)
 	r := sim.Stream(seed, "bugzoo/durability")
 	o.DiskLatencyMin = time.Duration(1+r.IntN(3)) * time.Millisecond
@@ -91,7 +92,7 @@ func durabilityMix(seed uint64) (cluster.Options, cluster.ZooChecks) {
 		w := c.World()
 		w.Clock.AfterFunc(time.Duration(r.Int64N(int64(o.DiskLatencyMin))), func() { crashFor(c, to, down) })
 	}
-	return o, cluster.ZooChecks{NoVoteCircle: true}
+	return o
 }
 
 // crashFor crashes a server and restarts it after down, unless the fault phase ends first
@@ -165,8 +166,9 @@ func hunt(b zooBug, seedsMax, detections int, logf func(string, ...any)) (found 
 	}
 	since := time.Now()
 	for seed := uint64(1); seed <= uint64(seedsMax) && len(found) < detections; seed++ {
-		o, checks := mix(seed)
-		r := cluster.RunWithZabBugs(o, b.bugs, checks)
+		o := mix(seed)
+		o.ZabBugs = b.bugs
+		r := cluster.Run(o)
 		seedsRun++
 		if !r.Failed() {
 			continue
@@ -219,8 +221,7 @@ func TestZoo(t *testing.T) {
 }
 
 // TestZooControl runs the zoo's fault mixes and checks with every switch off: the fixed core
-// must pass every seed, so what the zoo finds is the bugs, not the mixes or the checks
-// (NoVoteCircle and Stable are the zoo's own).
+// must pass every seed, so what the zoo finds is the bugs, not the mixes or the checks.
 func TestZooControl(t *testing.T) {
 	n := envInt(t, "ZABKIT_ZOO_CONTROL_SEEDS", 100)
 	if testing.Short() {
@@ -228,14 +229,13 @@ func TestZooControl(t *testing.T) {
 	}
 	mixes := []struct {
 		name string
-		mix  func(uint64) (cluster.Options, cluster.ZooChecks)
+		mix  func(uint64) cluster.Options
 	}{{"default", defaultMix}, {"durability", durabilityMix}}
 	for _, m := range mixes {
 		t.Run(m.name, func(t *testing.T) {
 			var total cluster.Stats
 			for seed := uint64(1); seed <= uint64(n); seed++ {
-				o, checks := m.mix(seed)
-				r := cluster.RunWithZabBugs(o, zab.Bugs{}, checks)
+				r := cluster.Run(m.mix(seed))
 				if r.Failed() {
 					t.Fatalf("the fixed core failed zoo seed %d of mix %s: %v\nsettings:\n%sreproduce: ZABKIT_ZOO_CONTROL_SEEDS=%d go test ./scenarios/bugzoo -run 'TestZooControl/%s'",
 						seed, m.name, r.Failure, r.SettingsText(), seed, m.name)
@@ -249,23 +249,21 @@ func TestZooControl(t *testing.T) {
 	}
 }
 
-// TestZabBugsOffMatchesNew: with no switch on, cluster.RunWithZabBugs (which rebuilds each
-// booted peer) runs exactly the world cluster.Run does, so the zoo's runs are the scenarios'
-// runs plus the bug.
-func TestZabBugsOffMatchesNew(t *testing.T) {
+// TestElectionChecksOnlyObserve: the election checks read the servers' outputs and change
+// nothing, so a zoo run with them is the run without them, event for event.
+func TestElectionChecksOnlyObserve(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		mix := durabilityMix
 		if seed%2 == 0 {
 			mix = defaultMix
 		}
-		o, _ := mix(seed) // a fresh one per run: a mix's hooks hold their run's random stream
-		plain := cluster.Run(o)
-		o, _ = mix(seed)
-		zoo := cluster.RunWithZabBugs(o, zab.Bugs{}, cluster.ZooChecks{})
-		require.False(t, plain.Failed(), "seed %d: %v", seed, plain.Failure)
-		require.Equal(t, plain.TraceHash, zoo.TraceHash,
-			"seed %d: the zoo's run differs from cluster.Run with no bug on (%d vs %d events): sim/cluster/bugs.go no longer matches New",
-			seed, plain.Events, zoo.Events)
+		checked := cluster.Run(mix(seed)) // a fresh one per run: a mix's hooks hold their run's random stream
+		o := mix(seed)
+		o.ElectionChecks = checker.ElectionChecks{}
+		unchecked := cluster.Run(o)
+		require.False(t, checked.Failed(), "seed %d: %v", seed, checked.Failure)
+		require.Equal(t, unchecked.TraceHash, checked.TraceHash,
+			"seed %d: the election checks changed the run (%d vs %d events)", seed, unchecked.Events, checked.Events)
 	}
 }
 
@@ -277,10 +275,12 @@ func TestZooDeterministic(t *testing.T) {
 		if mix == nil {
 			mix = defaultMix
 		}
-		o, checks := mix(3)
-		first := cluster.RunWithZabBugs(o, b.bugs, checks)
-		o, checks = mix(3)
-		second := cluster.RunWithZabBugs(o, b.bugs, checks)
+		o := mix(3)
+		o.ZabBugs = b.bugs
+		first := cluster.Run(o)
+		o = mix(3)
+		o.ZabBugs = b.bugs
+		second := cluster.Run(o)
 		require.Equal(t, first.TraceHash, second.TraceHash, "bug %s, seed 3: two runs differ", b.name)
 		require.Equal(t, first.Failed(), second.Failed(), "bug %s, seed 3: one run failed, the other not", b.name)
 		if first.Failed() {

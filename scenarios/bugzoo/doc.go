@@ -14,8 +14,8 @@
 // Two fault mixes. The default is swarm testing (cluster.Swarm: each seed its own cluster
 // size, network, disk faults and nemesis), one seed in four fault-free, where the zoo's
 // Stable check applies. The durability mix adds slow disks that lose every unsynced write
-// and crashes placed at ACKs, for the ack-before-durable family. Both mixes add the zoo's
-// NoVoteCircle check (sim/cluster/bugs.go).
+// and crashes placed at ACKs, for the ack-before-durable family. Both mixes check
+// NoVoteCircle (checker.ElectionChecker, on in every cluster run by default).
 //
 // A 3000-seed hunt for 10 detections each (ZABKIT_ZOO_SEEDS=3000 ZABKIT_ZOO_DETECTIONS=10,
 // 57 s on 2 shared cores, 2026-11-22) found:

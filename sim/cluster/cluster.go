@@ -18,11 +18,13 @@ type Cluster struct {
 	world   *sim.World
 	servers []*server
 	check   *checker.ZabChecker
-	recent  []string // the last checker events, for a failure report
-	load    *load
-	stats   Stats
-	failure *Failure
-	events  int64 // world events run so far
+	// elections checks Options.ElectionChecks on the servers' outputs.
+	elections *checker.ElectionChecker
+	recent    []string // the last checker events, for a failure report
+	load      *load
+	stats     Stats
+	failure   *Failure
+	events    int64 // world events run so far
 
 	committed map[zab.Zxid]bool
 }
@@ -39,6 +41,7 @@ func New(o Options) (*Cluster, error) {
 		opts:      o,
 		world:     sim.NewWorld(sim.Options{Seed: o.Seed, Link: o.Link, Record: o.Record}),
 		check:     checker.NewZabChecker(),
+		elections: checker.NewElectionChecker(o.ElectionChecks),
 		committed: map[zab.Zxid]bool{},
 	}
 	o.record(c.world)
@@ -134,6 +137,31 @@ func (c *Cluster) observe(e checker.ZabEvent) {
 		c.fail(FailSafety, "%v\nlast protocol events:\n  %s", v[before], strings.Join(c.recent, "\n  "))
 	}
 }
+
+// observeElection feeds one election event to its checker; a violation fails the run.
+func (c *Cluster) observeElection(e checker.ElectionEvent) {
+	if c.failure != nil {
+		return
+	}
+	e.Time = int64(c.world.Now() / time.Millisecond)
+	if v := c.elections.Observe(e); len(v) > 0 {
+		c.fail(FailSafety, "%v", v[0])
+	}
+}
+
+// RunWithZabBugs is Run with bugs switched on in every server and the election checks.
+//
+// Deprecated: set Options.ZabBugs and Options.ElectionChecks and call Run. Kept until
+// scenarios/failover has switched.
+func RunWithZabBugs(o Options, bugs zab.Bugs, checks ZooChecks) Result {
+	o.ZabBugs, o.ElectionChecks = bugs, checks
+	return Run(o)
+}
+
+// ZooChecks are the election checks.
+//
+// Deprecated: use checker.ElectionChecks (Options.ElectionChecks).
+type ZooChecks = checker.ElectionChecks
 
 func (c *Cluster) delivered(s *server, t zab.Txn) {
 	if !c.committed[t.Zxid] {

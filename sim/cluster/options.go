@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/clock"
 	"github.com/zabkit/zabkit/netsim"
 	"github.com/zabkit/zabkit/sim"
@@ -61,6 +62,14 @@ type Options struct {
 	// EventsMax bounds the events of the run (a livelocked world stops, and fails).
 	EventsMax int64
 
+	// ZabBugs switches re-introduced ZooKeeper bugs on in every server's zab.Config (the
+	// bug zoo, scenarios/bugzoo).
+	ZabBugs zab.Bugs
+	// ElectionChecks selects the election invariants checked on the servers' outputs
+	// (checker.ElectionChecker) beside the ZAB checker's. Stable is only sound on runs
+	// without faults.
+	ElectionChecks checker.ElectionChecks
+
 	// Hooks let scenarios act at chosen moments; nil hooks do nothing.
 	Hooks Hooks
 
@@ -103,7 +112,8 @@ func Quiet(seed uint64) Options {
 		FaultUntil:      2 * time.Second,
 		LoadIntervalMin: time.Millisecond, LoadIntervalMax: 4 * time.Millisecond,
 		LoadTxnsMax: 400, LivenessTxns: 20, LivenessBoundTicks: 200,
-		EventsMax: 20_000_000,
+		EventsMax:      20_000_000,
+		ElectionChecks: checker.ElectionChecks{NoVoteCircle: true},
 	}
 }
 
@@ -195,4 +205,7 @@ func (o *Options) record(w *sim.World) {
 	w.Set("faultUntil", o.FaultUntil)
 	w.Set("load", fmt.Sprintf("interval=%v..%v txnsMax=%d livenessTxns=%d", o.LoadIntervalMin, o.LoadIntervalMax, o.LoadTxnsMax, o.LivenessTxns))
 	w.Set("livenessBound", fmt.Sprintf("%d ticks", o.LivenessBoundTicks))
+	if o.ZabBugs.Any() {
+		w.Set("zab.bugs", fmt.Sprint(o.ZabBugs.Names()))
+	}
 }

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/sim/vdisk"
 	"github.com/zabkit/zabkit/zab"
 	"github.com/zabkit/zabkit/zab/storage"
@@ -32,20 +32,17 @@ type server struct {
 	refused error
 }
 
-// life is one boot of a server: the zab.Peer, the Store it writes with and the state
-// machine, plus the group commit in progress.
+// life is one boot of a server: the zab.Peer, the Store it writes with (through the shared
+// hostio.Writer) and the state machine.
 type life struct {
-	s     *server
-	peer  *zab.Peer
-	store *storage.Store
-	sm    *listMachine
+	s      *server
+	peer   *zab.Peer
+	store  *storage.Store
+	writer *hostio.Writer[zab.Message]
+	sm     *listMachine
 
 	// proposing is the payload of the Propose being handled, for its Proposed output.
 	proposing []byte
-	// batch holds the persists written since the last Sync, in ID order; flushing says a
-	// Sync is scheduled (group commit: every persist issued before it rides on it).
-	batch    []zab.Persist
-	flushing bool
 	// restored is the zxid of the last SNAP the peer restored (zab.Restored precedes the
 	// Persist that writes it), to tell SNAP writes from periodic snapshots in the stats.
 	restored zab.Zxid
@@ -55,12 +52,12 @@ type life struct {
 	inbound map[zab.PeerID]*inbound
 }
 
-// input is what a host hands its life: one zab input, or the peer messages a connection
-// made deliverable (none, one, or several after a gap closed).
+// input is what a host hands its life: one zab input, or the marshaled peer messages a
+// connection made deliverable (none, one, or several after a gap closed).
 type input struct {
 	zab   zab.Input
 	from  zab.PeerID
-	batch []envelope
+	batch [][]byte
 }
 
 // Handle feeds the peer; a refused life ignores everything.
@@ -76,8 +73,8 @@ func (l *life) Handle(nowMs int64, in input) []zab.Output {
 		return l.peer.Handle(zab.Time(nowMs), in.zab)
 	}
 	var outs []zab.Output
-	for _, e := range in.batch {
-		m, ok := l.s.decode(in.from, e.data)
+	for _, data := range in.batch {
+		m, ok := l.s.decode(in.from, data)
 		if l.s.current() != l {
 			break // a scenario hook crashed the server on this message
 		}
@@ -133,6 +130,7 @@ func (s *server) boot(h *sim.Host[input, zab.Output]) sim.Machine[input, zab.Out
 	if s.boots > 1 {
 		c.stats.Crashes++
 		c.observe(checker.ZabEvent{Kind: checker.ZabCrashed, Node: uint64(s.id)})
+		c.observeElection(checker.ElectionEvent{Kind: checker.ElectionCrashed, Node: uint64(s.id)})
 	}
 	l := &life{s: s, outSeq: map[zab.PeerID]uint64{}, inbound: map[zab.PeerID]*inbound{}}
 	if s.refused != nil {
@@ -171,6 +169,23 @@ func (s *server) boot(h *sim.Host[input, zab.Output]) sim.Machine[input, zab.Out
 		return l
 	}
 	l.peer, l.store, l.sm = peer, store, sm
+	l.writer = hostio.NewWriter(hostio.WriterConfig[zab.Message]{
+		Store: store, Host: h,
+		DiskLatencyMin: c.opts.DiskLatencyMin, DiskLatencyMax: c.opts.DiskLatencyMax,
+		RestartAfter: time.Duration(c.opts.TickMillis) * time.Millisecond,
+		Send:         s.send,
+		Persisted:    func(id uint64) { h.Input(input{zab: zab.Persisted{ID: id}}) },
+		Live:         func() bool { return s.current() == l && c.failure == nil },
+		Synced:       func(n int) { c.stats.Syncs++; c.stats.Persists += n },
+		Truncated: func(zxids []uint64) {
+			c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(s.id), Zxids: zxids})
+		},
+		Refused: func(op string, err error) {
+			c.fail(FailStorage, "%s: storage %s: %v\npeer: role=%v last=%v committed=%v", s.name, op, err,
+				l.peer.Role(), l.peer.LastLogged(), l.peer.Committed())
+		},
+		Bugs: hostio.WriterBugs{AckBeforeSync: c.opts.bug == bugAckBeforeSync, IgnoreTrunc: c.opts.bug == bugIgnoreTrunc},
+	})
 	h.Note(fmt.Sprintf("boot %d: acceptedEpoch=%d currentEpoch=%d snapshot=%v logged=%d last=%#x",
 		s.boots, rec.AcceptedEpoch, rec.CurrentEpoch, zab.Zxid(rec.Snapshot.Zxid), len(rec.Entries), rec.LastLoggedZxid))
 	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: rec.Snapshot.Zxid})
@@ -192,6 +207,7 @@ func (s *server) config(sm zab.StateMachine) zab.Config {
 		ID:         s.id,
 		TickMillis: o.TickMillis, InitLimitTicks: o.InitLimitTicks, SyncLimitTicks: o.SyncLimitTicks,
 		Rand: s.zabRand, StateMachine: sm, DiffTxnsMax: o.DiffTxnsMax, SnapshotEveryTxns: s.snapCount,
+		Bugs: o.ZabBugs,
 	}
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		if i <= o.Voters {
@@ -246,6 +262,7 @@ func (s *server) execute(out zab.Output) {
 	if l == nil || l.peer == nil || c.failure != nil {
 		return
 	}
+	s.observeElection(out)
 	switch o := out.(type) {
 	case zab.Send:
 		s.send(o.Message)
@@ -279,6 +296,23 @@ func (s *server) execute(out zab.Output) {
 	}
 }
 
+// observeElection maps the outputs the election checks judge: a voter's LOOKING
+// notification, and every role change.
+func (s *server) observeElection(out zab.Output) {
+	switch o := out.(type) {
+	case zab.Send:
+		m := o.Message
+		if m.Type != zab.MsgNotification || m.State != zab.Looking || int(s.id) > s.c.opts.Voters {
+			return
+		}
+		s.c.observeElection(checker.ElectionEvent{Kind: checker.ElectionVoted, Node: uint64(s.id), Round: m.Round,
+			Vote: checker.ElectionVote{Epoch: uint32(m.Epoch), Zxid: uint64(m.Zxid), Leader: uint64(m.Leader)}})
+	case zab.StateChanged:
+		s.c.observeElection(checker.ElectionEvent{Kind: checker.ElectionRole, Node: uint64(s.id),
+			Looking: o.Role == zab.Looking, Broadcast: o.Phase == zab.Broadcast, Reason: o.Reason})
+	}
+}
+
 func (s *server) send(m zab.Message) {
 	l := s.current()
 	l.outSeq[m.To]++
@@ -296,147 +330,16 @@ func (s *server) send(m zab.Message) {
 // envelopeHeaderBytes is what the FIFO layer adds to a message on the wire.
 const envelopeHeaderBytes = 16
 
-// persist carries out one Persist with the Store in zab's order: install the snapshot, cut
-// the log, append, write the epochs. Appends become durable at the next group Sync; the
-// other steps are durable when they return, so the log is synced before them to keep
-// persists durable in ID order, as zab requires.
+// persist carries out one Persist through the life's hostio.Writer.
 func (l *life) persist(p zab.Persist) {
 	s, st := l.s, l.store
-	if p.Snapshot != nil || p.Truncate || p.SetAcceptedEpoch || p.SetCurrentEpoch {
-		if _, err := st.Sync(); err != nil {
-			l.storageError("sync", err)
-			return
-		}
-	}
-	if p.Snapshot != nil && !l.writeSnapshot(*p.Snapshot) {
-		return
-	}
-	if p.Truncate {
-		z := uint64(p.TruncateAfter)
-		if z >= st.SnapshotZxid() {
-			cut, err := st.EntriesAfter(z)
-			if err != nil {
-				l.storageError("read before TRUNC", err)
-				return
-			}
-			if len(cut) > 0 {
-				zs := make([]uint64, len(cut))
-				for i, e := range cut {
-					zs[i] = e.Zxid
-				}
-				s.c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(s.id), Zxids: zs})
-			}
-		}
-		if s.c.opts.bug == bugIgnoreTrunc {
-			z = st.LastZxid()
-		}
-		if err := st.TruncateAfter(z); err != nil {
-			l.storageError("TRUNC", err)
-			return
-		}
-	}
-	if len(p.Entries) > 0 {
-		es := make([]storage.Entry, len(p.Entries))
-		for i, t := range p.Entries {
-			es[i] = storage.Entry{Zxid: uint64(t.Zxid), Data: t.Data}
-		}
-		if err := st.Append(es); err != nil {
-			l.storageError("append", err)
-			return
-		}
-	}
-	if p.SetAcceptedEpoch {
-		if err := st.SetAcceptedEpoch(uint32(p.AcceptedEpoch)); err != nil {
-			l.storageError("acceptedEpoch", err)
-			return
-		}
-	}
 	if p.SetCurrentEpoch {
 		if e := uint32(p.CurrentEpoch); e < st.AcceptedEpoch() {
 			s.c.stats.LowerEpochFollows++
 			s.host.Note(fmt.Sprintf("currentEpoch %d below acceptedEpoch %d (durable currentEpoch %d)", e, st.AcceptedEpoch(), st.CurrentEpoch()))
 		}
-		if err := st.SetCurrentEpoch(uint32(p.CurrentEpoch)); err != nil {
-			l.storageError("currentEpoch", err)
-			return
-		}
 	}
-	if s.c.opts.bug == bugAckBeforeSync {
-		for _, m := range p.After {
-			s.send(m)
-		}
-		p.After = nil
-		s.host.After(0, func() {
-			if s.current() == l {
-				s.host.Input(input{zab: zab.Persisted{ID: p.ID}})
-			}
-		})
+	if l.writer.Write(p, p.After) && p.Snapshot != nil && p.Snapshot.Zxid != l.restored {
+		s.c.stats.Snapshots++
 	}
-	l.batch = append(l.batch, p)
-	if !l.flushing {
-		l.flushing = true
-		o := s.c.opts
-		d := o.DiskLatencyMin
-		if span := o.DiskLatencyMax - o.DiskLatencyMin; span > 0 {
-			d += time.Duration(s.host.Rand().Int64N(int64(span) + 1))
-		}
-		s.host.After(d, l.flush)
-	}
-}
-
-// writeSnapshot carries out a Persist's snapshot, of either kind zab asks for: its periodic
-// snapshot (every SnapshotEveryTxns commits) or a SNAP from the leader, which replaces the
-// history up to its zxid and keeps the logged txns above it. Store.PersistSnapshot does
-// both, crash safe at every instant (the vdisk install torture cuts the power inside it).
-func (l *life) writeSnapshot(snap zab.Snapshot) bool {
-	removed, err := l.store.PersistSnapshot(uint64(snap.Zxid), snap.Data)
-	if err != nil {
-		l.storageError("snapshot", err)
-		return false
-	}
-	if snap.Zxid != l.restored {
-		l.s.c.stats.Snapshots++
-	}
-	l.s.host.Note(fmt.Sprintf("snapshot at %v (%d bytes), removed %v", snap.Zxid, len(snap.Data), removed))
-	return true
-}
-
-// flush is the group commit: one Sync makes every persist of the batch durable, then their
-// held-back messages leave, in order, and the peer hears Persisted for the last of them. A
-// crash before it voids it (sim.Host.After), so the peer never hears of a lost write.
-func (l *life) flush() {
-	s := l.s
-	if s.current() != l || s.c.failure != nil {
-		return
-	}
-	l.flushing = false
-	if _, err := l.store.Sync(); err != nil {
-		l.storageError("sync", err)
-		return
-	}
-	batch := l.batch
-	l.batch = nil
-	s.c.stats.Syncs++
-	s.c.stats.Persists += len(batch)
-	for _, p := range batch {
-		for _, m := range p.After {
-			s.send(m)
-		}
-	}
-	s.host.Input(input{zab: zab.Persisted{ID: batch[len(batch)-1].ID}})
-}
-
-// storageError handles a failed Store call. An injected I/O error is fatal for the node, as
-// storage demands (never retry): the host crashes it and restarts it a moment later. Any
-// other error means zab asked for something storage refuses: a bug, which fails the run.
-func (l *life) storageError(op string, err error) {
-	s := l.s
-	if errors.Is(err, vdisk.ErrIO) {
-		s.host.Note(fmt.Sprintf("storage %s failed: %v; the node stops", op, err))
-		w := s.c.world
-		w.Crash(s.name)
-		w.Clock.AfterFunc(time.Duration(s.c.opts.TickMillis)*time.Millisecond, func() { w.Restart(s.name) })
-		return
-	}
-	s.c.fail(FailStorage, "%s: storage %s: %v\npeer: role=%v last=%v committed=%v", s.name, op, err, l.peer.Role(), l.peer.LastLogged(), l.peer.Committed())
 }
