@@ -9,6 +9,7 @@ import (
 
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/zab/wire"
 )
 
@@ -57,7 +58,7 @@ type clientConn struct {
 	server  string
 	open    bool // the ConnectResponse arrived
 	outSeq  uint64
-	order   inOrder
+	order   *hostio.InOrder[connMsg]
 	pending []*call // sent, awaiting their replies, in order
 	heardAt time.Duration
 	sentAt  time.Duration
@@ -156,7 +157,7 @@ func (cl *client) connect() {
 	}
 	server := names[cl.rng.IntN(len(names))]
 	cl.connN++
-	cc := &clientConn{id: uint64(cl.idx+1)<<40 | cl.connN, server: server, order: inOrder{next: 1},
+	cc := &clientConn{id: uint64(cl.idx+1)<<40 | cl.connN, server: server, order: hostio.NewInOrder[connMsg](1),
 		heardAt: cl.now(), newSess: cl.session == 0}
 	cl.conn, cl.lastServer = cc, server
 	passwd := cl.passwd
@@ -185,11 +186,11 @@ func (cl *client) receive(m connMsg) {
 	if cc == nil || m.conn != cc.id {
 		return // a connection this client gave up
 	}
-	ready, early := cc.order.accept(m.packet())
+	ready, early := cc.order.Accept(m.packet())
 	if early {
 		seq := m.seq
-		cl.after(gapWait(m.sentAt, cl.c.opts.Link.Latency.Tail, cl.now()), func() {
-			if cl.conn == cc && cc.order.missing(seq) {
+		cl.after(hostio.GapWait(m.sentAt, cl.c.opts.Link.Latency.Tail, cl.now()), func() {
+			if cl.conn == cc && cc.order.Missing(seq) {
 				cl.c.stats.ConnBreaks++
 				cl.lose(cc, "connection broke (lost packet)")
 			}
@@ -199,7 +200,7 @@ func (cl *client) receive(m connMsg) {
 		if cl.conn != cc {
 			return
 		}
-		msg := p.body.(connMsg)
+		msg := p.Body
 		cc.heardAt = cl.now()
 		switch msg.kind {
 		case connClose:

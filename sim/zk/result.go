@@ -105,8 +105,9 @@ type Result struct {
 // Failed reports whether the run failed.
 func (r Result) Failed() bool { return r.Failure != nil }
 
-// ReplayCommand is the command that runs this seed again: scenarios' TestServers runs
-// swarm configurations, or harsh ones with ZABKIT_HARSH=1; quiet ones are sim/zk's tests.
+// ReplayCommand is the command that runs this seed again: scenarios' TestServers runs swarm
+// configurations, and harsh ones for every fourth seed or with ZABKIT_HARSH=1 (which this
+// command sets, so any harsh seed replays); quiet ones are sim/zk's tests.
 func (r Result) ReplayCommand() string {
 	switch r.Kind {
 	case "harsh":

@@ -2,13 +2,13 @@ package zk
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/sim/vdisk"
 	"github.com/zabkit/zabkit/zab"
 	"github.com/zabkit/zabkit/zab/node"
@@ -38,14 +38,10 @@ type server struct {
 
 // life is one boot of a server.
 type life struct {
-	s     *server
-	node  *node.Node
-	store *storage.Store
-
-	// batch holds the persists written since the last Sync, in ID order; flushing says a
-	// Sync is scheduled (group commit: every persist issued before it rides on it).
-	batch    []node.Persist
-	flushing bool
+	s      *server
+	node   *node.Node
+	store  *storage.Store
+	writer *hostio.Writer[node.Message] // the node's durable writes, with group commit
 
 	// Peer connections: one outgoing sequence per peer, one inbound order per peer boot.
 	outSeq  map[zab.PeerID]uint64
@@ -148,6 +144,19 @@ func (s *server) boot(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node
 		return l
 	}
 	l.node, l.store = n, store
+	l.writer = hostio.NewWriter(hostio.WriterConfig[node.Message]{
+		Store: store, Host: h,
+		DiskLatencyMin: c.opts.DiskLatencyMin, DiskLatencyMax: c.opts.DiskLatencyMax,
+		RestartAfter: time.Duration(c.opts.TickMillis) * time.Millisecond,
+		Send:         l.sendPeer,
+		Persisted:    func(id uint64) { h.Input([]node.Input{node.Persisted{ID: id}}) },
+		Live:         func() bool { return s.current() == l && c.failure == nil },
+		Synced:       func(n int) { c.stats.Syncs++; c.stats.Persists += n },
+		Truncated: func(zxids []uint64) {
+			c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(s.id), Zxids: zxids})
+		},
+		Refused: func(op string, err error) { c.fail(FailStorage, "%s: storage %s: %v", s.name, op, err) },
+	})
 	h.Note(fmt.Sprintf("boot %d: acceptedEpoch=%d currentEpoch=%d snapshot=%v logged=%d last=%#x",
 		s.boots, rec.AcceptedEpoch, rec.CurrentEpoch, zab.Zxid(rec.Snapshot.Zxid), len(rec.Entries), rec.LastLoggedZxid))
 	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: rec.Snapshot.Zxid})
@@ -202,19 +211,15 @@ func (s *server) execute(out node.Output) {
 		l.sendPeer(o.Message)
 	case node.Persist:
 		l.observePersist(o.Write)
-		l.persist(o)
+		l.writer.Write(o.Write, o.After)
 	case node.ClientSend:
 		l.clientSend(o)
 	case node.CloseClient:
 		l.closeClient(o.Conn, o.Reason)
 	case node.SaveSnapshot:
-		removed, err := l.store.SaveSnapshot(uint64(o.Zxid), o.Data)
-		if err != nil {
-			l.storageError("snapshot", err)
-			return
+		if l.writer.SaveSnapshot(o.Zxid, o.Data) {
+			c.stats.Snapshots++
 		}
-		c.stats.Snapshots++
-		s.host.Note(fmt.Sprintf("snapshot at %v (%d bytes), purged %v", o.Zxid, len(o.Data), removed))
 	case node.StateChanged:
 		st := o.State
 		s.host.Note(fmt.Sprintf("%v %v epoch=%d leader=%d (%s)", st.Role, st.Phase, st.Epoch, st.Leader, st.Reason))
@@ -251,146 +256,6 @@ func (l *life) observePersist(w zab.Persist) {
 	}
 }
 
-// persist carries out one Persist with the Store in zab's order: install the snapshot, cut
-// the log, append, write the epochs. Appends become durable at the next group Sync; the
-// other steps are durable when they return, so the log is synced before them to keep
-// persists durable in ID order, as zab requires.
-func (l *life) persist(p node.Persist) {
-	s, st, w := l.s, l.store, p.Write
-	if w.Snapshot != nil || w.Truncate || w.SetAcceptedEpoch || w.SetCurrentEpoch {
-		if _, err := st.Sync(); err != nil {
-			l.storageError("sync", err)
-			return
-		}
-	}
-	if w.Snapshot != nil && !l.installSnapshot(*w.Snapshot) {
-		return
-	}
-	if w.Truncate {
-		z := uint64(w.TruncateAfter)
-		if z >= st.SnapshotZxid() {
-			cut, err := st.EntriesAfter(z)
-			if err != nil {
-				l.storageError("read before TRUNC", err)
-				return
-			}
-			if len(cut) > 0 {
-				zs := make([]uint64, len(cut))
-				for i, e := range cut {
-					zs[i] = e.Zxid
-				}
-				s.c.observe(checker.ZabEvent{Kind: checker.ZabTruncated, Node: uint64(s.id), Zxids: zs})
-			}
-		}
-		if err := st.TruncateAfter(z); err != nil {
-			l.storageError("TRUNC", err)
-			return
-		}
-	}
-	if len(w.Entries) > 0 {
-		es := make([]storage.Entry, len(w.Entries))
-		for i, t := range w.Entries {
-			es[i] = storage.Entry{Zxid: uint64(t.Zxid), Data: t.Data}
-		}
-		if err := st.Append(es); err != nil {
-			l.storageError("append", err)
-			return
-		}
-	}
-	if w.SetAcceptedEpoch {
-		if err := st.SetAcceptedEpoch(uint32(w.AcceptedEpoch)); err != nil {
-			l.storageError("acceptedEpoch", err)
-			return
-		}
-	}
-	if w.SetCurrentEpoch {
-		if err := st.SetCurrentEpoch(uint32(w.CurrentEpoch)); err != nil {
-			l.storageError("currentEpoch", err)
-			return
-		}
-	}
-	l.batch = append(l.batch, p)
-	if !l.flushing {
-		l.flushing = true
-		o := s.c.opts
-		d := o.DiskLatencyMin
-		if span := o.DiskLatencyMax - o.DiskLatencyMin; span > 0 {
-			d += time.Duration(s.host.Rand().Int64N(int64(span) + 1))
-		}
-		s.host.After(d, l.flush)
-	}
-}
-
-// installSnapshot carries out a SNAP from the leader. The snapshot replaces the history up
-// to its zxid but zab keeps the logged txns above it (the sync stream confirms or cuts them
-// later), while Store.InstallSnapshot empties the log: those txns are appended again and
-// synced in the same simulated instant. sim/cluster does exactly the same (a real host
-// that crashed between the two would lose them; see the package report).
-func (l *life) installSnapshot(snap zab.Snapshot) bool {
-	st := l.store
-	z := uint64(snap.Zxid)
-	held, err := st.EntriesAfter(max(z, st.SnapshotZxid()))
-	if err != nil {
-		l.storageError("read before SNAP install", err)
-		return false
-	}
-	if err := st.InstallSnapshot(z, snap.Data); err != nil {
-		l.storageError("SNAP install", err)
-		return false
-	}
-	if len(held) > 0 {
-		if err := st.Append(held); err != nil {
-			l.storageError("re-append after SNAP", err)
-			return false
-		}
-		if _, err := st.Sync(); err != nil {
-			l.storageError("sync after SNAP", err)
-			return false
-		}
-	}
-	return true
-}
-
-// flush is the group commit: one Sync makes every persist of the batch durable, then their
-// held-back messages leave, in order, and the node hears Persisted for the last of them. A
-// crash before it voids it (sim.Host.After), so the node never hears of a lost write.
-func (l *life) flush() {
-	s := l.s
-	if s.current() != l || s.c.failure != nil {
-		return
-	}
-	l.flushing = false
-	if _, err := l.store.Sync(); err != nil {
-		l.storageError("sync", err)
-		return
-	}
-	batch := l.batch
-	l.batch = nil
-	s.c.stats.Syncs++
-	s.c.stats.Persists += len(batch)
-	for _, p := range batch {
-		for _, m := range p.After {
-			l.sendPeer(m)
-		}
-	}
-	s.host.Input([]node.Input{node.Persisted{ID: batch[len(batch)-1].Write.ID}})
-}
-
-// storageError handles a failed Store call. An injected I/O error is fatal for the node, as
-// storage demands (never retry): the host crashes it and restarts it a tick later. Any
-// other error means the node asked for something storage refuses: a bug, which fails the run.
-func (l *life) storageError(op string, err error) {
-	s := l.s
-	if errors.Is(err, vdisk.ErrIO) {
-		s.host.Note(fmt.Sprintf("storage %s failed: %v; the node stops", op, err))
-		w := s.c.world
-		w.Crash(s.name)
-		w.Clock.AfterFunc(time.Duration(s.c.opts.TickMillis)*time.Millisecond, func() { w.Restart(s.name) })
-		return
-	}
-	s.c.fail(FailStorage, "%s: storage %s: %v", s.name, op, err)
-}
-
 // Peer links.
 
 // peerMsg is what crosses netsim between members: a marshaled node.Message, sequenced per
@@ -406,7 +271,7 @@ type peerMsg struct {
 // peerInbound is the receiving side of one peer's current connection.
 type peerInbound struct {
 	boot  int
-	order inOrder
+	order *hostio.InOrder[[]byte]
 }
 
 func (l *life) sendPeer(m node.Message) {
@@ -425,19 +290,19 @@ func (l *life) acceptPeer(m peerMsg) []node.Input {
 	if in == nil || m.boot > in.boot {
 		// A new connection starts at the first packet seen; older ones arriving later are
 		// dropped, as a new TCP connection never sees the old one's packets.
-		in = &peerInbound{boot: m.boot, order: inOrder{next: m.seq}}
+		in = &peerInbound{boot: m.boot, order: hostio.NewInOrder[[]byte](m.seq)}
 		l.inbound[from] = in
 	}
 	if m.boot < in.boot {
 		return nil
 	}
-	ready, early := in.order.accept(packet{seq: m.seq, sentAt: m.sentAt, body: m.data})
+	ready, early := in.order.Accept(hostio.Packet[[]byte]{Seq: m.seq, SentAt: m.sentAt, Body: m.data})
 	if early {
 		boot, seq := m.boot, m.seq
 		w := l.s.c.world
-		l.s.host.After(gapWait(m.sentAt, l.s.c.opts.Link.Latency.Tail, w.Now()), func() {
-			if in := l.inbound[from]; in != nil && in.boot == boot && in.order.missing(seq) {
-				l.s.host.Input(l.decodePeer(from, in.order.skipTo(seq)))
+		l.s.host.After(hostio.GapWait(m.sentAt, l.s.c.opts.Link.Latency.Tail, w.Now()), func() {
+			if in := l.inbound[from]; in != nil && in.boot == boot && in.order.Missing(seq) {
+				l.s.host.Input(l.decodePeer(from, in.order.SkipTo(seq)))
 			}
 		})
 	}
@@ -446,10 +311,10 @@ func (l *life) acceptPeer(m peerMsg) []node.Input {
 
 // decodePeer unmarshals deliverable peer packets: every message crosses the wire encoded,
 // so the codec runs on everything the members send.
-func (l *life) decodePeer(from zab.PeerID, ps []packet) []node.Input {
+func (l *life) decodePeer(from zab.PeerID, ps []hostio.Packet[[]byte]) []node.Input {
 	ins := make([]node.Input, 0, len(ps))
 	for _, p := range ps {
-		m, err := node.UnmarshalMessage(p.body.([]byte))
+		m, err := node.UnmarshalMessage(p.Body)
 		if err != nil {
 			l.s.c.fail(FailCodec, "%s: message from s%d does not decode: %v", l.s.name, from, err)
 			return nil
@@ -465,7 +330,7 @@ func (l *life) decodePeer(from zab.PeerID, ps []packet) []node.Input {
 // serverConn is the server end of one client connection.
 type serverConn struct {
 	client string
-	order  inOrder
+	order  *hostio.InOrder[connMsg]
 	outSeq uint64
 	closed bool
 	// requests are the decoded requests awaiting replies, for bugStaleReads only.
@@ -480,7 +345,7 @@ func (l *life) acceptConn(from string, m connMsg) []node.Input {
 	sc := l.conns[m.conn]
 	if sc == nil {
 		if m.kind == connOpen {
-			sc = &serverConn{client: from, order: inOrder{next: 1}}
+			sc = &serverConn{client: from, order: hostio.NewInOrder[connMsg](1)}
 			l.conns[m.conn] = sc
 		} else {
 			if m.kind != connClose {
@@ -492,12 +357,12 @@ func (l *life) acceptConn(from string, m connMsg) []node.Input {
 	if sc.closed {
 		return nil
 	}
-	ready, early := sc.order.accept(m.packet())
+	ready, early := sc.order.Accept(m.packet())
 	if early {
 		seq := m.seq
 		w := l.s.c.world
-		l.s.host.After(gapWait(m.sentAt, l.s.c.opts.Link.Latency.Tail, w.Now()), func() {
-			if sc := l.conns[m.conn]; sc != nil && !sc.closed && sc.order.missing(seq) {
+		l.s.host.After(hostio.GapWait(m.sentAt, l.s.c.opts.Link.Latency.Tail, w.Now()), func() {
+			if sc := l.conns[m.conn]; sc != nil && !sc.closed && sc.order.Missing(seq) {
 				// A gap: the connection broke. Both sides see it closed.
 				l.s.c.stats.ConnBreaks++
 				l.closeClient(node.ConnID(m.conn), "connection broke (lost packet)")
@@ -507,7 +372,7 @@ func (l *life) acceptConn(from string, m connMsg) []node.Input {
 	}
 	var ins []node.Input
 	for _, p := range ready {
-		msg := p.body.(connMsg)
+		msg := p.Body
 		switch msg.kind {
 		case connOpen:
 			ins = append(ins, node.ClientConnected{Conn: node.ConnID(m.conn), Remote: "10.1.0." + from[1:]},

@@ -166,9 +166,9 @@ func TestSwarmSeedsExplore(t *testing.T) {
 // leader answers a revalidation "invalid" as soon as its tracker expired the session (as
 // ZooKeeper's touchSession refuses a closing session), and an isolated leader that has not
 // yet noticed its lost quorum may do so for a closeSession that only commits in a later
-// epoch. The ephemerals then outlive the Expired the client saw. Harsh seeds 426, 436,
-// 484, 494, 504 and 541 show it (checker.Check counts the client's Expired as a bound on the ephemerals'
-// deletion and reports LinearizableWrites there: see the package report).
+// epoch. The ephemerals then outlive the Expired the client saw, which is why checker.Check
+// does not take a client's Expired as a bound on their deletion (harsh seeds 426, 436, 484,
+// 494, 504 and 541 failed LinearizableWrites when it did).
 func TestExpiredMayPrecedeTheCommittedClose(t *testing.T) {
 	for _, seed := range []uint64{426, 436, 484, 494, 504, 541, 1, 2, 3, 4, 5, 6, 7, 8} {
 		o := Harsh(seed)
@@ -210,32 +210,28 @@ func expiredBeforeClose(h *checker.History) int {
 	return early
 }
 
-// knownFailures are harsh seeds that failed for a reason outside sim/zk, each described in
-// the package report. ZABKIT_KNOWN_BUGS=1 runs them: each must pass once its cause is fixed
+// harshRegressions are harsh seeds that once failed for a reason outside sim/zk, now fixed
 // (seeds shift when the code changes, so a passing seed proves less than a failing one).
-var knownFailures = []struct {
+var harshRegressions = []struct {
 	seed uint64
 	what string
 }{
-	{559, "zab/node: a SNAP below the member's own saved snapshot is handed to the host, and storage refuses " +
-		"the install (ErrBeforeSnapshot): zab's snapZxid did not know the node's SaveSnapshot; fixed in 1903acd " +
-		"(Peer.Compact moves it), to be rechecked after any rework of the snapshot hand-off"},
-	{426, "checker: a client's SessionExpired is taken to bound the deletion of the session's ephemerals " +
+	{559, "a SNAP below the member's own saved snapshot: storage refused the install (ErrBeforeSnapshot) until " +
+		"the hosts carried every snapshot out with Store.PersistSnapshot (sim/hostio), which keeps the newer one"},
+	{231, "the same SNAP below the member's own snapshot"},
+	{426, "checker: a client's SessionExpired was taken to bound the deletion of the session's ephemerals " +
 		"(LinearizableWrites), but the leader answers a revalidation invalid before its closeSession commits"},
-	{487, "checker: a watch event replayed by a setWatches whose reply was lost (ConnectionLoss) is matched " +
-		"as an ordinary trigger (WatchOneShot), and the next setWatches is expected to replay it again"},
+	{487, "checker: a watch event replayed by a setWatches whose reply was lost (ConnectionLoss) was matched " +
+		"as an ordinary trigger (WatchOneShot), and the next setWatches was expected to replay it again"},
 }
 
-func TestKnownFailures(t *testing.T) {
-	if os.Getenv("ZABKIT_KNOWN_BUGS") == "" {
-		t.Skip("ZABKIT_KNOWN_BUGS=1 runs the seeds of the known failures")
-	}
-	for _, k := range knownFailures {
+func TestHarshRegressionSeeds(t *testing.T) {
+	for _, k := range harshRegressions {
 		o := Harsh(k.seed)
 		o.OutDir = t.TempDir()
 		r := Run(o)
 		if r.Failed() {
-			t.Errorf("harsh seed %d fails, known cause: %s\n%v", k.seed, k.what, r)
+			t.Errorf("harsh seed %d fails again; it once failed because: %s\n%v", k.seed, k.what, r)
 		}
 	}
 }
