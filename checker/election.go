@@ -29,7 +29,9 @@ type ElectionVote struct {
 	Leader uint64
 }
 
-// Beats reports whether v is ahead of o in the vote order.
+// Beats reports whether v is ahead of o in the vote order. It is the checker's own copy of
+// zab.Vote.Beats on purpose: an oracle that borrowed the core's comparison would agree with
+// a broken one.
 func (v ElectionVote) Beats(o ElectionVote) bool {
 	if v.Epoch != o.Epoch {
 		return v.Epoch > o.Epoch

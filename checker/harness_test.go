@@ -161,7 +161,16 @@ func (f *fakeZK) do(session int64, q Request) int {
 
 // reconnect drops the session's connection (and with it its server-side watches); the
 // client comes back and re-arms its watches with setWatches2, which may replay events.
-func (f *fakeZK) reconnect(session int64) int {
+func (f *fakeZK) reconnect(session int64) int { return f.resume(session, -1) }
+
+// reconnectLost is a reconnect whose setWatches the server applies, but the connection
+// dies after the first keep replays: the rest and the reply are lost (ConnectionLoss), and
+// the server-side watches go with the connection.
+func (f *fakeZK) reconnectLost(session int64, keep int) int { return f.resume(session, keep) }
+
+// resume is a reconnect that keeps every replay and the reply (keep < 0), or only the
+// first keep replays.
+func (f *fakeZK) resume(session int64, keep int) int {
 	c := f.clients[session]
 	f.w.RemoveSession(session)
 	f.now += 5 // the handshake takes a while
@@ -172,43 +181,22 @@ func (f *fakeZK) reconnect(session int64) int {
 	req := &wire.SetWatches2{RelativeZxid: c.lastZxid, DataWatches: sortedSet(c.data),
 		ExistWatches: sortedSet(c.exist), ChildWatches: sortedSet(c.child),
 		PersistentWatches: sortedSet(c.persistent), PersistentRecursiveWatches: sortedSet(c.persistentRecur)}
-	for _, n := range f.w.SetWatches(f.t, session, req) {
-		f.h.Events = append(f.h.Events, WatchEvent{Client: c.client, Session: session,
-			Type: n.Event.Type, Path: n.Event.Path, LastZxid: c.lastZxid, AfterXid: c.lastXid, Time: f.now})
-		c.consumed(n.Event)
-	}
-	o.Zxid = f.t.LastZxid()
-	o.Return = f.now
-	f.now++
-	c.lastXid, c.lastZxid = o.Xid, o.Zxid
-	f.h.Ops = append(f.h.Ops, o)
-	return len(f.h.Ops) - 1
-}
-
-// reconnectLost is a reconnect whose setWatches the server applies, but the connection
-// dies after the first keep replays: the rest and the reply are lost (ConnectionLoss), and
-// the server-side watches go with the connection.
-func (f *fakeZK) reconnectLost(session int64, keep int) int {
-	c := f.clients[session]
-	f.w.RemoveSession(session)
-	f.now += 5
-	c.xid++
-	o := Op{Client: c.client, Session: session, Xid: c.xid, Call: f.now,
-		Request: Request{Type: wire.OpSetWatches2}}
-	f.now++
-	req := &wire.SetWatches2{RelativeZxid: c.lastZxid, DataWatches: sortedSet(c.data),
-		ExistWatches: sortedSet(c.exist), ChildWatches: sortedSet(c.child),
-		PersistentWatches: sortedSet(c.persistent), PersistentRecursiveWatches: sortedSet(c.persistentRecur)}
 	for i, n := range f.w.SetWatches(f.t, session, req) {
-		if i >= keep {
+		if keep >= 0 && i >= keep {
 			break
 		}
 		f.h.Events = append(f.h.Events, WatchEvent{Client: c.client, Session: session,
 			Type: n.Event.Type, Path: n.Event.Path, LastZxid: c.lastZxid, AfterXid: c.lastXid, Time: f.now})
 		c.consumed(n.Event)
 	}
-	f.w.RemoveSession(session)
-	o.Err, o.Return = wire.ErrConnectionLoss, f.now
+	if keep >= 0 {
+		f.w.RemoveSession(session)
+		o.Err = wire.ErrConnectionLoss
+	} else {
+		o.Zxid = f.t.LastZxid()
+		c.lastXid, c.lastZxid = o.Xid, o.Zxid
+	}
+	o.Return = f.now
 	f.now++
 	f.h.Ops = append(f.h.Ops, o)
 	return len(f.h.Ops) - 1
