@@ -1,7 +1,12 @@
 // Package cluster runs a ZAB ensemble inside a sim.World: every server is a sim host whose
 // program drives a zab.Peer, recovers it with zab/storage from a virtual disk, carries out
-// its Persist outputs with a storage.Store (group commit: many persists, one Sync, after a
-// disk latency drawn from the host's stream) and sends its messages, marshaled, over netsim.
+// its Persist outputs with a storage.Store through sim/hostio's Writer (group commit: many
+// persists, one Sync, after a disk latency drawn from the host's stream; the same glue as
+// sim/zk's) and sends its messages, marshaled, over netsim.
+//
+// Options.ZabBugs switches re-introduced ZooKeeper bugs on in every peer (the bug zoo,
+// scenarios/bugzoo); Options.ElectionChecks feeds checker.ElectionChecker from the peers'
+// outputs (NoVoteCircle always, Stable on fault-free runs).
 //
 // It is the real thing, where zab's own test harness is a model: real storage on virtual
 // disks that tear and lose unsynced writes, over a virtual network that loses, duplicates,

@@ -3,10 +3,10 @@
 //
 // Each server is a sim host running a zab/node.Node: at every boot it recovers its durable
 // state from its virtual disk with zab/storage and hands it to node.New; it carries out the
-// node's outputs — Persist with a storage.Store (group commit after a drawn disk latency,
-// held-back messages sent and Persisted reported only once durable), SaveSnapshot,
-// peer messages marshaled over netsim through a TCP-like ordering layer, client frames over
-// client connections. A client connection is a connection id with sequenced packets:
+// node's outputs — Persist and SaveSnapshot with a storage.Store through sim/hostio's
+// Writer (group commit after a drawn disk latency, held-back messages sent and Persisted
+// reported only once durable; the same glue as sim/cluster's), peer messages marshaled over
+// netsim through hostio's TCP-like ordering layer, client frames over client connections. A client connection is a connection id with sequenced packets:
 // FIFO, no duplicates, and a lost packet breaks it (both ends see it closed), as TCP.
 //
 // Clients (client.go) behave like the Java client and go-zk: random server, handshake,
