@@ -43,10 +43,12 @@ const (
 	// txn never got a zxid. zab/node never passes this site on: it sizes zab's window above
 	// its own so zab never refuses it, and narrows its own window instead.
 	BuggifyBusy = "zab.busy"
-	// BuggifyGiveUpEarly: a learner entering broadcast gives up on its leader after one
-	// tick of silence instead of syncLimit, so it starts an election while its leader still
-	// counts it as a follower. Legal: a peer may return to election at any time; only
-	// availability suffers, since the epoch rules, not the timeout, keep histories safe.
+	// BuggifyGiveUpEarly: a learner entering broadcast gives up on its leader after two
+	// ticks of silence instead of syncLimit, so one lost or skipped ping round starts an
+	// election while its leader still counts it as a follower. Legal: a peer may return to
+	// election at any time; only availability suffers, since the epoch rules, not the
+	// timeout, keep histories safe. (One tick would be legal too, but with pings every tick
+	// an idle follower would then time out at almost every ping.)
 	BuggifyGiveUpEarly = "zab.give-up-early"
 	// BuggifyPingLate: the leader skips a ping round, so learners hear from it a tick later.
 	// Legal: pings are heartbeats and repairs; silence is judged against syncLimit, and a

@@ -81,9 +81,12 @@ func (d *simDisk) clone() simDisk {
 	return c
 }
 
-// apply executes one persist and returns the logged zxids it removed.
+// apply executes one persist as zab/storage does and returns the logged zxids it removed. A
+// snapshot install below the newest snapshot is superseded and writes nothing
+// (storage.Store.PersistSnapshot): with SnapshotsByHost the peer is not told of the host's
+// snapshots, so a leader whose state machine lags can SNAP below one.
 func (d *simDisk) apply(w Persist) (removed []Zxid) {
-	if w.Snapshot != nil {
+	if w.Snapshot != nil && w.Snapshot.Zxid >= d.snap.Zxid {
 		i := 0
 		for i < len(d.log) && d.log[i].Zxid <= w.Snapshot.Zxid {
 			i++

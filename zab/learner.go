@@ -79,7 +79,7 @@ func (p *Peer) tickLearner() {
 	case ln.phase < lBroadcast && p.now >= ln.deadline:
 		p.becomeLooking("not synchronized within initLimit")
 	case ln.phase == lBroadcast && p.now >= ln.lastHeard+ln.silenceMillis:
-		p.becomeLooking("leader silent for syncLimit") // or for a tick: BuggifyGiveUpEarly
+		p.becomeLooking("leader silent for syncLimit") // or for two ticks: BuggifyGiveUpEarly
 	case ln.phase == lDiscovery && p.now >= ln.resendAt:
 		p.sendFollowerInfo()
 	}
@@ -111,7 +111,7 @@ func (p *Peer) learnerReceive(m Message) {
 		if ln.ackQueued && ln.phase == lSynced {
 			ln.phase = lBroadcast
 			if p.buggify(BuggifyGiveUpEarly) {
-				ln.silenceMillis = p.tickMillis(1)
+				ln.silenceMillis = p.tickMillis(min(2, p.cfg.SyncLimitTicks))
 			}
 			p.setState(p.role, Broadcast, "UPTODATE")
 		}

@@ -147,11 +147,12 @@ func (s *buggifyTotals) add(w worldStats) {
 	s.snapshots += w.snapshots
 	s.snapshotsInSync += w.snapshotsInSync
 	s.windowRefusals += w.windowRefusals
+	s.snapSuperseded += w.snapSuperseded
 }
 
 func (s buggifyTotals) String() string {
-	return fmt.Sprintf("runs=%d DIFF=%d TRUNC=%d SNAP=%d SNAP-installs=%d snapshots=%d (outside BROADCAST %d) window-refusals=%d",
-		s.runs, s.syncModes[zab.MsgDiff], s.syncModes[zab.MsgTrunc], s.syncModes[zab.MsgSnap], s.snapInstalls,
+	return fmt.Sprintf("runs=%d DIFF=%d TRUNC=%d SNAP=%d SNAP-installs=%d (below the member's own snapshot %d) snapshots=%d (outside BROADCAST %d) window-refusals=%d",
+		s.runs, s.syncModes[zab.MsgDiff], s.syncModes[zab.MsgTrunc], s.syncModes[zab.MsgSnap], s.snapInstalls, s.snapSuperseded,
 		s.snapshots, s.snapshotsInSync, s.windowRefusals)
 }
 

@@ -32,8 +32,11 @@ type disk struct {
 	log                         []zab.Txn
 }
 
+// apply executes one write as zab/storage does. A snapshot install below the newest
+// snapshot is superseded and writes nothing (storage.Store.PersistSnapshot): zab is not told
+// of the snapshots the member saves, so a leader whose state machine lags can SNAP below one.
 func (d *disk) apply(w zab.Persist) {
-	if w.Snapshot != nil {
+	if w.Snapshot != nil && w.Snapshot.Zxid >= d.snap.Zxid {
 		d.snap = *w.Snapshot
 		d.log = slices.DeleteFunc(d.log, func(t zab.Txn) bool { return t.Zxid <= w.Snapshot.Zxid })
 	}
@@ -115,6 +118,9 @@ type worldStats struct {
 	// snapInstalls counts SNAP installs issued; snapshots the snapshots saved, of which
 	// snapshotsInSync while the member was not in BROADCAST (electing or syncing).
 	snapInstalls, snapshots, snapshotsInSync int
+	// snapSuperseded counts SNAP installs that reached the disk below the member's own newer
+	// snapshot (the store writes nothing for them).
+	snapSuperseded int
 	// windowRefusals counts requests the leader refused for a full window.
 	windowRefusals int
 }
@@ -288,6 +294,9 @@ func (w *world) step() bool {
 		for m.up && len(m.pending) > 0 && m.pending[0].at <= w.now {
 			p := m.pending[0].p
 			m.pending = m.pending[1:]
+			if p.Write.Snapshot != nil && p.Write.Snapshot.Zxid < m.durable.snap.Zxid {
+				w.stats.snapSuperseded++
+			}
 			m.durable.apply(p.Write)
 			for _, msg := range p.After {
 				w.send(msg)
