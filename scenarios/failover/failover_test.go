@@ -24,9 +24,9 @@ var savedDir = filepath.Join("testdata", "failover")
 // RAPID_CHECKS says otherwise (-short runs a fifth): about 8 s on one core.
 const failoverChecksDefault = 500
 
-// TestFailover is the failover fuzzer: rapid draws fault schedules on a quiet ensemble and
-// runs each with every check; a failure is shrunk to a minimal schedule, which the log
-// prints and savedDir keeps. -rapid.checks sets how many schedules.
+// TestFailover is the failover fuzzer: rapid draws fault schedules on quiet and swarm
+// ensembles and runs each with every check; a failure is shrunk to a minimal schedule,
+// which the log prints and savedDir keeps. -rapid.checks sets how many schedules.
 func TestFailover(t *testing.T) {
 	if !flagGiven("rapid.checks") && os.Getenv("RAPID_CHECKS") == "" {
 		defer setFlags(t, map[string]string{"rapid.checks": fmt.Sprint(failoverChecksDefault)})()
@@ -44,9 +44,9 @@ func TestFailover(t *testing.T) {
 		runs, total.Elections, total.Crashes, total.RecoveryCuts, total.Refusals, total.SyncDiff, total.SyncTrunc, total.SyncSnap)
 }
 
-// property runs one drawn schedule (fault phase until) with bugs switched on and fails the draw if the run
-// fails. *failing ends as the last failing schedule run: rapid runs the minimal one last.
-// ran, if set, sees every result.
+// property runs one drawn schedule (fault phase until) with bugs switched on and fails the
+// draw if the run fails. *failing ends as the last failing schedule run: rapid runs the
+// minimal one last. ran, if set, sees every schedule and result.
 func property(bugs []string, until time.Duration, failing **Schedule, ran func(Schedule, cluster.Result)) func(*rapid.T) {
 	return func(t *rapid.T) {
 		s := drawSchedule(t, until)
