@@ -39,8 +39,13 @@ func NewBuggify(stream *rand.Rand) *Buggify {
 }
 
 // Fire reports whether to take the rare path at site this time: the site is active in
-// this run and this time's draw fires. It implements zab.Buggify.
+// this run and this time's draw fires. It implements zab.Buggify. A nil *Buggify never
+// fires, so a host may store one in a Config whether or not the run buggifies (a nil
+// pointer in an interface is not a nil interface).
 func (b *Buggify) Fire(site string) bool {
+	if b == nil {
+		return false
+	}
 	b.asked[site]++
 	if !b.Active(site) || b.stream.Uint64() >= ^uint64(0)/buggifyOneIn {
 		return false
@@ -69,8 +74,11 @@ func mix64(z uint64) uint64 {
 	return z ^ z>>31
 }
 
-// Activated lists the sites decided active so far, sorted.
+// Activated lists the sites decided active so far, sorted (none for a nil *Buggify).
 func (b *Buggify) Activated() []string {
+	if b == nil {
+		return nil
+	}
 	var out []string
 	for site, on := range b.active {
 		if on {
@@ -87,8 +95,12 @@ type SiteCount struct {
 	Asked, Fired int
 }
 
-// Counts lists every site asked so far with its counts, sorted by site.
+// Counts lists every site asked so far with its counts, sorted by site (none for a nil
+// *Buggify).
 func (b *Buggify) Counts() []SiteCount {
+	if b == nil {
+		return nil
+	}
 	out := make([]SiteCount, 0, len(b.asked))
 	for site, n := range b.asked {
 		out = append(out, SiteCount{Site: site, Asked: n, Fired: b.fired[site]})

@@ -13,6 +13,16 @@ import (
 
 var _ zab.Buggify = (*Buggify)(nil) // the hook zab.Config and node.Config take
 
+func TestNilBuggifyInAConfigNeverFires(t *testing.T) {
+	var off *Buggify
+	var hook zab.Buggify = off // what a host stores when the run does not buggify
+	for _, s := range node.BuggifySites() {
+		require.False(t, hook.Fire(s), "a nil *Buggify fired at %s", s)
+	}
+	require.Empty(t, off.Activated())
+	require.Empty(t, off.Counts())
+}
+
 func TestBuggifyActivatesAQuarterOfTheSitesPerRun(t *testing.T) {
 	const runs = 4000
 	sites := node.BuggifySites()
