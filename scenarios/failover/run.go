@@ -81,7 +81,7 @@ func (st Step) check(servers []string) error {
 
 // Run runs the schedule with the full checks: the cluster's ZAB checker on every event, the
 // state machines compared, and the liveness phase after the fault phase heals everything.
-// With Bugs it runs through cluster.RunWithZabBugs and adds the zoo's NoVoteCircle check.
+// Bugs go into Options.ZabBugs; the election checks are the base configuration's (NoVoteCircle).
 func (s Schedule) Run() (cluster.Result, error) { return s.run(false) }
 
 // Replay is Run with the whole trace recorded in the result.
@@ -97,16 +97,14 @@ func (s Schedule) run(record bool) (cluster.Result, error) {
 }
 
 // RunWithBugs runs o with the named zab.Bugs switches on in every server (a schedule's
-// bugs line), through cluster.RunWithZabBugs with the zoo's NoVoteCircle check; with no
-// names it is cluster.Run. An unknown name is an error.
+// bugs line: Options.ZabBugs); with no names it is cluster.Run(o). An unknown name is an
+// error.
 func RunWithBugs(o cluster.Options, names []string) (cluster.Result, error) {
 	bugs, err := zabBugs(names)
 	if err != nil {
 		return cluster.Result{}, err
 	}
-	if bugs.Any() {
-		return cluster.RunWithZabBugs(o, bugs, cluster.ZooChecks{NoVoteCircle: true}), nil
-	}
+	o.ZabBugs = bugs
 	return cluster.Run(o), nil
 }
 
