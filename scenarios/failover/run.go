@@ -13,8 +13,9 @@ import (
 )
 
 // Options is the cluster configuration the schedule runs on: its base for the seed, the
-// nemesis off, the fault phase ending at FaultsUntil, and a start hook that puts every step
-// on the world's virtual clock. It refuses steps naming servers the ensemble lacks.
+// nemesis off, the bugs switched on, the fault phase ending at FaultsUntil, and a start
+// hook that puts every step on the world's virtual clock. It refuses steps naming servers
+// the ensemble lacks.
 func (s Schedule) Options() (cluster.Options, error) {
 	if err := s.validate(); err != nil {
 		return cluster.Options{}, err
@@ -29,6 +30,11 @@ func (s Schedule) Options() (cluster.Options, error) {
 		o.FaultUntil = s.FaultsUntil
 	}
 	o.Nemesis = sim.NemesisOptions{} // zero Interval: no nemesis, the schedule is the only fault source
+	bugs, err := zabBugs(s.Bugs)
+	if err != nil {
+		return cluster.Options{}, err
+	}
+	o.ZabBugs = bugs
 	servers := make([]string, o.Voters+o.Observers)
 	for i := range servers {
 		servers[i] = cluster.ServerName(i + 1)
@@ -93,7 +99,7 @@ func (s Schedule) run(record bool) (cluster.Result, error) {
 		return cluster.Result{}, err
 	}
 	o.Record = record
-	return RunWithBugs(o, s.Bugs)
+	return cluster.Run(o), nil
 }
 
 // RunWithBugs runs o with the named zab.Bugs switches on in every server (a schedule's
