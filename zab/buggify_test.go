@@ -194,6 +194,9 @@ func TestEachBuggifySiteIsLegal(t *testing.T) {
 				fired += b.fired[site]
 			}
 			t.Logf("%s: asked %d, fired %d; with it %v; without %v", site, asked, fired, on, off)
+			if len(runSeeds) < 4 {
+				return // -short or a pinned seed: too few runs for the aggregate checks below
+			}
 			require.Positive(t, fired, "site %s never fired over seeds %v (asked %d times)", site, runSeeds, asked)
 			if effect := effects[site]; effect != nil {
 				require.True(t, effect(on, off), "site %s shows no effect over seeds %v:\nwith it    %v\nwithout it %v", site, runSeeds, on, off)
@@ -232,6 +235,9 @@ func TestBuggifyFaultsKeepInvariantsAndRecover(t *testing.T) {
 	t.Logf("without BUGGIFY:          %v", off)
 	t.Logf("BUGGIFY drawn per seed:   %v (runs per active site: %v)", drawn, activeRuns)
 	t.Logf("every site active:        %v", all)
+	if all.runs < 10 {
+		return // a pinned seed: too few runs for the aggregate checks below
+	}
 	require.Greater(t, all.snap+all.trunc, off.snap+off.trunc, "with every site active, TRUNC and SNAP syncs must be more common")
 	require.Greater(t, all.snapshots, off.snapshots, "with every site active, snapshots must be more common")
 }
