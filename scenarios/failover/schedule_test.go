@@ -110,6 +110,12 @@ func TestOptionsTurnTheNemesisOff(t *testing.T) {
 	require.Equal(t, want.Voters, o.Voters, "the rest of the swarm's draw stays")
 	require.Equal(t, want.DiskFaults, o.DiskFaults)
 	require.NotNil(t, o.Hooks.Start)
+	require.False(t, o.ZabBugs.Any(), "no bugs line: the fixed core")
+
+	s.Bugs = []string{"TruncCutsTarget", "DiffByRange"}
+	o, err = s.Options()
+	require.NoError(t, err)
+	require.Equal(t, []string{"DiffByRange", "TruncCutsTarget"}, o.ZabBugs.Names(), "the bugs line switches exactly those bugs on")
 }
 
 // A swarm seed's faults, replayed as a schedule on the same seed with the nemesis off, give
