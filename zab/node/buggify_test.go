@@ -207,3 +207,31 @@ func TestRandomFaultsWithBuggify(t *testing.T) {
 	require.Greater(t, all.syncModes[zab.MsgSnap], off.syncModes[zab.MsgSnap], "with every site active, SNAP syncs must be more common")
 	require.Greater(t, all.windowRefusals, off.windowRefusals, "with every site active, the leader's window must refuse requests")
 }
+
+// TestEachBuggifySiteIsLegalInAMember activates one site at a time (firing 1/4 of the times
+// it is asked) in the fault test: every check of TestRandomFaults holds, and the site was
+// reached and fired.
+func TestEachBuggifySiteIsLegalInAMember(t *testing.T) {
+	n := *faultSeeds
+	if testing.Short() {
+		n = 2
+	}
+	for _, site := range BuggifySites() {
+		t.Run(site, func(t *testing.T) {
+			fired := 0
+			for i := range n {
+				seed := uint64(100 + i)
+				b := newTestBuggify(seed, []string{site})
+				ok := t.Run(fmt.Sprint(seed), func(t *testing.T) {
+					runFaultsWith(t, seed, func(c *Config) { c.Buggify = b })
+				})
+				require.True(t, ok, "site %s alone broke seed %d", site, seed)
+				fired += b.fired[site]
+			}
+			t.Logf("%s fired %d times over %d seeds", site, fired, n)
+			if !testing.Short() {
+				require.Positive(t, fired, "site %s never fired over %d seeds", site, n)
+			}
+		})
+	}
+}
