@@ -262,14 +262,18 @@ func TestRapidShrinksAMutatedReply(t *testing.T) {
 	}
 	a, b := targets(t)
 	mutated := startProxy(t, b, nodeExistsAsNoNode)
-	for name, value := range map[string]string{"rapid.shrinktime": "5s", "rapid.nofailfile": "true", "rapid.checks": "50"} {
+	for name, value := range map[string]string{"rapid.shrinktime": "10s", "rapid.nofailfile": "true", "rapid.checks": "50"} {
 		old := flag.Lookup(name).Value.String()
 		require.NoError(t, flag.Set(name, value))
 		t.Cleanup(func() { _ = flag.Set(name, old) })
 	}
+	// Steps that wait (expiry, silent servers, closes) are left out: each shrink attempt reruns
+	// the sequence, and the shrink budget must buy many attempts for the test to be stable.
+	slow := map[string]bool{"expire": true, "disconnect": true, "reconnect": true, "raw": true, "sasl": true,
+		"closeSession": true, "auth": true, "past-limit": true}
 	rec := &recordingTB{name: t.Name()}
 	rapid.Check(rec, func(rt *rapid.T) {
-		steps := DrawSteps(rt, stepsPerSequence)
+		steps := Without(DrawSteps(rt, stepsPerSequence), slow)
 		if d := Differential(a, mutated, nextPrefix(), steps).Divergence; d != nil {
 			rt.Fatalf("%s", d.Report)
 		}

@@ -132,11 +132,14 @@ func (r *runner) record(o Observation) {
 func (r *runner) connect(s Step) {
 	generation := 1
 	if old := r.sessions[s.Session]; old != nil {
-		// A new session in a used slot: the old one's connection (if any) is dropped first.
+		// A new session in a used slot: the old one, if still connected, is closed first
+		// (closing rather than dropping it spares the wait for a short session's expiry).
 		generation = old.generation + 1
 		if old.conn != nil {
-			r.record(Observation{Session: s.Session, What: "drop the slot's previous session", Note: "client closed the connection"})
-			r.lost(s.Session)
+			r.request(Step{Session: s.Session, Kind: StepRequest, Op: wire.OpCloseSession})
+			if old.conn != nil {
+				r.lost(s.Session)
+			}
 		}
 	}
 	ss := &session{requestedMs: s.TimeoutMs, readOnlyByte: s.ReadOnlyByte, generation: generation}
