@@ -6,7 +6,7 @@
 //
 // Options.ZabBugs switches re-introduced ZooKeeper bugs on in every peer (the bug zoo,
 // scenarios/bugzoo); Options.ElectionChecks feeds checker.ElectionChecker from the peers'
-// outputs (NoVoteCircle always, Stable on fault-free runs).
+// outputs (NoVoteCircle on by default; Stable only for fault-free runs).
 //
 // It is the real thing, where zab's own test harness is a model: real storage on virtual
 // disks that tear and lose unsynced writes, over a virtual network that loses, duplicates,
