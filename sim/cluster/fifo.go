@@ -28,7 +28,7 @@ type inbound struct {
 
 // accept takes one arrived envelope and returns the marshaled messages now deliverable, in
 // order.
-func (l *life) accept(from zab.PeerID, e envelope) [][]byte {
+func (l *life) accept(from zab.PeerID, e envelope) []hostio.Packet[[]byte] {
 	in := l.inbound[from]
 	if in == nil || e.boot > in.boot {
 		// A new connection starts at the first message seen; earlier ones that arrive
@@ -46,7 +46,7 @@ func (l *life) accept(from zab.PeerID, e envelope) [][]byte {
 		boot, seq := e.boot, e.seq
 		l.s.host.After(wait, func() { l.skipGap(from, boot, seq) })
 	}
-	return bodies(ready)
+	return ready
 }
 
 // skipGap gives up on the messages before seq: they were lost.
@@ -55,13 +55,5 @@ func (l *life) skipGap(from zab.PeerID, boot int, seq uint64) {
 	if in == nil || in.boot != boot || !in.order.Missing(seq) {
 		return
 	}
-	l.s.host.Input(input{batch: bodies(in.order.SkipTo(seq)), from: from})
-}
-
-func bodies(ps []hostio.Packet[[]byte]) [][]byte {
-	out := make([][]byte, len(ps))
-	for i, p := range ps {
-		out[i] = p.Body
-	}
-	return out
+	l.s.host.Input(input{batch: in.order.SkipTo(seq), from: from})
 }

@@ -57,7 +57,7 @@ type life struct {
 type input struct {
 	zab   zab.Input
 	from  zab.PeerID
-	batch [][]byte
+	batch []hostio.Packet[[]byte]
 }
 
 // Handle feeds the peer; a refused life ignores everything.
@@ -73,8 +73,8 @@ func (l *life) Handle(nowMs int64, in input) []zab.Output {
 		return l.peer.Handle(zab.Time(nowMs), in.zab)
 	}
 	var outs []zab.Output
-	for _, data := range in.batch {
-		m, ok := l.s.decode(in.from, data)
+	for _, p := range in.batch {
+		m, ok := l.s.decode(in.from, p.Body)
 		if l.s.current() != l {
 			break // a scenario hook crashed the server on this message
 		}
