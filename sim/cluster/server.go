@@ -154,16 +154,7 @@ func (s *server) boot(h *sim.Host[input, zab.Output]) sim.Machine[input, zab.Out
 			return l
 		}
 	}
-	recovered := zab.Recovered{
-		AcceptedEpoch: zab.Epoch(rec.AcceptedEpoch),
-		CurrentEpoch:  zab.Epoch(rec.CurrentEpoch),
-		SnapshotZxid:  zab.Zxid(rec.Snapshot.Zxid),
-		Log:           make([]zab.Txn, len(rec.Entries)),
-	}
-	for i, e := range rec.Entries {
-		recovered.Log[i] = zab.Txn{Zxid: zab.Zxid(e.Zxid), Data: e.Data}
-	}
-	peer, err := zab.NewPeer(s.config(sm), recovered)
+	peer, err := zab.NewPeer(s.config(sm), hostio.ZabRecovered(rec))
 	if err != nil {
 		c.fail(FailStorage, "%s: the peer refuses what storage recovered: %v", s.name, err)
 		return l
@@ -186,8 +177,7 @@ func (s *server) boot(h *sim.Host[input, zab.Output]) sim.Machine[input, zab.Out
 		},
 		Bugs: hostio.WriterBugs{AckBeforeSync: c.opts.bug == bugAckBeforeSync, IgnoreTrunc: c.opts.bug == bugIgnoreTrunc},
 	})
-	h.Note(fmt.Sprintf("boot %d: acceptedEpoch=%d currentEpoch=%d snapshot=%v logged=%d last=%#x",
-		s.boots, rec.AcceptedEpoch, rec.CurrentEpoch, zab.Zxid(rec.Snapshot.Zxid), len(rec.Entries), rec.LastLoggedZxid))
+	h.Note(hostio.BootNote(s.boots, rec))
 	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: rec.Snapshot.Zxid})
 	return l
 }

@@ -41,6 +41,8 @@ type WriterConfig[M any] struct {
 	// Live reports whether the life that owns the Writer still runs and the run goes on;
 	// a flush after that does nothing.
 	Live func() bool
+	// Synced reports each group Sync and how many writes it made durable.
+	Synced func(writes int)
 	// Truncated reports the logged zxids a TRUNC removes (checker.ZabTruncated).
 	Truncated func(zxids []uint64)
 	// Refused reports a Store call that failed with anything but an injected I/O error: the
@@ -61,12 +63,6 @@ type WriterBugs struct {
 	IgnoreTrunc bool
 }
 
-// WriterStats count what a Writer did.
-type WriterStats struct {
-	Syncs    int // group Syncs
-	Persists int // writes made durable by them
-}
-
 // Writer carries out one life's zab.Persist outputs on its Store, as the daemon's log writer
 // does with fsync: in zab's order (snapshot, cut, append, epochs), appends durable at the
 // next group Sync, the other steps durable when they return (the log is synced before them,
@@ -75,7 +71,6 @@ type Writer[M any] struct {
 	cfg      WriterConfig[M]
 	batch    []pendingWrite[M] // written since the last Sync, in ID order
 	flushing bool              // a Sync is scheduled: every write issued before it rides on it
-	stats    WriterStats
 }
 
 type pendingWrite[M any] struct {
@@ -85,9 +80,6 @@ type pendingWrite[M any] struct {
 
 // NewWriter returns the Writer of one life.
 func NewWriter[M any](cfg WriterConfig[M]) *Writer[M] { return &Writer[M]{cfg: cfg} }
-
-// Stats returns the counters so far.
-func (w *Writer[M]) Stats() WriterStats { return w.stats }
 
 // Write carries out p; after are its held-back messages (p.After, or a wrapped copy), sent
 // once it is durable. It returns false if the write failed (the member is then crashed, or
@@ -211,8 +203,9 @@ func (w *Writer[M]) flush() {
 	}
 	batch := w.batch
 	w.batch = nil
-	w.stats.Syncs++
-	w.stats.Persists += len(batch)
+	if w.cfg.Synced != nil {
+		w.cfg.Synced(len(batch))
+	}
 	for _, p := range batch {
 		for _, m := range p.after {
 			w.cfg.Send(m)

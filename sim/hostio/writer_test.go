@@ -30,7 +30,9 @@ type rig struct {
 	persisted []uint64
 	truncated [][]uint64
 	refused   []string
+	synced    []int
 	boots     int
+	recovered storage.Recovered // what the last boot recovered
 }
 
 const diskLatency = 2 * time.Millisecond
@@ -41,14 +43,15 @@ func newRig(t *testing.T, bugs WriterBugs) *rig {
 	r.host = sim.AddHost(r.w, "s1", sim.Program[int, int]{
 		Boot: func(h *sim.Host[int, int]) sim.Machine[int, int] {
 			r.boots++
-			store, _, err := storage.Recover(r.disk, r.disk, storage.Config{})
+			store, rec, err := storage.Recover(r.disk, r.disk, storage.Config{})
 			require.NoError(t, err, "boot %d: recovery", r.boots)
-			r.store = store
+			r.store, r.recovered = store, rec
 			r.writer = NewWriter(WriterConfig[string]{
 				Store: store, Host: h, DiskLatencyMin: diskLatency, DiskLatencyMax: diskLatency,
 				RestartAfter: 10 * time.Millisecond,
 				Send:         func(m string) { r.sent = append(r.sent, m) },
 				Persisted:    func(id uint64) { r.persisted = append(r.persisted, id) },
+				Synced:       func(n int) { r.synced = append(r.synced, n) },
 				Truncated:    func(zs []uint64) { r.truncated = append(r.truncated, zs) },
 				Refused:      func(op string, err error) { r.refused = append(r.refused, fmt.Sprintf("%s: %v", op, err)) },
 				Bugs:         bugs,
@@ -86,7 +89,7 @@ func TestWriterGroupCommit(t *testing.T) {
 	require.Equal(t, []string{"ack 1", "ack 2", "ack 3"}, r.sent, "held-back messages leave in write order")
 	require.Equal(t, []uint64{2}, r.persisted, "one Persisted, for the last write of the batch")
 	require.Equal(t, uint64(zx(1, 3)), r.store.DurableZxid())
-	require.Equal(t, WriterStats{Syncs: 1, Persists: 2}, r.writer.Stats())
+	require.Equal(t, []int{2}, r.synced, "one Sync made both writes durable")
 }
 
 // A crash before the Sync voids it: the member never hears of a write the disk may lose.
@@ -153,4 +156,24 @@ func TestWriterAckBeforeSyncBug(t *testing.T) {
 	r.run(0)
 	require.Equal(t, []uint64{1}, r.persisted, "and reports Persisted before the Sync")
 	require.Zero(t, r.store.DurableZxid())
+}
+
+// What the Writer made durable is what the next boot hands the member.
+func TestDurableWritesAreRecovered(t *testing.T) {
+	r := newRig(t, WriterBugs{})
+	p := appendOf(1, zx(2, 1), zx(2, 2))
+	p.SetAcceptedEpoch, p.AcceptedEpoch = true, 2
+	r.writer.Write(p, nil)
+	r.run(diskLatency)
+	r.writer.Write(zab.Persist{ID: 2, SetCurrentEpoch: true, CurrentEpoch: 2}, nil)
+	r.writer.Write(appendOf(3, zx(2, 3)), nil) // not synced: the crash may keep or lose it
+	r.w.Crash("s1")
+	r.w.Restart("s1")
+	got := ZabRecovered(r.recovered)
+	require.Equal(t, zab.Epoch(2), got.AcceptedEpoch)
+	require.Equal(t, zab.Epoch(2), got.CurrentEpoch, "an epoch write is durable when it returns")
+	require.GreaterOrEqual(t, len(got.Log), 2, "the synced txns survive the crash: %v", got.Log)
+	require.Equal(t, zab.Txn{Zxid: zx(2, 1), Data: []byte(fmt.Sprint(zx(2, 1)))}, got.Log[0])
+	require.Equal(t, zx(2, 2), got.Log[1].Zxid)
+	require.Contains(t, BootNote(r.boots, r.recovered), "boot 2: acceptedEpoch=2 currentEpoch=2")
 }

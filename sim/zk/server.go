@@ -126,17 +126,9 @@ func (s *server) boot(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node
 		h.Note("recovery refused to start: " + err.Error())
 		return l
 	}
-	recovered := node.Recovered{Zab: zab.Recovered{
-		AcceptedEpoch: zab.Epoch(rec.AcceptedEpoch),
-		CurrentEpoch:  zab.Epoch(rec.CurrentEpoch),
-		SnapshotZxid:  zab.Zxid(rec.Snapshot.Zxid),
-		Log:           make([]zab.Txn, len(rec.Entries)),
-	}}
+	recovered := node.Recovered{Zab: hostio.ZabRecovered(rec)}
 	if rec.HasSnapshot {
 		recovered.Snapshot = rec.Snapshot.Data
-	}
-	for i, e := range rec.Entries {
-		recovered.Zab.Log[i] = zab.Txn{Zxid: zab.Zxid(e.Zxid), Data: e.Data}
 	}
 	n, err := node.New(s.config(), recovered)
 	if err != nil {
@@ -157,8 +149,7 @@ func (s *server) boot(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node
 		},
 		Refused: func(op string, err error) { c.fail(FailStorage, "%s: storage %s: %v", s.name, op, err) },
 	})
-	h.Note(fmt.Sprintf("boot %d: acceptedEpoch=%d currentEpoch=%d snapshot=%v logged=%d last=%#x",
-		s.boots, rec.AcceptedEpoch, rec.CurrentEpoch, zab.Zxid(rec.Snapshot.Zxid), len(rec.Entries), rec.LastLoggedZxid))
+	h.Note(hostio.BootNote(s.boots, rec))
 	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: rec.Snapshot.Zxid})
 	return l
 }
