@@ -24,7 +24,9 @@ import (
 // paths' (exists, data, version, owner). Children lists and parent existence are outside
 // the model: getChildren would tie a parent to every child, so it is left to the replayed
 // reads. Zxids are kept out of the state (they would make the history one partition); the
-// zxid order of writes is checked directly by CheckWriteZxidOrder.
+// zxid order of writes is checked directly by CheckWriteZxidOrder. Deletions no client asked
+// for, the leader's reaping of empty containers and expired TTL nodes, enter from the
+// committed order (reaps).
 
 // linPartition is one independently checked part of the history.
 type linPartition struct {
@@ -144,6 +146,7 @@ func linPartitions(h *History) []linPartition {
 		}
 	}
 	ops = append(ops, sessionEnds(h, ops, uf)...)
+	ops = append(ops, reaps(h, uf)...)
 	byRoot := map[string]*linPartition{}
 	var roots []string
 	for _, o := range ops {

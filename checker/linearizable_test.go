@@ -280,3 +280,35 @@ func TestExpiredDoesNotBoundTheSessionEnd(t *testing.T) {
 	require.Equal(t, []string{CheckLinearizable}, bad.Failed(),
 		"the ephemeral is gone, then back: expected a violation, got %s", bad.String())
 }
+
+// The leader reaps an expired TTL node (a committed deleteContainer no client asked for): a
+// sync+read after the first reply past the reap must not see it, and may before.
+func TestReapedNodesLeaveTheModel(t *testing.T) {
+	reapAt := int64(1<<32 | 2)
+	base := func() *linHist {
+		l := new(linHist).
+			op(0, 0, 1, Request{Type: wire.OpCreateTTL, Path: "/t", Data: []byte("t"), Mode: wire.ModePersistentWithTTL},
+				0, Reply{Path: "/t"}).
+			op(1, 2, 3, syncOp("/"), 0, Reply{}).
+			op(1, 3, 4, exists("/t", false), 0, Reply{Stat: &wire.Stat{}}). // before the reap's reply bound
+			op(2, 10, 11, exists("/other", false), wire.ErrNoNode, Reply{}). // first reply past the reap
+			op(1, 12, 13, syncOp("/"), 0, Reply{}).
+			op(1, 13, 14, exists("/t", false), wire.ErrNoNode, Reply{})
+		for i, z := range []int64{1, 1, 1, 2, 2, 2} {
+			l.h.Ops[i].Zxid = 1<<32 | z
+		}
+		l.h.Committed = []CommittedTxn{
+			{Zxid: 1<<32 | 1, Txn: tree.Txn{Type: wire.OpCreateTTL, SessionID: 0x100, Cxid: 1, Path: "/t"}},
+			{Zxid: reapAt, Txn: tree.Txn{Type: wire.OpDeleteContainer, Path: "/t"}},
+		}
+		return l
+	}
+	ok := checkLin(t, base(), 5*time.Second)
+	require.True(t, ok.OK(), "a reaped TTL node is gone for a sync+read after the reap: %s", ok.String())
+
+	l := base()
+	l.h.Ops[5].Err, l.h.Ops[5].Reply = wire.ErrOK, Reply{Stat: &wire.Stat{}}
+	bad := checkLin(t, l, 5*time.Second)
+	require.Equal(t, []string{CheckLinearizable}, bad.Failed(),
+		"the TTL node is read after the first reply past its reap: expected a violation, got %s", bad.String())
+}

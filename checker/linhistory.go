@@ -307,6 +307,46 @@ func sessionEnds(h *History, ops []porcupine.Operation, uf *pathSets) []porcupin
 	return ends
 }
 
+// reaperClient is porcupine's client id for the leader's reaping.
+const reaperClient = -1
+
+// reaps adds, for each path the model tracks, the leader's deletions of it as an empty
+// container or an expired TTL node: committed deleteContainer txns, which no client asked
+// for (ZooKeeper's ContainerManager). Each deleted the incarnation its path had: it happened
+// after the call of the create that made it and before the first reply at or past the
+// reap's zxid, and it succeeded.
+func reaps(h *History, uf *pathSets) []porcupine.Operation {
+	var ops []porcupine.Operation
+	var replies *replyIndex
+	var calls map[sessionXid]int64
+	creator := map[string]sessionXid{} // path -> the committed create of its live incarnation
+	for _, c := range h.Committed {
+		for _, x := range append([]tree.Txn{c.Txn}, c.Txn.Ops...) {
+			if isCreate(x.Type) {
+				creator[x.Path] = sessionXid{c.Txn.SessionID, c.Txn.Cxid}
+			}
+		}
+		if c.Txn.Type != wire.OpDeleteContainer {
+			continue
+		}
+		if _, tracked := uf.parent[c.Txn.Path]; !tracked {
+			continue
+		}
+		if replies == nil {
+			x := newReplyIndex(h)
+			replies, calls = &x, map[sessionXid]int64{}
+			for i := range h.Ops {
+				calls[sessionXid{h.Ops[i].Session, h.Ops[i].Xid}] = h.Ops[i].Call
+			}
+		}
+		ops = append(ops, porcupine.Operation{ClientId: reaperClient,
+			Input: linInput{kind: linDelete, path: c.Txn.Path, version: -1},
+			Call:  calls[creator[c.Txn.Path]], Output: linOutput{err: wire.ErrOK},
+			Return: replies.earliestAtOrPast(c.Zxid)})
+	}
+	return ops
+}
+
 func sortedBySessionXid(h *History) []*Op {
 	ops := make([]*Op, len(h.Ops))
 	for i := range h.Ops {
