@@ -290,7 +290,7 @@ func TestReapedNodesLeaveTheModel(t *testing.T) {
 			op(0, 0, 1, Request{Type: wire.OpCreateTTL, Path: "/t", Data: []byte("t"), Mode: wire.ModePersistentWithTTL},
 				0, Reply{Path: "/t"}).
 			op(1, 2, 3, syncOp("/"), 0, Reply{}).
-			op(1, 3, 4, exists("/t", false), 0, Reply{Stat: &wire.Stat{}}). // before the reap's reply bound
+			op(1, 3, 4, exists("/t", false), 0, Reply{Stat: &wire.Stat{}}).  // before the reap's reply bound
 			op(2, 10, 11, exists("/other", false), wire.ErrNoNode, Reply{}). // first reply past the reap
 			op(1, 12, 13, syncOp("/"), 0, Reply{}).
 			op(1, 13, 14, exists("/t", false), wire.ErrNoNode, Reply{})
