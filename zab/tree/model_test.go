@@ -330,6 +330,10 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 				want.Body = &wire.MultiResponse{Results: results}
 				return m, want
 			}
+			if op.Type == wire.OpCreate2 {
+				// 3.8.0: a create2 sub-op answers with a create result (ZOOKEEPER-4026).
+				res = wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: res.Body.(*wire.Create2Response).Path}}
+			}
 			results = append(results, res)
 			events = append(events, ev...)
 		}

@@ -71,15 +71,17 @@ func (t *Tree) readable(path string, perm wire.Perms, ids []wire.Id) (*znode, wi
 	return n, wire.ErrOK
 }
 
-// Exists answers exists: a NUL in the path is BadArguments; a node the caller may not READ
-// is NoAuth (3.8.4+, ZOOKEEPER-2590).
+// Exists answers exists: a NUL in the path is BadArguments, a missing node NoNode. It checks
+// no permission: Apache ZooKeeper 3.8.0, the reference (conformance/README.md), answers any
+// caller with the Stat; the READ check of ZOOKEEPER-2590 arrived in 3.8.4. ids is kept so
+// the read signatures stay alike.
 func (t *Tree) Exists(path string, ids []wire.Id) (*wire.ExistsResponse, wire.Err) {
 	if strings.IndexByte(path, 0) >= 0 {
 		return nil, wire.ErrBadArguments
 	}
-	n, err := t.readable(path, wire.PermRead, ids)
-	if err != wire.ErrOK {
-		return nil, err
+	n := t.lookup(path)
+	if n == nil {
+		return nil, wire.ErrNoNode
 	}
 	return &wire.ExistsResponse{Stat: n.stat(t.cfg.ExtendedTypesEnabled)}, wire.ErrOK
 }

@@ -134,9 +134,15 @@ func (w *Watches) AfterRead(session int64, typ wire.OpCode, path string, err wir
 	}
 }
 
-// Check answers checkWatches (remove = false) and removeWatches (remove = true) for the
-// session's watches on path: ErrOK if one of the requested type exists (and is then removed,
-// whatever its mode), NoWatcher if none, MarshallingError for an unknown type.
+// Check answers checkWatches (remove = false) and removeWatches (remove = true):
+// MarshallingError for an unknown type, else ErrOK or NoWatcher.
+//
+// removeWatches looks at the session's own watches on path and removes those of the
+// requested type, whatever their mode. checkWatches answers ErrOK when ANY session holds a
+// watch of the requested type on exactly path: Apache ZooKeeper 3.8.0's
+// WatchManager.containsWatcher returns true as soon as the path's watcher set is non-empty
+// ("at the leaf node, all watcher types match"), without looking for the caller's watcher.
+// 3.8.0 is the reference (conformance/README.md, TestTranscripts pins this).
 func (w *Watches) Check(session int64, path string, typ wire.WatcherType, remove bool) wire.Err {
 	var tables []map[string]map[int64]watchBits
 	switch typ {
@@ -151,6 +157,10 @@ func (w *Watches) Check(session int64, path string, typ wire.WatcherType, remove
 	}
 	found := false
 	for _, table := range tables {
+		if !remove {
+			found = found || len(table[path]) > 0
+			continue
+		}
 		if table[path][session] == 0 {
 			continue
 		}

@@ -82,10 +82,11 @@ func TestPersistentAndRecursiveWatches(t *testing.T) {
 
 	assert.Equal(t, wire.ErrOK, w.Check(1, "/a", wire.WatcherData, false))
 	assert.Equal(t, wire.ErrOK, w.Check(1, "/a", wire.WatcherAny, true))
-	assert.Equal(t, wire.ErrNoWatcher, w.Check(1, "/a", wire.WatcherChildren, false), "removed from both tables")
+	assert.Equal(t, wire.ErrNoWatcher, w.Check(1, "/a", wire.WatcherChildren, true), "removed from both tables")
 	assert.Equal(t, wire.ErrMarshallingError, w.Check(1, "/a", 4, false))
 	w.RemoveSession(2)
 	assert.Equal(t, 0, w.Count())
+	assert.Equal(t, wire.ErrNoWatcher, w.Check(1, "/a", wire.WatcherAny, false), "no session watches /a any more")
 	got = fire(h, w, h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/a/b", Version: -1}))
 	assert.Empty(t, got)
 }
@@ -118,7 +119,7 @@ func TestSessionCloseFiresEphemeralDeletes(t *testing.T) {
 	}, got, "ephemerals are deleted in path order, in the close txn")
 	_, err := h.tree.Exists("/a/e1", nil)
 	assert.Equal(t, wire.ErrNoNode, err)
-	assert.Equal(t, wire.ErrNoWatcher, w.Check(2, "/a", wire.WatcherAny, false), "a closed session's watches are gone")
+	assert.Equal(t, wire.ErrNoWatcher, w.Check(2, "/a", wire.WatcherData, true), "a closed session's watches are gone")
 }
 
 func TestAfterReadRegistration(t *testing.T) {
@@ -160,4 +161,35 @@ func TestSetWatchesReplay(t *testing.T) {
 		assert.Equal(t, wire.ErrOK, w.Check(7, c.path, c.typ, false), "registered: %s type %d", c.path, c.typ)
 	}
 	assert.Equal(t, wire.ErrNoWatcher, w.Check(7, "/a/b", wire.WatcherData, false), "a replayed watch is not registered")
+}
+
+// TestCheckWatchesSeesEveryConnectionsWatch pins Apache ZooKeeper 3.8.0's checkWatches:
+// WatchManager.containsWatcher answers true when the path's watcher set is not empty,
+// whoever set the watch, while removeWatches removes only the caller's own (conformance
+// TestTranscripts "checkWatches answers OK when another connection watches the path").
+func TestCheckWatchesSeesEveryConnectionsWatch(t *testing.T) {
+	cases := []struct {
+		name   string
+		set    func(w *Watches)
+		typ    wire.WatcherType
+		remove bool
+		want   wire.Err
+	}{
+		{"nobody watches", func(w *Watches) {}, wire.WatcherAny, false, wire.ErrNoWatcher},
+		{"another session's data watch, check data", func(w *Watches) { w.AddData(2, "/b") }, wire.WatcherData, false, wire.ErrOK},
+		{"another session's data watch, check any", func(w *Watches) { w.AddData(2, "/b") }, wire.WatcherAny, false, wire.ErrOK},
+		{"another session's data watch, check children", func(w *Watches) { w.AddData(2, "/b") }, wire.WatcherChildren, false, wire.ErrNoWatcher},
+		{"another session's persistent watch, check children", func(w *Watches) { w.AddWatch(2, "/b", wire.AddWatchPersistent) }, wire.WatcherChildren, false, wire.ErrOK},
+		{"a watch on a child path does not count", func(w *Watches) { w.AddData(2, "/b/c") }, wire.WatcherAny, false, wire.ErrNoWatcher},
+		{"another session's watch cannot be removed", func(w *Watches) { w.AddData(2, "/b") }, wire.WatcherData, true, wire.ErrNoWatcher},
+		{"the caller's own watch is removed", func(w *Watches) { w.AddData(1, "/b") }, wire.WatcherData, true, wire.ErrOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewWatches()
+			tc.set(w)
+			assert.Equal(t, tc.want, w.Check(1, "/b", tc.typ, tc.remove),
+				"session 1 check(type %d, remove %t) on /b", tc.typ, tc.remove)
+		})
+	}
 }
