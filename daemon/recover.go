@@ -90,6 +90,9 @@ func nodeConfig(c config.Config) node.Config {
 		SnapCount:              c.SnapCount,
 		SuperDigest:            c.SuperDigest,
 	}
+	if c.ContainerCheckIntervalMillis > 0 {
+		nc.ReapIntervalTicks = ticks(c.ContainerCheckIntervalMillis)
+	}
 	if c.InitLimitTicks > 0 {
 		nc.InitLimitTicks = c.InitLimitTicks
 	}

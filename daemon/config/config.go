@@ -55,6 +55,10 @@ type Config struct {
 	SuperDigest string
 	// ExtendedTypesEnabled allows TTL nodes (extendedTypesEnabled).
 	ExtendedTypesEnabled bool
+	// ContainerCheckIntervalMillis is how often the leader deletes empty containers and
+	// expired TTL nodes (znode.container.checkIntervalMs, ZooKeeper's ContainerManager
+	// system property; default 60000).
+	ContainerCheckIntervalMillis int64
 }
 
 // Server is one server.N line: host:peerPort:electionPort[:participant|observer][;[clientHost:]clientPort].
@@ -78,15 +82,17 @@ func (s Server) ElectionAddr() string {
 // ZooKeeper's defaults (QuorumPeerConfig, ServerCnxnFactory, SyncRequestProcessor,
 // FilePadding, DatadirCleanupManager).
 const (
-	defaultTickMillis       = 3000
-	defaultMaxClientCnxns   = 60
-	defaultSnapCount        = 100_000
-	defaultPreAllocKiB      = 64 << 10
-	snapRetainCountMin      = 3
-	defaultMetricsPort      = 7000
-	defaultMetricsHost      = "0.0.0.0"
-	prometheusProviderClass = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
-	defaultProviderClass    = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"
+	defaultTickMillis     = 3000
+	defaultMaxClientCnxns = 60
+	defaultSnapCount      = 100_000
+	// defaultContainerCheckMillis is ContainerManager's znode.container.checkIntervalMs.
+	defaultContainerCheckMillis = 60_000
+	defaultPreAllocKiB          = 64 << 10
+	snapRetainCountMin          = 3
+	defaultMetricsPort          = 7000
+	defaultMetricsHost          = "0.0.0.0"
+	prometheusProviderClass     = "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider"
+	defaultProviderClass        = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider"
 	// serverIDMax keeps the id inside the top byte of a session id (ZooKeeper's
 	// SessionTrackerImpl.initializeNextSession shifts it left by 56); extended types
 	// (TTL nodes) reserve 255 (EphemeralType.MAX_EXTENDED_SERVER_ID is 254).
@@ -108,6 +114,8 @@ func Default() Config {
 		PreAllocBytes:   defaultPreAllocKiB << 10,
 		SnapRetainCount: snapRetainCountMin,
 		FourLetterWords: []string{"srvr"},
+
+		ContainerCheckIntervalMillis: defaultContainerCheckMillis,
 	}
 	c.MinSessionTimeoutMillis = 2 * c.TickMillis
 	c.MaxSessionTimeoutMillis = 20 * c.TickMillis

@@ -156,6 +156,8 @@ func TestParseRealConfigs(t *testing.T) {
 		FourLetterWords:      []string{"srvr"},
 		SuperDigest:          "super:D/InIHSb7yEEbrWz8b9l71RjZJU=",
 		ExtendedTypesEnabled: true,
+
+		ContainerCheckIntervalMillis: 60_000,
 	}
 
 	kafkaWant := Default()
@@ -331,6 +333,49 @@ snapCount=0
 	assert.Contains(t, got, "line 8: forceSync: not implemented (zabd always fsyncs the log); ignored")
 	assert.Contains(t, got, "line 9: snapCount: 0 is below 2; using 2 (as ZooKeeper does)")
 	assert.Len(t, got, 6)
+}
+
+// TestContainerKeys: ZooKeeper reads the znode.container.* settings as system properties,
+// which deployments (and the conformance harness) also put in zoo.cfg; zabd takes them
+// without an "unknown key" warning and uses the check interval for its reaping.
+func TestContainerKeys(t *testing.T) {
+	cases := []struct {
+		name         string
+		lines        string
+		wantInterval int64
+		wantWarning  string // "" = no warning
+		wantErr      string
+	}{
+		{"default", "", 60_000, "", ""},
+		{"check interval", "znode.container.checkIntervalMs=86400000\n", 86_400_000, "", ""},
+		{"check interval must be positive", "znode.container.checkIntervalMs=0\n", 0, "", "must be positive"},
+		{"maxNeverUsedIntervalMs 0 is what zabd does", "znode.container.maxNeverUsedIntervalMs=0\n", 60_000, "", ""},
+		{"maxNeverUsedIntervalMs other values", "znode.container.maxNeverUsedIntervalMs=5000\n", 60_000, "not implemented", ""},
+		{"maxPerMinute", "znode.container.maxPerMinute=10000\n", 60_000, "accepted", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, warnings, err := Parse(stringsReader(minimal+tc.lines), 0)
+			if tc.wantErr != "" {
+				require.Error(t, err, "zoo.cfg with %q", tc.lines)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err, "zoo.cfg with %q", tc.lines)
+			assert.Equal(t, tc.wantInterval, c.ContainerCheckIntervalMillis)
+			var got []string
+			for _, w := range warnings {
+				got = append(got, w.String())
+				assert.NotContains(t, w.String(), "unknown key", "zoo.cfg with %q", tc.lines)
+			}
+			if tc.wantWarning == "" {
+				assert.Empty(t, got, "zoo.cfg with %q", tc.lines)
+			} else {
+				require.Len(t, got, 1, "zoo.cfg with %q", tc.lines)
+				assert.Contains(t, got[0], tc.wantWarning)
+			}
+		})
+	}
 }
 
 // TestBadValues checks that every refused config says which key, which value and where.

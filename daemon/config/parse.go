@@ -156,6 +156,8 @@ func (p *parser) parse(src []byte, myid func(dataDir string) (uint64, bool, erro
 		SnapCount:       defaultSnapCount,
 		PreAllocBytes:   defaultPreAllocKiB << 10,
 		SnapRetainCount: snapRetainCountMin,
+
+		ContainerCheckIntervalMillis: defaultContainerCheckMillis,
 	}
 	s := settings{minSession: -1, maxSession: -1, standaloneEnabled: true}
 	servers := map[uint64]Server{}
@@ -243,6 +245,19 @@ func (p *parser) apply(c *Config, s *settings, servers map[uint64]Server, server
 		c.SuperDigest = pr.value
 	case key == "extendedTypesEnabled":
 		c.ExtendedTypesEnabled, err = p.boolean(pr)
+	case key == "znode.container.checkIntervalMs":
+		c.ContainerCheckIntervalMillis, err = p.positive(pr)
+	case key == "znode.container.maxPerMinute":
+		// ContainerManager's rate limit; zabd's leader deletes at most a fixed batch per check.
+		if _, err = p.nonNegative(pr); err == nil {
+			p.warn(pr.line, key, "accepted; zabd deletes at most 100 nodes per check interval, whatever the value")
+		}
+	case key == "znode.container.maxNeverUsedIntervalMs":
+		// 0, the default, keeps a container that never had a child; zabd always does.
+		var n int64
+		if n, err = p.nonNegative(pr); err == nil && n != 0 {
+			p.warn(pr.line, key, "not implemented (zabd never deletes a container that never had a child); ignored")
+		}
 	case key == "standaloneEnabled":
 		s.standaloneEnabled, err = p.boolean(pr)
 	case key == "electionAlg":

@@ -214,6 +214,7 @@ func (t *Tree) restoreNodes(d *decoder, lists [][]wire.ACL) error {
 			path = childPath(top.path, n.name)
 		}
 		t.nodeCount++
+		t.dataBytes += nodeSizeBytes(path, n.data)
 		switch ownerKind(n.owner, t.cfg.ExtendedTypesEnabled) {
 		case kindEphemeral:
 			s := t.sessions[n.owner]

@@ -146,9 +146,43 @@ func TestVerifyCatchesDrift(t *testing.T) {
 	require.NoError(t, h.tree.Verify())
 	h.tree.lookup("/a").data = []byte("changed behind the digest's back")
 	assert.ErrorContains(t, h.tree.Verify(), "digest")
+	h3 := newHarness(t, Config{})
+	h3.tree.dataBytes++
+	assert.ErrorContains(t, h3.tree.Verify(), "approximate data size")
 	h2 := newHarness(t, Config{})
 	h2.openSession(1)
 	h2.mustCreate(1, "/e", wire.ModeEphemeral)
 	delete(h2.tree.sessions[1].ephemerals, "/e")
 	assert.ErrorContains(t, h2.tree.Verify(), "ephemerals")
+}
+
+// TestMonitoringCounts follows mntr's zk_approximate_data_size (path plus data bytes of every
+// node, DataTree.getNodeSize) and zk_ephemerals_count through creates, setData, deletes, a
+// session close and a snapshot round trip.
+func TestMonitoringCounts(t *testing.T) {
+	h := newHarness(t, Config{})
+	// "/" + "/zookeeper" + "/zookeeper/quota" + "/zookeeper/config" (ZooKeeper also counts
+	// the root's "" key, which adds nothing).
+	fresh := int64(1 + 10 + 16 + 17)
+	require.Equal(t, fresh, h.tree.ApproximateDataSize(), "a fresh standalone tree")
+	require.Equal(t, 0, h.tree.EphemeralCount())
+
+	h.openSession(7)
+	h.create(7, "/a", []byte("xyz"), wire.ModePersistent)
+	h.create(7, "/a/e", []byte("12345"), wire.ModeEphemeral)
+	assert.Equal(t, fresh+2+3+4+5, h.tree.ApproximateDataSize(), "after creating /a (3 bytes) and /a/e (5 bytes)")
+	assert.Equal(t, 1, h.tree.EphemeralCount())
+
+	h.write(7, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/a", Data: []byte("x"), Version: -1})
+	assert.Equal(t, fresh+2+1+4+5, h.tree.ApproximateDataSize(), "after shrinking /a's data to 1 byte")
+
+	restored, err := Restore(Config{}, h.tree.Snapshot())
+	require.NoError(t, err)
+	assert.Equal(t, h.tree.ApproximateDataSize(), restored.ApproximateDataSize(), "a restored tree counts the same")
+	assert.Equal(t, 1, restored.EphemeralCount())
+
+	h.closeSession(7)
+	assert.Equal(t, fresh+2+1, h.tree.ApproximateDataSize(), "the session's ephemeral went with it")
+	assert.Equal(t, 0, h.tree.EphemeralCount())
+	require.NoError(t, h.tree.Verify())
 }

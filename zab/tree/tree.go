@@ -25,6 +25,9 @@ type Tree struct {
 	acls      *aclTable
 	sessions  map[int64]*session
 	nodeCount int
+	// dataBytes is ZooKeeper's approximate data size: the sum over nodes of path length plus
+	// data length (DataTree.nodeDataSize). Derived, so neither digested nor snapshotted.
+	dataBytes int64
 	digest    uint64
 	lastZxid  int64
 	// reapable holds the paths of containers and TTL nodes (DataTree.containers and
@@ -54,6 +57,7 @@ func New(cfg Config) *Tree {
 	t.pending.init()
 	t.root = &znode{data: []byte{}, acl: t.acls.intern(OpenACL)}
 	t.nodeCount = 1
+	t.dataBytes = nodeSizeBytes("/", t.root.data)
 	t.digest = t.nodeHash("/", t.root)
 	t.insertSystemNode("/zookeeper", []byte{}, t.acls.intern(OpenACL), 0)
 	t.insertSystemNode("/zookeeper/quota", []byte{}, t.acls.intern(OpenACL), 0)
@@ -77,6 +81,7 @@ func (t *Tree) insertSystemNode(path string, data []byte, acl uint32, aversion i
 	t.digest += t.nodeHash(parentPath, parent)
 	t.digest += t.nodeHash(path, n)
 	t.nodeCount++
+	t.dataBytes += nodeSizeBytes(path, data)
 }
 
 // Config returns the settings the tree was created with.
@@ -84,6 +89,22 @@ func (t *Tree) Config() Config { return t.cfg }
 
 // LastZxid is the zxid of the last applied txn (0 for a fresh tree).
 func (t *Tree) LastZxid() int64 { return t.lastZxid }
+
+// ApproximateDataSize is what ZooKeeper's mntr reports as zk_approximate_data_size: the sum
+// over every znode of its path length and data length, in bytes (DataTree.getNodeSize; Java
+// counts the path in chars, so it differs for paths outside ASCII).
+func (t *Tree) ApproximateDataSize() int64 { return t.dataBytes }
+
+// EphemeralCount is the number of ephemeral znodes (mntr's zk_ephemerals_count).
+func (t *Tree) EphemeralCount() int {
+	total := 0
+	for _, s := range t.sessions {
+		total += len(s.ephemerals)
+	}
+	return total
+}
+
+func nodeSizeBytes(path string, data []byte) int64 { return int64(len(path) + len(data)) }
 
 // NodeCount is the number of znodes, the root and system nodes included. (ZooKeeper's
 // "Node count" in srvr/mntr is one more: its map holds the root under "" and "/".)
@@ -148,6 +169,7 @@ func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid,
 	t.digest += t.nodeHash(parentPath, parent)
 	t.digest += t.nodeHash(path, n)
 	t.nodeCount++
+	t.dataBytes += nodeSizeBytes(path, data)
 	if ownerKind(owner, t.cfg.ExtendedTypesEnabled) == kindEphemeral {
 		s := t.sessions[owner]
 		if s == nil {
@@ -179,6 +201,7 @@ func (t *Tree) deleteNode(path string, zxid int64) *znode {
 	parent.pzxid = max(parent.pzxid, zxid)
 	t.digest += t.nodeHash(parentPath, parent)
 	t.nodeCount--
+	t.dataBytes -= nodeSizeBytes(path, n.data)
 	t.acls.release(n.acl)
 	if ownerKind(n.owner, t.cfg.ExtendedTypesEnabled) == kindEphemeral {
 		if s := t.sessions[n.owner]; s != nil {
@@ -190,6 +213,7 @@ func (t *Tree) deleteNode(path string, zxid int64) *znode {
 
 func (t *Tree) setNodeData(path string, n *znode, data []byte, version int32, zxid, timeMs int64) {
 	t.digest -= t.nodeHash(path, n)
+	t.dataBytes += int64(len(data)) - int64(len(n.data))
 	n.data = data
 	n.version = version
 	n.mzxid = zxid

@@ -17,6 +17,7 @@ func (t *Tree) Verify() error {
 		digest += sessionHash(id, t.sessions[id].timeoutMs)
 	}
 	count := 0
+	dataBytes := int64(0)
 	refs := make(map[uint32]int64)
 	ephemerals := make(map[int64][]string)
 	var reapable []string
@@ -32,6 +33,7 @@ func (t *Tree) Verify() error {
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		count++
+		dataBytes += nodeSizeBytes(f.path, f.n.data)
 		refs[f.n.acl]++
 		digest += t.nodeHash(f.path, f.n)
 		switch ownerKind(f.n.owner, t.cfg.ExtendedTypesEnabled) {
@@ -65,6 +67,9 @@ func (t *Tree) Verify() error {
 	}
 	if digest != t.digest {
 		return fmt.Errorf("tree: digest %#x, recomputed %#x", t.digest, digest)
+	}
+	if dataBytes != t.dataBytes {
+		return fmt.Errorf("tree: approximate data size %d counted, %d recomputed", t.dataBytes, dataBytes)
 	}
 	for id, s := range t.sessions {
 		want := ephemerals[id]
