@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zabkit/zabkit/zab"
@@ -18,9 +19,10 @@ import (
 
 // Version is what srvr, stat, mntr and envi report. The form is ZooKeeper 3.8's
 // ("<x.y.z>-<build id>, built on <yyyy-MM-dd HH:mm> UTC"): zkServer.sh, exporters and
-// dashboards parse the x.y.z in front, and zabkit speaks the 3.8 client protocol.
+// dashboards parse the x.y.z in front. The number is the release zabd answers like: Apache
+// ZooKeeper 3.8.0 as Debian 12 ships it, the reference of the conformance tests.
 const (
-	Version   = "3.8.4-zabkit"
+	Version   = "3.8.0-zabkit"
 	BuiltOn   = "2026-11-01 00:00 UTC"
 	notServed = "This ZooKeeper instance is not currently serving requests\n"
 )
@@ -73,7 +75,9 @@ type view struct {
 	tracked     int
 	outstanding int
 	pending     int
-	dataBytes   int
+	ephemerals  int
+	dataBytes   int64
+	leading     bool
 }
 
 func (s *Server) view() view {
@@ -83,7 +87,12 @@ func (s *Server) view() view {
 		v.serving = s.node.Serving()
 		v.mode = s.mode()
 		v.lastApplied = st.LastApplied
-		v.nodeCount = s.node.Tree().NodeCount()
+		// ZooKeeper's node count holds the root twice (its map keys "" and "/"); monitoring
+		// compares it with ZooKeeper's, so zabd reports the same number.
+		v.nodeCount = s.node.Tree().NodeCount() + 1
+		v.ephemerals = s.node.Tree().EphemeralCount()
+		v.dataBytes = s.node.Tree().ApproximateDataSize()
+		v.leading = s.node.Leading()
 		v.watches = st.Watches
 		v.sessions = st.Sessions
 		v.tracked = st.TrackedSessions
@@ -295,8 +304,11 @@ func (s *Server) mntr(v view) string {
 	line("uptime", time.Since(s.start).Milliseconds())
 	line("znode_count", v.nodeCount)
 	line("watch_count", v.watches)
+	line("ephemerals_count", v.ephemerals)
+	line("approximate_data_size", v.dataBytes)
 	line("global_sessions", v.tracked)
 	line("local_sessions", v.sessions)
+	// zabd's own (Apache 3.8.0 has no such keys; tools ignore keys they do not know).
 	line("last_zxid", hexZxid(v.lastApplied))
 	line("pending_persists", v.pending)
 	line("fsync_count", s.writer.Syncs())
@@ -304,10 +316,50 @@ func (s *Server) mntr(v view) string {
 	if n, ok := openFDs(); ok {
 		line("open_file_descriptor_count", n)
 	}
+	if n, ok := maxFDs(); ok {
+		line("max_file_descriptor_count", n)
+	}
 	if !s.cfg.Standalone() {
 		line("quorum_size", len(s.cfg.Voters()))
 	}
+	if v.leading && s.trans != nil {
+		// ZooKeeper's leader reports its learners and the synced ones among them. zab does
+		// not export per-learner sync state, so both count the members with a live peer
+		// connection to this leader (a connected learner of an established leader has
+		// synced or is syncing).
+		voters, observers := s.connectedPeers()
+		line("learners", voters+observers)
+		line("synced_followers", voters)
+		line("synced_non_voting_followers", 0)
+		line("synced_observers", observers)
+		line("pending_syncs", 0)
+	}
 	return b.String()
+}
+
+// connectedPeers counts the other members with a live peer connection, voters and
+// observers apart.
+func (s *Server) connectedPeers() (voters, observers int) {
+	for _, srv := range s.cfg.Servers {
+		if srv.ID == s.cfg.ServerID || !s.trans.Stats(zab.PeerID(srv.ID)).Connected {
+			continue
+		}
+		if srv.Observer {
+			observers++
+		} else {
+			voters++
+		}
+	}
+	return voters, observers
+}
+
+// maxFDs is the process's open-file limit (ZooKeeper's OSMXBean.getMaxFileDescriptorCount).
+func maxFDs() (uint64, bool) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, false
+	}
+	return lim.Cur, true
 }
 
 func openFDs() (int, bool) {
@@ -344,7 +396,11 @@ func (s *Server) conf() string {
 	line("minSessionTimeout", c.MinSessionTimeoutMillis)
 	line("maxSessionTimeout", c.MaxSessionTimeoutMillis)
 	line("clientPortListenBacklog", -1)
-	line("serverId", c.ServerID)
+	if c.Standalone() {
+		line("serverId", 0) // ZooKeeperServerMain has no myid: ZooKeeper prints 0
+	} else {
+		line("serverId", c.ServerID)
+	}
 	if !c.Standalone() {
 		line("initLimit", c.InitLimitTicks)
 		line("syncLimit", c.SyncLimitTicks)

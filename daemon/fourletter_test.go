@@ -52,16 +52,18 @@ func TestFourLetterWords(t *testing.T) {
 	}{
 		{"ruok", addr, `^imok$`},
 		{"isro", addr, `^rw$`},
-		{"srvr", addr, `^Zookeeper version: 3\.8\.4-zabkit, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC\n` +
+		{"srvr", addr, `^Zookeeper version: 3\.8\.0-zabkit, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC\n` +
 			`Latency min/avg/max: \d+/\d+\.\d+/\d+\nReceived: \d+\nSent: \d+\nConnections: \d+\nOutstanding: \d+\n` +
 			`Zxid: 0x[0-9a-f]+\nMode: (leader|follower)\nNode count: \d+\n$`},
 		{"srvr", leaderAddr, `(?s)\nMode: leader\n`},
 		{"stat", addr, `(?s)^Zookeeper version: .*\nClients:\n( /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+\)\n)+\nLatency min/avg/max: .*Node count: \d+\n$`},
 		{"cons", addr, `(?s) /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+,sid=0x[0-9a-f]+,lop=[A-Z]+,est=\d+,to=\d+,lcxid=0x[0-9a-f]+,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+\)\n`},
 		{"wchs", addr, `^\d+ connections watching \d+ paths\nTotal watches:[1-9]\d*\n$`},
-		{"mntr", addr, `(?s)^zk_version\t3\.8\.4-zabkit.*\nzk_server_state\t(leader|follower)\n.*zk_znode_count\t\d+\n.*zk_quorum_size\t3\n`},
+		{"mntr", addr, `(?s)^zk_version\t3\.8\.0-zabkit.*\nzk_server_state\t(leader|follower)\n.*zk_znode_count\t\d+\n.*zk_quorum_size\t3\n`},
+		{"mntr", addr, `(?s)\nzk_ephemerals_count\t\d+\nzk_approximate_data_size\t[1-9]\d*\n.*\nzk_open_file_descriptor_count\t[1-9]\d*\nzk_max_file_descriptor_count\t[1-9]\d*\n`},
+		{"mntr", leaderAddr, `(?s)\nzk_server_state\tleader\n.*\nzk_learners\t2\nzk_synced_followers\t2\nzk_synced_non_voting_followers\t0\nzk_synced_observers\t0\nzk_pending_syncs\t0\n$`},
 		{"conf", addr, `(?s)clientPort=\d+\n.*tickTime=100\n.*serverId=1\n.*membership: \nserver\.1=127\.0\.0\.1:\d+:\d+:participant;127\.0\.0\.1:\d+\n`},
-		{"envi", addr, `(?s)^Environment:\nzookeeper\.version=3\.8\.4-zabkit.*\nhost\.name=`},
+		{"envi", addr, `(?s)^Environment:\nzookeeper\.version=3\.8\.0-zabkit.*\nhost\.name=`},
 	} {
 		out := send(t, tc.addr, []byte(tc.word+"\n"))
 		assert.Regexp(t, regexp.MustCompile(tc.match), out, "output of %s", tc.word)
