@@ -60,6 +60,50 @@ var stableKeys = map[string]bool{
 	"ruok": true, "version-number": true,
 }
 
+// hostKeys are fields whose values describe the machine and the runtime rather than the
+// server (envi's host, JVM and user lines, conf's directories: ZooKeeper appends its
+// version-2 subdirectory, zabd keeps its files in dataDir itself): only their presence is
+// compared.
+var hostKeys = map[string]bool{
+	"host.name": true, "user.name": true, "user.home": true, "user.dir": true,
+	"os.name": true, "os.arch": true, "os.version": true,
+	"java.version": true, "java.vendor": true, "java.home": true, "java.class.path": true,
+	"java.library.path": true, "java.io.tmpdir": true, "java.compiler": true,
+	"dataDir": true, "dataLogDir": true,
+}
+
+// MonitoredMntrKeys are the mntr keys monitoring tools parse (zkServer.sh-style scripts,
+// the Datadog and Prometheus exporters, Nagios checks; issue 8): both servers must print
+// every one of them that applies to their mode, in the same format. The leader adds
+// zk_learners, zk_synced_followers, zk_synced_non_voting_followers, zk_synced_observers and
+// zk_pending_syncs, and a quorum member zk_quorum_size.
+var MonitoredMntrKeys = []string{
+	"zk_version", "zk_server_state", "zk_avg_latency", "zk_min_latency", "zk_max_latency",
+	"zk_packets_received", "zk_packets_sent", "zk_num_alive_connections",
+	"zk_outstanding_requests", "zk_uptime", "zk_znode_count", "zk_watch_count",
+	"zk_ephemerals_count", "zk_approximate_data_size", "zk_global_sessions", "zk_local_sessions",
+	"zk_open_file_descriptor_count", "zk_max_file_descriptor_count",
+	"zk_quorum_size", "zk_learners", "zk_synced_followers", "zk_synced_non_voting_followers",
+	"zk_synced_observers", "zk_pending_syncs",
+}
+
+// ZabdMntrExtras are the mntr keys zabd prints that Apache ZooKeeper 3.8.0 does not (tools
+// skip keys they do not know).
+var ZabdMntrExtras = []string{"zk_last_zxid", "zk_pending_persists", "zk_fsync_count", "zk_snapshot_count"}
+
+// Monitored returns the part of an mntr report that two conforming servers must share: the
+// MonitoredMntrKeys and the version number. Apache's other ~170 keys (JVM, processor
+// queues, per-namespace and summary-set metrics) describe its Java internals.
+func (r FourLetterReport) Monitored() FourLetterReport {
+	out := FourLetterReport{Command: r.Command, Fields: map[string]string{}}
+	for _, k := range append([]string{"version-number"}, MonitoredMntrKeys...) {
+		if v, ok := r.Fields[k]; ok {
+			out.Fields[k] = v
+		}
+	}
+	return out
+}
+
 var (
 	digitsRE    = regexp.MustCompile(`[0-9]+`)
 	namespaceRE = regexp.MustCompile(`^(zk_(?:avg|min|max|cnt|sum))_.+_(read|write)_per_namespace$`)
@@ -89,9 +133,12 @@ func ParseFourLetter(cmd, out string) FourLetterReport {
 	put := func(key, value string) {
 		key = strings.TrimSpace(key)
 		value = strings.TrimSpace(value)
-		if stableKeys[key] {
+		switch {
+		case stableKeys[key]:
 			r.Fields[key] = "=" + value
-		} else {
+		case hostKeys[key]:
+			r.Fields[key] = "~present"
+		default:
 			r.Fields[key] = "~" + Shape(value)
 		}
 		if strings.Contains(strings.ToLower(key), "version") {

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -32,7 +33,7 @@ func TestParseFourLetterKeepsStableValuesAndShapes(t *testing.T) {
 			"zk_server_state": "=follower", "zk_avg_latency": "~F", "zk_q": "~F",
 		}},
 		{"conf", "clientPort=2181\ntickTime=500\ndataDir=/tmp/x/version-2\n", map[string]string{
-			"clientPort": "~N", "tickTime": "=500", "dataDir": "~/tmp/x/version-N",
+			"clientPort": "~N", "tickTime": "=500", "dataDir": "~present",
 		}},
 		{"wchs", "1 connections watching 2 paths\nTotal watches:2\n", map[string]string{
 			"line:N connections watching N paths": "~present", "line:Total watches:N": "~present",
@@ -70,6 +71,14 @@ func TestFourLetterWordsAgree(t *testing.T) {
 			require.NoError(t, err, "%s from %s", cmd, b.Name)
 			ra, rb := ParseFourLetter(cmd, outA), ParseFourLetter(cmd, outB)
 			require.NotEmpty(t, ra.Fields, "%s from %s parsed to nothing:\n%s", cmd, a.Name, outA)
+			if cmd == "mntr" {
+				for k := range rb.Fields {
+					_, inA := ra.Fields[k]
+					assert.True(t, inA || slices.Contains(ZabdMntrExtras, k),
+						"mntr key %s of %s is neither Apache's nor a documented zabd extra (ZabdMntrExtras)", k, b.Name)
+				}
+				ra, rb = ra.Monitored(), rb.Monitored()
+			}
 			diffs := ra.Diff(rb, a.Name, b.Name)
 			assert.Empty(t, diffs, "%s reports differ:\n%s\n--- %s said:\n%s\n--- %s said:\n%s",
 				cmd, strings.Join(diffs, "\n"), a.Name, outA, b.Name, outB)
@@ -93,4 +102,13 @@ func formatReport(r FourLetterReport) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "; ")
+}
+
+func TestMonitoredKeepsTheKeysToolsParse(t *testing.T) {
+	r := ParseFourLetter("mntr", "zk_version\t3.8.0-abc, built on 2024-12-29 17:54 UTC\nzk_server_state\tstandalone\n"+
+		"zk_avg_jvm_pause_time_ms\t0.0\nzk_ephemerals_count\t2\n")
+	assert.Equal(t, map[string]string{
+		"zk_version": "~3.8.0-<git>, built on YYYY-MM-DD hh:mm UTC", "version-number": "=3.8.0",
+		"zk_server_state": "=standalone", "zk_ephemerals_count": "~N",
+	}, r.Monitored().Fields, "a JVM metric is left out, the monitored keys and the version number stay")
 }
