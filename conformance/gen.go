@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -330,7 +331,8 @@ func multiStep(t *rapid.T) Step {
 }
 
 // Without returns steps minus those whose op (opName: "sasl", "createTTL"…) or kind ("raw",
-// "expire", "disconnect", "reconnect"; "past-limit" for data one byte over the frame limit) is
+// "expire", "disconnect", "reconnect"; "past-limit" for data one byte over the frame limit,
+// "raw-N" for a raw frame of op code N, "bad-password" for a resume with a wrong password) is
 // in names: known, deliberate differences can be
 // left out while the rest of a target is compared (ZABKIT_CONFORMANCE_EXCLUDE).
 func Without(steps []Step, names map[string]bool) []Step {
@@ -341,7 +343,9 @@ func Without(steps []Step, names map[string]bool) []Step {
 	var out []Step
 	for _, s := range steps {
 		if names[kinds[s.Kind]] || (s.Kind == StepRequest && names[opName(s.Op)]) ||
-			(s.Data == DataPastLimit && names["past-limit"]) {
+			(s.Data == DataPastLimit && names["past-limit"]) ||
+			(s.Kind == StepRaw && names[fmt.Sprintf("raw-%d", s.Op)]) ||
+			(s.Kind == StepReconnect && s.BadPassword && names["bad-password"]) {
 			continue
 		}
 		out = append(out, s)
