@@ -22,7 +22,7 @@ type conn struct {
 	id       ConnID
 	state    connState
 	openedAt zab.Time
-	auth     []wire.Id // "ip" first, then what auth packets added
+	auth     []wire.Id // "ip" and what auth packets added, in tree.SortAuthIDs order
 
 	hasReadOnly bool // mirror the request's form in the ConnectResponse (§2.2)
 	session     int64
@@ -133,14 +133,16 @@ func (n *Node) connect(c *conn, payload []byte) {
 		n.forward(c, Forward{Kind: ForwardCreateSession, Seq: 1, Session: c.session, TimeoutMs: c.timeoutMs})
 		return
 	}
+	// The session's previous connection on this member goes, with its watches (the client
+	// re-arms them with setWatches) — before the password is checked, as in Apache ZooKeeper
+	// 3.8.0's processConnectRequest, so a resume with a wrong password closes the live
+	// connection too (conformance TestTranscripts).
+	if old := n.sessionConn(req.SessionID); old != nil {
+		n.closeConn(old, "session resumed on another connection")
+	}
 	if !bytes.Equal(req.Passwd, sessionPassword(req.SessionID)) {
 		n.refuseSession(c)
 		return
-	}
-	// The session's previous connection on this member goes, with its watches: the client
-	// re-arms them with setWatches.
-	if old := n.sessionConn(req.SessionID); old != nil {
-		n.closeConn(old, "session resumed on another connection")
 	}
 	c.session = req.SessionID
 	n.forward(c, Forward{Kind: ForwardRevalidate, Seq: 1, Session: c.session, TimeoutMs: c.timeoutMs})
@@ -176,11 +178,13 @@ func (n *Node) established(c *conn) {
 	// step, since they may lead to a proposal.
 }
 
-// isWrite says whether op goes through the leader: writes, closeSession and sync.
+// isWrite says whether op goes through the leader: writes, closeSession, sync, and check
+// (13) outside multi, which ZooKeeper's learners forward and its leader prepares like a
+// write.
 func isWrite(op wire.OpCode) bool {
 	switch op {
 	case wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL, wire.OpDelete,
-		wire.OpSetData, wire.OpSetACL, wire.OpMulti, wire.OpCloseSession, wire.OpSync:
+		wire.OpSetData, wire.OpSetACL, wire.OpMulti, wire.OpCloseSession, wire.OpSync, wire.OpCheck:
 		return true
 	}
 	return false
@@ -294,6 +298,10 @@ func (n *Node) answer(c *conn, a appliedTxn) {
 		if h.Err == wire.ErrSessionExpired {
 			it.closeAfter = "session expired"
 		}
+	case op == wire.OpCheck:
+		// A check outside multi that passes gets no reply at all from Apache ZooKeeper 3.8.0
+		// (its FinalRequestProcessor has no case for it); the connection stays open.
+		it.reply = nil
 	default:
 		it.reply = wire.AppendReply(nil, op, h, a.result.Body)
 	}
@@ -331,7 +339,9 @@ func (n *Node) drain(c *conn) {
 			if !it.done {
 				return
 			}
-			n.emit(ClientSend{Conn: c.id, Frame: it.reply})
+			if it.reply != nil {
+				n.emit(ClientSend{Conn: c.id, Frame: it.reply})
+			}
 			if it.closeAfter != "" {
 				n.closeConn(c, it.closeAfter)
 				return

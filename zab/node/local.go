@@ -28,11 +28,11 @@ func (n *Node) execute(c *conn, req wire.Request) bool {
 	case *wire.AuthPacket:
 		return n.auth(c, req.Header.Xid, r)
 	case *wire.GetSASLRequest:
-		// No SASL here: the reference answers AuthFailed and closes (zk-protocol.md §4.5).
-		n.emit(ClientSend{Conn: c.id, Frame: wire.AppendReply(nil, op,
-			wire.ReplyHeader{Xid: req.Header.Xid, Err: wire.ErrAuthFailed}, nil)})
-		n.closeConn(c, "SASL not supported")
-		return false
+		// No SASL configured: Apache ZooKeeper 3.8.0, the reference (conformance/README.md),
+		// answers OK with a null token and keeps the connection; the client's SASL
+		// negotiation then has nothing to continue with.
+		h.Zxid = 0
+		body = &wire.SetSASLResponse{}
 	case *wire.SyncRequest:
 		body = &wire.SyncResponse{Path: r.Path} // only with Bugs.SyncWithoutQuorum: sync is a txn
 	case *wire.ReconfigRequest:
@@ -117,6 +117,9 @@ func (n *Node) auth(c *conn, xid int32, p *wire.AuthPacket) bool {
 			c.auth = append(c.auth, id)
 		}
 	}
+	// Apache keeps a connection's ids in a hash set: whoAmI and "auth" ACLs see them in its
+	// iteration order, which the ids keep from here on.
+	tree.SortAuthIDs(c.auth)
 	n.emit(ClientSend{Conn: c.id, Frame: wire.AppendReply(nil, wire.OpAuth, wire.ReplyHeader{Xid: xid}, nil)})
 	return true
 }

@@ -49,6 +49,7 @@ func TestDecodeRequestRefusesMalformedInput(t *testing.T) {
 		closeSilently = outcome{ErrOK, true}
 		unimplemented = outcome{ErrUnimplemented, true}
 		marshalling   = outcome{ErrMarshallingError, false}
+		badArguments  = outcome{ErrBadArguments, false}
 	)
 	cases := []struct {
 		name    string
@@ -61,8 +62,7 @@ func TestDecodeRequestRefusesMalformedInput(t *testing.T) {
 		{"unknown op 10 (getMaxChildren)", hdr(1, 10), unimplemented},
 		{"unknown op 99", hdr(1, 99), unimplemented},
 		{"notification op 0", hdr(1, OpNotification), unimplemented},
-		{"standalone check (13) is only valid in multi", cat(hdr(1, OpCheck), str("/a"), be32(-1)), unimplemented},
-		{"internal deleteContainer (20)", cat(hdr(1, OpDeleteContainer), []byte("/a")), unimplemented},
+		{"internal deleteContainer (20): BadArguments, kept open (Apache 3.8.0)", cat(hdr(1, OpDeleteContainer), []byte("/a")), badArguments},
 		{"internal createSession (-10)", hdr(1, OpCreateSession), unimplemented},
 		{"error op -1", hdr(1, OpError), unimplemented},
 		{"getData with no body", hdr(1, OpGetData), marshalling},
@@ -99,7 +99,7 @@ func TestDecodeRequestRefusesMalformedInput(t *testing.T) {
 			var re *RequestError
 			require.ErrorAs(t, err, &re, "payload %x: expected a *RequestError, got request %+v", c.payload, req)
 			require.Equal(t, c.want, outcome{re.Reply, re.Close}, "payload %x: %v", c.payload, err)
-			if re.Reply == ErrUnimplemented {
+			if re.Reply == ErrUnimplemented || re.Reply == ErrBadArguments {
 				require.ErrorIs(t, err, ErrUnknownOp)
 			} else {
 				require.ErrorIs(t, err, ErrMalformed)
@@ -264,4 +264,13 @@ func TestEncodersRefuseMismatchedBodies(t *testing.T) {
 	require.Panics(t, func() {
 		AppendRequest(nil, RequestHeader{Xid: 1, Type: OpMulti}, &MultiRequest{Ops: []MultiOp{{Type: OpCreate, Body: &DeleteRequest{}}}})
 	})
+}
+
+// TestStandaloneCheckDecodes: Apache ZooKeeper 3.8.0 serves check (13) outside multi (NoNode,
+// NoAuth or BadVersion, or no reply when it passes: conformance TestTranscripts); 3.8.6's
+// Request.isValid refuses it.
+func TestStandaloneCheckDecodes(t *testing.T) {
+	req, err := DecodeRequest(cat(hdr(7, OpCheck), str("/a"), be32(3)))
+	require.NoError(t, err)
+	require.Equal(t, Request{Header: RequestHeader{Xid: 7, Type: OpCheck}, Body: &CheckVersionRequest{Path: "/a", Version: 3}}, req)
 }

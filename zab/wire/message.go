@@ -42,11 +42,14 @@ func (e *RequestError) Unwrap() error { return e.Cause }
 var ErrUnknownOp = errors.New("wire: unknown or internal op code")
 
 // requestBody returns an empty request record for op, nil for the ops without a request
-// record, and known = false for op codes a client may not send. Following the reference's
-// Request.isValid (3.8.6+), check (13) is only valid inside multi, and the internal
-// createSession (-10) and deleteContainer (20) are refused (zk-protocol.md §3.5).
+// record, and known = false for op codes a client may not send. The reference is Apache
+// ZooKeeper 3.8.0 (conformance/README.md): check (13) is accepted outside multi (3.8.6's
+// Request.isValid refuses it, zk-protocol.md §3.5), the internal createSession (-10) is
+// refused, and deleteContainer (20) is answered BadArguments by DecodeRequest.
 func requestBody(op OpCode) (body Record, known bool) {
 	switch op {
+	case OpCheck:
+		return &CheckVersionRequest{}, true
 	case OpCreate, OpCreate2, OpCreateContainer:
 		return &CreateRequest{}, true
 	case OpCreateTTL:
@@ -154,6 +157,8 @@ func requestBodyMatches(op OpCode, body Record) bool {
 		return op == OpCreateTTL
 	case *DeleteRequest:
 		return op == OpDelete
+	case *CheckVersionRequest:
+		return op == OpCheck
 	case *ExistsRequest:
 		return op == OpExists
 	case *GetDataRequest:
@@ -251,6 +256,7 @@ func replyBodyMatches(op OpCode, body Record) bool {
 //   - a malformed auth (100) or sasl (102) body: close without replying (processPacket decodes
 //     those itself and lets the IOException close the connection).
 //   - any other malformed body: reply MarshallingError (-5), keep the connection.
+//   - deleteContainer (20): reply BadArguments (-8), keep the connection (see below).
 //
 // Bytes after a complete body are ignored, as ZooKeeper's record readers ignore them.
 func DecodeRequest(payload []byte) (Request, error) {
@@ -259,6 +265,13 @@ func DecodeRequest(payload []byte) (Request, error) {
 	req.Header.decodeFrom(d)
 	if d.err != nil {
 		return Request{}, &RequestError{Close: true, Cause: d.err}
+	}
+	if req.Header.Type == OpDeleteContainer {
+		// Apache 3.8.0 takes a deleteContainer request's whole body as the path (the form its
+		// ContainerManager builds), so a client's jute-framed body never names a valid path:
+		// BadArguments, and the connection stays open.
+		return Request{}, &RequestError{Header: req.Header, Reply: ErrBadArguments,
+			Cause: fmt.Errorf("%w: deleteContainer (20) is the leader's own", ErrUnknownOp)}
 	}
 	body, known := requestBody(req.Header.Type)
 	if !known {
