@@ -21,7 +21,8 @@ type Cluster struct {
 	servers []*server
 	clients []*client
 	zab     *checker.ZabChecker
-	recent  []string // the last ZAB events, for a failure report
+	buggify *sim.Buggify // every server's Buggify hook (nil: off)
+	recent  []string     // the last ZAB events, for a failure report
 	rec     *recorder
 	stats   Stats
 	failure *Failure
@@ -51,6 +52,7 @@ func New(o Options) (*Cluster, error) {
 		staleData: map[string][][]byte{},
 	}
 	o.record(c.world)
+	c.buggify = o.buggify(c.world)
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		name := ServerName(i)
 		s := &server{c: c, id: zab.PeerID(i), name: name, disk: sim.NewDisk(c.world, name, vdisk.Faults{}),

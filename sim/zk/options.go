@@ -67,6 +67,11 @@ type Options struct {
 	// Bugs switches known bugs on in every server (zab/node's bug zoo, zab's included):
 	// runs with them must fail the checks.
 	Bugs node.Bugs
+	// Buggify gives every server the world's BUGGIFY hook (sim.Buggify, drawn from the
+	// seed's "buggify" stream): each of node.BuggifySites active with probability 1/4, an
+	// active site firing 1/4 of the times it is asked. The sites are legal, so runs with it
+	// must pass every check; the active ones are recorded as the setting "buggify".
+	Buggify bool
 
 	// bug breaks the host on purpose, so tests can show the checks bite.
 	bug hostBug
@@ -224,4 +229,12 @@ func (o *Options) record(w *sim.World) {
 	if o.Bugs.Any() {
 		w.Set("bugs", strings.Join(o.Bugs.Names(), ","))
 	}
+}
+
+// buggify returns the world's BUGGIFY hook, which records the active sites, or nil.
+func (o *Options) buggify(w *sim.World) *sim.Buggify {
+	if !o.Buggify {
+		return nil
+	}
+	return w.NewBuggify(node.BuggifySites())
 }

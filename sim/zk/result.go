@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/zabkit/zabkit/checker"
+	"github.com/zabkit/zabkit/sim"
 )
 
 // FailKind classifies a failed run.
@@ -100,6 +101,10 @@ type Result struct {
 	// TracePath is the file a failing run's trace was written to.
 	TracePath  string
 	TraceError error
+	// Buggified says the run had Options.Buggify; Buggify lists, per site asked, how often
+	// it was asked and fired.
+	Buggified bool
+	Buggify   []sim.SiteCount
 }
 
 // Failed reports whether the run failed.
@@ -109,6 +114,13 @@ func (r Result) Failed() bool { return r.Failure != nil }
 // configurations, and harsh ones for every fourth seed or with ZABKIT_HARSH=1 (which this
 // command sets, so any harsh seed replays); quiet ones are sim/zk's tests.
 func (r Result) ReplayCommand() string {
+	if r.Buggified {
+		harsh := ""
+		if r.Kind == "harsh" {
+			harsh = "ZABKIT_HARSH=1 "
+		}
+		return fmt.Sprintf("%sZABKIT_SEED=%d go test ./sim/zk -run TestBuggifiedRunsPassEveryCheck -v", harsh, r.Seed)
+	}
 	switch r.Kind {
 	case "harsh":
 		return fmt.Sprintf("ZABKIT_HARSH=1 go test ./scenarios -run 'TestServers$' -seed=%d -v", r.Seed)
@@ -129,6 +141,9 @@ func (r Result) String() string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "\nFAILED: %v\nsettings:\n%s", r.Failure, r.Settings)
+	if r.Buggified {
+		fmt.Fprintf(&b, "buggify asked/fired: %v\n", r.Buggify)
+	}
 	if r.TracePath != "" {
 		fmt.Fprintf(&b, "trace: %s\n", r.TracePath)
 	}
@@ -147,6 +162,7 @@ func (r Result) String() string {
 func (c *Cluster) result(r Result, wall time.Duration) Result {
 	r.Seed, r.Kind, r.Failure, r.Settings, r.WallTime = c.opts.Seed, c.opts.Kind, c.failure, c.world.SettingsText(), wall
 	r.TraceHash = c.traceHash()
+	r.Buggified, r.Buggify = c.opts.Buggify, c.buggify.Counts()
 	s := c.stats
 	s.Events, s.VirtualTime = c.events, c.world.Now()
 	s.Ops = len(c.rec.h.Ops)

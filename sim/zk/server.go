@@ -161,6 +161,9 @@ func (s *server) config() node.Config {
 		TickMillis: o.TickMillis, InitLimitTicks: o.InitLimitTicks, SyncLimitTicks: o.SyncLimitTicks,
 		Rand: randSource{s.rand}, Tree: treeConfig, SnapCount: o.SnapCount, Bugs: o.Bugs,
 	}
+	if s.c.buggify != nil { // a nil *sim.Buggify would never fire, but would make Buggified true
+		cfg.Buggify = s.c.buggify
+	}
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		if i <= o.Voters {
 			cfg.Voters = append(cfg.Voters, zab.PeerID(i))
