@@ -18,6 +18,7 @@ type Cluster struct {
 	world   *sim.World
 	servers []*server
 	check   *checker.ZabChecker
+	buggify *sim.Buggify // every server's zab.Config.Buggify (nil: off)
 	// elections checks Options.ElectionChecks on the servers' outputs.
 	elections *checker.ElectionChecker
 	recent    []string // the last checker events, for a failure report
@@ -45,6 +46,7 @@ func New(o Options) (*Cluster, error) {
 		committed: map[zab.Zxid]bool{},
 	}
 	o.record(c.world)
+	c.buggify = o.buggify(c.world)
 	snapRand := c.world.Stream("snapCount")
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		name := ServerName(i)
@@ -148,20 +150,6 @@ func (c *Cluster) observeElection(e checker.ElectionEvent) {
 		c.fail(FailSafety, "%v", v[0])
 	}
 }
-
-// RunWithZabBugs is Run with bugs switched on in every server and the election checks.
-//
-// Deprecated: set Options.ZabBugs and Options.ElectionChecks and call Run. Kept until
-// scenarios/failover has switched.
-func RunWithZabBugs(o Options, bugs zab.Bugs, checks ZooChecks) Result {
-	o.ZabBugs, o.ElectionChecks = bugs, checks
-	return Run(o)
-}
-
-// ZooChecks are the election checks.
-//
-// Deprecated: use checker.ElectionChecks (Options.ElectionChecks).
-type ZooChecks = checker.ElectionChecks
 
 func (c *Cluster) delivered(s *server, t zab.Txn) {
 	if !c.committed[t.Zxid] {
