@@ -65,6 +65,11 @@ type Options struct {
 	// ZabBugs switches re-introduced ZooKeeper bugs on in every server's zab.Config (the
 	// bug zoo, scenarios/bugzoo).
 	ZabBugs zab.Bugs
+	// Buggify gives every server's zab.Config the world's BUGGIFY hook (sim.Buggify, drawn
+	// from the seed's "buggify" stream): each of zab.BuggifySites active with probability
+	// 1/4, an active site firing 1/4 of the times it is asked. The sites are legal, so runs
+	// with it must pass every check; the active ones are recorded as the setting "buggify".
+	Buggify bool
 	// ElectionChecks selects the election invariants checked on the servers' outputs
 	// (checker.ElectionChecker) beside the ZAB checker's. Stable is only sound on runs
 	// without faults.
@@ -208,4 +213,12 @@ func (o *Options) record(w *sim.World) {
 	if o.ZabBugs.Any() {
 		w.Set("zab.bugs", fmt.Sprint(o.ZabBugs.Names()))
 	}
+}
+
+// buggify returns the world's BUGGIFY hook, which records the active sites, or nil.
+func (o *Options) buggify(w *sim.World) *sim.Buggify {
+	if !o.Buggify {
+		return nil
+	}
+	return w.NewBuggify(zab.BuggifySites())
 }

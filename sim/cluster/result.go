@@ -115,6 +115,9 @@ type Result struct {
 	Failure   *Failure
 	// Trace is the whole trace, one event a line, when Options.Record was set.
 	Trace []string
+	// Buggify lists, per BUGGIFY site asked, how often it was asked and fired (nil without
+	// Options.Buggify).
+	Buggify []sim.SiteCount
 }
 
 // Failed reports whether the run failed.
@@ -136,7 +139,7 @@ func (c *Cluster) result(wall time.Duration) Result {
 	st.Messages, st.MessageBytes = ns.Sent, ns.SentBytes
 	r := Result{
 		Seed: c.opts.Seed, Settings: w.Settings(), TraceHash: w.Trace.Hash(), Events: w.Trace.Len(),
-		Simulated: w.Now(), Wall: wall, Stats: st, Failure: c.failure,
+		Simulated: w.Now(), Wall: wall, Stats: st, Failure: c.failure, Buggify: c.buggify.Counts(),
 	}
 	if c.opts.Record {
 		r.Trace = w.Trace.Lines()

@@ -199,6 +199,9 @@ func (s *server) config(sm zab.StateMachine) zab.Config {
 		Rand: s.zabRand, StateMachine: sm, DiffTxnsMax: o.DiffTxnsMax, SnapshotEveryTxns: s.snapCount,
 		Bugs: o.ZabBugs,
 	}
+	if s.c.buggify != nil {
+		cfg.Buggify = s.c.buggify
+	}
 	for i := 1; i <= o.Voters+o.Observers; i++ {
 		if i <= o.Voters {
 			cfg.Voters = append(cfg.Voters, zab.PeerID(i))
