@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/zabkit/zabkit/sim"
 )
 
 // TestBuggifiedSwarmSeedsKeepInvariantsAndRecover is the swarm sweep with FoundationDB's
@@ -42,4 +43,20 @@ func TestBuggifiedSwarmSeedsKeepInvariantsAndRecover(t *testing.T) {
 	t.Logf("with BUGGIFY: %d snapshots, %d SNAP installs, %d elections, %d commits; without: %d, %d, %d, %d",
 		with.Snapshots, with.SnapInstalls, with.Elections, with.Commits,
 		without.Snapshots, without.SnapInstalls, without.Elections, without.Commits)
+}
+
+// A buggified seed gives the same trace twice: the hook draws from the seed, and the
+// servers ask it in the world's deterministic order.
+func TestBuggifiedSeedReplays(t *testing.T) {
+	for _, seed := range envSeeds(t, 3) {
+		err := sim.CheckDeterminism(func(record bool) *sim.Trace {
+			o := Swarm(seed, 500*time.Millisecond)
+			o.Record, o.Buggify = record, true
+			c, err := New(o)
+			require.NoError(t, err)
+			requireOK(t, c.Run())
+			return c.World().Trace
+		})
+		require.NoError(t, err, "seed %d: reproduce: ZABKIT_SEED=%d go test ./sim/cluster -run TestBuggifiedSeedReplays", seed, seed)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/zabkit/zabkit/sim"
 )
 
 // TestBuggifiedRunsPassEveryCheck runs swarm seeds, a harsh one every fourth seed (every
@@ -68,5 +70,21 @@ func TestBuggifiedRunsPassEveryCheck(t *testing.T) {
 		without.Snapshots, without.SnapInstalls, without.Elections, without.Commits)
 	if len(seeds) >= 4 {
 		require.NotEmpty(t, active, "over %d seeds no BUGGIFY site fired", len(seeds))
+	}
+}
+
+// A buggified seed gives the same trace twice: the hook draws from the seed, and the
+// servers ask it in the world's deterministic order.
+func TestBuggifiedSeedReplays(t *testing.T) {
+	for _, seed := range []uint64{1, 4} {
+		err := sim.CheckDeterminism(func(record bool) *sim.Trace {
+			o := Swarm(seed, time.Second)
+			o.Record, o.Buggify = record, true
+			c, err := New(o)
+			require.NoError(t, err)
+			c.Run()
+			return c.World().Trace
+		})
+		require.NoError(t, err, "seed %d: reproduce: go test ./sim/zk -run TestBuggifiedSeedReplays", seed)
 	}
 }
