@@ -7,6 +7,7 @@ import (
 
 	"github.com/zabkit/zabkit/daemon/config"
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
 func TestNodeConfigFromZooCfg(t *testing.T) {
@@ -40,8 +41,19 @@ func TestNodeConfigFromZooCfg(t *testing.T) {
 func TestRefusesTheCoresBugSwitches(t *testing.T) {
 	nc := nodeConfig(config.Default())
 	assert.NoError(t, refuseBugs(nc), "zoo.cfg never switches a bug on")
+	assert.Nil(t, nc.Buggify, "the daemon never sets a BUGGIFY hook")
 	nc.Bugs.SyncWithoutQuorum = true
 	nc.Bugs.Zab.AdvertiseLastApplied = true
 	err := refuseBugs(nc)
 	assert.ErrorContains(t, err, "refusing to start with the core's bug switches on: SyncWithoutQuorum, Zab.AdvertiseLastApplied")
+
+	nc.Bugs = node.Bugs{}
+	assert.NoError(t, refuseBugs(nc))
+	nc.Buggify = alwaysFire{}
+	assert.ErrorContains(t, refuseBugs(nc), "BUGGIFY")
 }
+
+// alwaysFire is a BUGGIFY hook that fires at every site.
+type alwaysFire struct{}
+
+func (alwaysFire) Fire(string) bool { return true }

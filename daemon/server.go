@@ -488,11 +488,15 @@ func (s *Server) Status() Status {
 	return st
 }
 
-// refuseBugs keeps the bug zoo out of production: the core's bug switches re-introduce
-// real ZooKeeper bugs for the simulator to find, and a server must never run with one on.
+// refuseBugs keeps the bug zoo and BUGGIFY out of production: the core's bug switches
+// re-introduce real ZooKeeper bugs for the simulator to find, and BUGGIFY pushes the core into
+// rare paths on purpose; a server must never run with either.
 func refuseBugs(nc node.Config) error {
 	if nc.AnyBugs() {
 		return fmt.Errorf("daemon: refusing to start with the core's bug switches on: %s", strings.Join(nc.Bugs.Names(), ", "))
+	}
+	if nc.Buggified() {
+		return fmt.Errorf("daemon: refusing to start with BUGGIFY hooks set (simulation only)")
 	}
 	return nil
 }
