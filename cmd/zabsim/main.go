@@ -61,6 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	parallel := fs.Int("parallel", runtime.GOMAXPROCS(0), "seeds run at once")
 	duration := fs.Duration("duration", 2*time.Second, "simulated fault phase per seed (a liveness phase follows)")
 	verbose := fs.Bool("v", false, "with -seed: print the settings and the whole trace")
+	buggify := fs.Bool("buggify", false, "turn on BUGGIFY: each seed activates its own quarter of the core's rare-path hooks")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -82,7 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			list = append(list, *from+uint64(i))
 		}
 	}
-	sw := sweep{duration: *duration, verbose: *verbose, stdout: stdout, stderr: stderr, replayDuration: replayFlag(*duration)}
+	sw := sweep{duration: *duration, verbose: *verbose, buggify: *buggify, stdout: stdout, stderr: stderr, replayDuration: replayFlag(*duration)}
 	return sw.run(list, *parallel)
 }
 
@@ -97,6 +98,7 @@ func replayFlag(d time.Duration) string {
 type sweep struct {
 	duration       time.Duration
 	verbose        bool
+	buggify        bool
 	replayDuration string
 	stdout, stderr io.Writer
 }
@@ -113,6 +115,7 @@ func (sw *sweep) run(seeds []uint64, parallel int) int {
 			for s := range jobs {
 				o := cluster.Swarm(s, sw.duration)
 				o.Record = sw.verbose
+				o.Buggify = sw.buggify
 				results <- cluster.Run(o)
 			}
 		}()
@@ -169,8 +172,13 @@ const failureLinesMax = 25
 func (sw *sweep) printFailure(r cluster.Result) {
 	w := sw.stdout
 	fmt.Fprintf(w, "\nFAILED seed %d: %v failure at %v\n", r.Seed, r.Failure.Kind, r.Failure.At)
-	fmt.Fprintf(w, "replay: go run ./cmd/zabsim run -seed %d%s -v\n", r.Seed, sw.replayDuration)
-	fmt.Fprintf(w, "shrink its faults: go run ./cmd/zabsim shrink -seed %d%s\n", r.Seed, sw.replayDuration)
+	if sw.buggify {
+		// shrink replays seeds without BUGGIFY, so it cannot shrink this failure.
+		fmt.Fprintf(w, "replay: go run ./cmd/zabsim run -seed %d%s -buggify -v\n", r.Seed, sw.replayDuration)
+	} else {
+		fmt.Fprintf(w, "replay: go run ./cmd/zabsim run -seed %d%s -v\n", r.Seed, sw.replayDuration)
+		fmt.Fprintf(w, "shrink its faults: go run ./cmd/zabsim shrink -seed %d%s\n", r.Seed, sw.replayDuration)
+	}
 	fmt.Fprintf(w, "settings:\n%s", r.SettingsText())
 	lines := strings.Split(r.Failure.Detail, "\n")
 	if len(lines) > failureLinesMax && !sw.verbose {

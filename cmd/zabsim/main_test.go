@@ -35,3 +35,17 @@ func TestBadArguments(t *testing.T) {
 		require.NotEmpty(t, errOut.String(), "args %q: refusal says why", args)
 	}
 }
+
+// TestBuggifiedSeedNamesItsActiveSites: with -buggify a seed records which of the core's
+// rare-path hooks it activated, so the replay command reproduces the same run.
+func TestBuggifiedSeedNamesItsActiveSites(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"run", "-seed", "5", "-duration", "300ms", "-buggify", "-v"}, &out, &errOut)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	require.Regexp(t, `(?m)^\s+buggify\s+\S`, out.String(), "the settings name the active BUGGIFY sites (or none)")
+
+	out.Reset()
+	code = run([]string{"run", "-seed", "5", "-duration", "300ms", "-v"}, &out, &errOut)
+	require.Equal(t, 0, code)
+	require.NotRegexp(t, `(?m)^\s+buggify\s+\S`, out.String(), "without -buggify no site is drawn")
+}
