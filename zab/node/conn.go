@@ -349,6 +349,9 @@ func (n *Node) drain(c *conn) {
 		case itemRefused:
 			if it.refuse.Reply != wire.ErrOK {
 				h := wire.ReplyHeader{Xid: it.refuse.Header.Xid, Zxid: int64(n.lastApplied), Err: it.refuse.Reply}
+				if it.refuse.Reply == wire.ErrUnimplemented {
+					h.Zxid = -1 // UnimplementedRequestProcessor's reply header
+				}
 				n.emit(ClientSend{Conn: c.id, Frame: wire.AppendReply(nil, it.refuse.Header.Type, h, nil)})
 			}
 			if it.refuse.Close {

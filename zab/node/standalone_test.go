@@ -329,4 +329,14 @@ func TestApache380Answers(t *testing.T) {
 	require.Equal(t, wire.ErrBadArguments, c.wait(c.xid).Header.Err, "deleteContainer from a client")
 	require.False(t, c.closed, "the connection stays open after deleteContainer")
 	require.Equal(t, wire.ErrOK, c.do(wire.OpExists, &wire.ExistsRequest{Path: "/a"}).Header.Err, "the node is still there")
+
+	// An unknown op code: Unimplemented with header zxid -1, then close.
+	c.xid++
+	c.inflight = append(c.inflight, call{xid: c.xid, op: wire.OpDelete})
+	binary.BigEndian.PutUint32(frame[4:], uint32(c.xid))
+	binary.BigEndian.PutUint32(frame[8:], 200)
+	c.sendFrame(frame)
+	unknown := c.wait(c.xid)
+	require.Equal(t, wire.ReplyHeader{Xid: c.xid, Zxid: -1, Err: wire.ErrUnimplemented}, unknown.Header, "an unknown op code")
+	require.True(t, c.closed, "an unknown op code closes the connection")
 }
