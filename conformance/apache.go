@@ -100,6 +100,17 @@ func StartApache(inst ApacheInstall, s Settings, dir string) (*Server, error) {
 // directory under dir, and waits until every member serves clients (srvr reports a Mode).
 // On error every started member is stopped.
 func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*Server, error) {
+	members, err := ensembleMembers(n)
+	if err != nil {
+		return nil, err
+	}
+	return startEnsemble(members, func(m Member) (*Server, error) {
+		return launch(inst, s, dir, m.ID, m.ClientPort, members)
+	})
+}
+
+// ensembleMembers gives n members free ports on 127.0.0.1.
+func ensembleMembers(n int) ([]Member, error) {
 	ports, err := freePorts(3 * n)
 	if err != nil {
 		return nil, err
@@ -108,6 +119,11 @@ func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*
 	for i := range members {
 		members[i] = Member{ID: i + 1, QuorumPort: ports[3*i], ElectionPort: ports[3*i+1], ClientPort: ports[3*i+2]}
 	}
+	return members, nil
+}
+
+// startEnsemble launches every member, then waits until each serves; on error it stops them.
+func startEnsemble(members []Member, launchOne func(Member) (*Server, error)) ([]*Server, error) {
 	var servers []*Server
 	stopAll := func() {
 		for _, srv := range servers {
@@ -115,7 +131,7 @@ func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*
 		}
 	}
 	for _, m := range members {
-		srv, err := launch(inst, s, dir, m.ID, m.ClientPort, members)
+		srv, err := launchOne(m)
 		if err != nil {
 			stopAll()
 			return nil, err
@@ -131,26 +147,33 @@ func StartApacheEnsemble(inst ApacheInstall, s Settings, dir string, n int) ([]*
 	return servers, nil
 }
 
-func launch(inst ApacheInstall, s Settings, dir string, id, clientPort int, members []Member) (*Server, error) {
+// serverHome makes a server's directory under dir: data/ (with a myid file for an ensemble
+// member, id > 0) and zoo.cfg.
+func serverHome(s Settings, dir, kind string, id, clientPort int, members []Member) (home, data, cfg string, err error) {
 	name := "standalone"
 	if id > 0 {
 		name = fmt.Sprintf("server%d", id)
 	}
-	home, err := os.MkdirTemp(dir, "zk-"+name+"-")
-	if err != nil {
-		return nil, err
+	if home, err = os.MkdirTemp(dir, kind+"-"+name+"-"); err != nil {
+		return "", "", "", err
 	}
-	data := filepath.Join(home, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, err
+	data = filepath.Join(home, "data")
+	if err = os.MkdirAll(data, 0o755); err != nil {
+		return "", "", "", err
 	}
 	if id > 0 {
-		if err := os.WriteFile(filepath.Join(data, "myid"), []byte(fmt.Sprintf("%d\n", id)), 0o644); err != nil {
-			return nil, err
+		if err = os.WriteFile(filepath.Join(data, "myid"), []byte(fmt.Sprintf("%d\n", id)), 0o644); err != nil {
+			return "", "", "", err
 		}
 	}
-	cfg := filepath.Join(home, "zoo.cfg")
-	if err := os.WriteFile(cfg, []byte(s.ZooCfg(data, clientPort, members)), 0o644); err != nil {
+	cfg = filepath.Join(home, "zoo.cfg")
+	err = os.WriteFile(cfg, []byte(s.ZooCfg(data, clientPort, members)), 0o644)
+	return home, data, cfg, err
+}
+
+func launch(inst ApacheInstall, s Settings, dir string, id, clientPort int, members []Member) (*Server, error) {
+	home, _, cfg, err := serverHome(s, dir, "zk", id, clientPort, members)
+	if err != nil {
 		return nil, err
 	}
 	args := []string{

@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -78,58 +77,4 @@ func TestApacheStandaloneRunsWithTheSharedSettings(t *testing.T) {
 	assert.True(t, srv.Exited(), "the JVM is gone after Stop")
 	_, err = net.DialTimeout("tcp", srv.Addr, time.Second)
 	assert.Error(t, err, "nothing listens on %s after Stop", srv.Addr)
-}
-
-// TestApacheEnsembleServesAndFailsOver starts a 3-server ensemble: one leader, two followers, a
-// write through one member is visible through another after sync, and when the leader is
-// killed the other two elect a new one.
-func TestApacheEnsembleServesAndFailsOver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("three JVMs; skipped with -short")
-	}
-	inst := apacheInstall(t)
-	servers, err := StartApacheEnsemble(inst, DefaultSettings, t.TempDir(), 3)
-	require.NoError(t, err)
-	for _, srv := range servers {
-		t.Cleanup(srv.Stop)
-	}
-	modes := func(servers []*Server) map[string][]int {
-		out := map[string][]int{}
-		for i, srv := range servers {
-			if srv.Exited() {
-				continue
-			}
-			r, err := FourLetterWord(srv.Addr, "srvr", 2*time.Second)
-			mode := "not-serving"
-			if err == nil {
-				mode = ParseFourLetter("srvr", r).Fields["Mode"]
-			}
-			out[mode] = append(out[mode], i)
-		}
-		return out
-	}
-	m := modes(servers)
-	require.Len(t, m["=leader"], 1, "one leader among %v", m)
-	require.Len(t, m["=follower"], 2, "two followers among %v", m)
-
-	writer, reader := openSession(t, servers[m["=follower"][0]].Addr), openSession(t, servers[m["=follower"][1]].Addr)
-	rep := call(t, writer, 1, wire.OpCreate, &wire.CreateRequest{Path: "/e", Data: []byte("v"), ACL: ACLs["open"]})
-	require.Equal(t, wire.ErrOK, rep.Header.Err, "create through a follower")
-	rep = call(t, reader, 1, wire.OpSync, &wire.SyncRequest{Path: "/e"})
-	require.Equal(t, wire.ErrOK, rep.Header.Err, "sync through the other follower")
-	rep = call(t, reader, 2, wire.OpGetData, &wire.GetDataRequest{Path: "/e"})
-	require.Equal(t, wire.ErrOK, rep.Header.Err, "read after sync")
-	assert.Equal(t, []byte("v"), rep.Body.(*wire.GetDataResponse).Data)
-
-	servers[m["=leader"][0]].Stop()
-	deadline := time.Now().Add(startWaitMax)
-	for time.Now().Before(deadline) {
-		if m = modes(servers); len(m["=leader"]) == 1 && len(m["=follower"]) == 1 {
-			break
-		}
-		time.Sleep(pollInterval)
-	}
-	assert.Len(t, m["=leader"], 1, "a new leader after the old one was killed: %v", m)
-	assert.Len(t, m["=follower"], 1, "the third member follows it: %v", m)
-	assert.True(t, strings.HasPrefix(servers[0].Addr, "127.0.0.1:"), "members listen on 127.0.0.1 only")
 }

@@ -23,7 +23,7 @@ const (
 	zkCliPath      = "/usr/share/zookeeper/bin/zkCli.sh" // Debian package zookeeper
 	cliMtPath      = "/usr/lib/zookeeper/bin/cli_mt"     // Debian package zookeeper-bin
 	clientRunMax   = 60 * time.Second                    // one scripted client run, JVM start included
-	cliMtLinePause = 300 * time.Millisecond              // cli_mt is asynchronous: one command at a time
+	cliMtLinePause = 150 * time.Millisecond              // cli_mt is asynchronous: one command at a time
 )
 
 // zkCliScript exercises what issue 8 lists for zkCli.sh under prefix p: create, get -s, set,

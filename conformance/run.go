@@ -79,6 +79,10 @@ type runner struct {
 	t        *Transcript
 	sessions map[int]*session
 	step     int
+	// maxZxid is the newest zxid any session of the run saw: a lastZxidSeen "ahead of the
+	// server" must be ahead of it, whatever the server's epoch (Apache's standalone zxids
+	// start at epoch 0, zabd's at epoch 1).
+	maxZxid int64
 }
 
 // Run executes steps against target under prefix (a node the runner creates first) and
@@ -176,6 +180,7 @@ func (r *runner) request(s Step) {
 	if ex.Outcome == Replied && ex.Reply.Header.Zxid > ss.lastZxid {
 		ss.lastZxid = ex.Reply.Header.Zxid
 	}
+	r.maxZxid = max(r.maxZxid, ss.lastZxid)
 	r.record(Observation{Session: s.Session, What: s.String(), Op: s.Op, Exchange: &ex})
 	switch {
 	case ex.Outcome != Replied:
@@ -256,7 +261,7 @@ func (r *runner) reconnect(s Step) {
 		req.Passwd[0] ^= 0xff
 	}
 	if s.FutureZxid {
-		req.LastZxidSeen += 1 << 30
+		req.LastZxidSeen = max(req.LastZxidSeen, r.maxZxid) + 1<<30
 	}
 	old := ss.conn
 	c, hs := Dial(r.t.Target.Addr, req)

@@ -9,10 +9,10 @@ import (
 )
 
 // TargetEnv names the environment variable that selects target B of the differential tests:
-// host:port of a running server started with DefaultSettings (zoo.cfg from
-// Settings.ZooCfg), or "zabd" to build and start cmd/zabd (ZabdStarter). Unset, target B is a
+// unset or "zabd", cmd/zabd built from this module and started (ZabdStarter); "apache", a
 // second standalone Apache ZooKeeper, so the harness proves itself (Apache against Apache
-// must always agree).
+// must always agree); host:port, a running server started with DefaultSettings (zoo.cfg
+// from Settings.ZooCfg).
 const TargetEnv = "ZABKIT_CONFORMANCE_TARGET"
 
 // TargetStarter starts a target in-process or as a child process and returns it with a stop
@@ -24,7 +24,7 @@ type TargetStarter func(s Settings, dir string) (Target, func(), error)
 // the variable is unset.
 func TargetFromEnv() (t Target, ok bool, err error) {
 	addr := strings.TrimSpace(os.Getenv(TargetEnv))
-	if addr == "" || addr == "zabd" {
+	if addr == "" || addr == "zabd" || addr == "apache" {
 		return Target{}, false, nil
 	}
 	if !strings.Contains(addr, ":") {
@@ -52,10 +52,9 @@ func ApacheStarter(name string) TargetStarter {
 // (go build, once per starter) and started with the zoo.cfg Settings renders.
 func ZabdStarter() TargetStarter {
 	return func(s Settings, dir string) (Target, func(), error) {
-		bin := filepath.Join(dir, "zabd")
-		build := exec.Command("go", "build", "-o", bin, "github.com/zabkit/zabkit/cmd/zabd")
-		if out, err := build.CombinedOutput(); err != nil {
-			return Target{}, nil, fmt.Errorf("conformance: building zabd: %v\n%s", err, out)
+		bin, err := BuildZabd(dir)
+		if err != nil {
+			return Target{}, nil, err
 		}
 		srv, err := StartZabd(bin, s, dir)
 		if err != nil {
@@ -65,6 +64,16 @@ func ZabdStarter() TargetStarter {
 	}
 }
 
+// BuildZabd builds this module's cmd/zabd into dir and returns the binary's path.
+func BuildZabd(dir string) (string, error) {
+	bin := filepath.Join(dir, "zabd")
+	build := exec.Command("go", "build", "-o", bin, "github.com/zabkit/zabkit/cmd/zabd")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("conformance: building zabd: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
 // StartZabd starts the zabd binary as a standalone server with settings s in a fresh
 // directory under dir, on a free 127.0.0.1 port, and waits until it serves.
 func StartZabd(bin string, s Settings, dir string) (*Server, error) {
@@ -72,19 +81,7 @@ func StartZabd(bin string, s Settings, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	home, err := os.MkdirTemp(dir, "zabd-")
-	if err != nil {
-		return nil, err
-	}
-	data := filepath.Join(home, "data")
-	if err := os.MkdirAll(data, 0o755); err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(home, "zoo.cfg")
-	if err := os.WriteFile(cfg, []byte(s.ZooCfg(data, ports[0], nil)), 0o644); err != nil {
-		return nil, err
-	}
-	srv, err := startProcess(exec.Command(bin, "-log-level", "warn", cfg), home, ports[0])
+	srv, err := launchZabd(bin, s, dir, 0, ports[0], nil)
 	if err != nil {
 		return nil, err
 	}
@@ -93,4 +90,25 @@ func StartZabd(bin string, s Settings, dir string) (*Server, error) {
 		return nil, err
 	}
 	return srv, nil
+}
+
+// StartZabdEnsemble starts n zabd servers forming one ensemble, as StartApacheEnsemble does
+// for Apache ZooKeeper (the same zoo.cfg, a myid file each), and waits until every member
+// serves clients. On error every started member is stopped.
+func StartZabdEnsemble(bin string, s Settings, dir string, n int) ([]*Server, error) {
+	members, err := ensembleMembers(n)
+	if err != nil {
+		return nil, err
+	}
+	return startEnsemble(members, func(m Member) (*Server, error) {
+		return launchZabd(bin, s, dir, m.ID, m.ClientPort, members)
+	})
+}
+
+func launchZabd(bin string, s Settings, dir string, id, clientPort int, members []Member) (*Server, error) {
+	home, _, cfg, err := serverHome(s, dir, "zabd", id, clientPort, members)
+	if err != nil {
+		return nil, err
+	}
+	return startProcess(exec.Command(bin, "-log-level", "warn", cfg), home, clientPort)
 }
