@@ -31,6 +31,7 @@ func TestEnsembleFailoverAgrees(t *testing.T) {
 		{"zabd-ensemble", func() ([]*Server, error) { return StartZabdEnsemble(bin, DefaultSettings, dir, 3) }},
 	}
 	var runs []*FailoverRun
+	mntr := map[string][]FourLetterReport{}
 	for _, st := range starters {
 		servers, err := st.start()
 		require.NoError(t, err, "starting the %s", st.name)
@@ -43,6 +44,16 @@ func TestEnsembleFailoverAgrees(t *testing.T) {
 		}
 		leader, err := EnsembleLeader(members, 30*time.Second)
 		require.NoError(t, err, "%s: one leader", st.name)
+		// mntr as monitoring reads it from a leader and a follower (the leader adds its
+		// learner keys, every member zk_quorum_size).
+		for _, role := range []struct {
+			name string
+			at   int
+		}{{"leader", leader}, {"follower", (leader + 1) % len(members)}} {
+			out, err := FourLetterWord(members[role.at].Addr, "mntr", 5*time.Second)
+			require.NoError(t, err, "%s: mntr of the %s", st.name, role.name)
+			mntr[role.name] = append(mntr[role.name], ParseFourLetter("mntr", out).Monitored())
+		}
 		started := time.Now()
 		r := RunFailover(st.name, members, leader, nextPrefix())
 		t.Logf("%s: %v; acked %v, unknown %v, failed %v, final children %v (%v)", st.name, r.Outcome(),
@@ -55,4 +66,7 @@ func TestEnsembleFailoverAgrees(t *testing.T) {
 		runs = append(runs, r)
 	}
 	assert.Equal(t, runs[0].Outcome(), runs[1].Outcome(), "the timing-free outcomes of the Apache run (expected) and the zabd run")
+	for role, reports := range mntr {
+		assert.Empty(t, reports[0].Diff(reports[1], "apache", "zabd"), "mntr of an ensemble %s, on the keys monitoring parses", role)
+	}
 }
