@@ -50,16 +50,10 @@ func (t *Tree) applyMulti(zxid int64, txn *Txn, events *[]Event) *wire.MultiResp
 		}
 		return &wire.MultiResponse{Results: results}
 	}
+	// A create2 sub-op was prepared as a create (MultiCreateOp), so its result is a create
+	// result, path only, as Apache ZooKeeper 3.8.0's.
 	for i := range txn.Ops {
-		res := t.applyOp(zxid, txn.TimeMs, &txn.Ops[i], events)
-		if txn.Ops[i].Type == wire.OpCreate2 {
-			// Apache ZooKeeper 3.8.0 logs a create2 sub-op as a plain create, so its result is
-			// a create result, the path without the Stat (fixed in 3.8.1 by ZOOKEEPER-4026);
-			// createContainer and createTTL sub-ops keep their create2 result. 3.8.0 is the
-			// reference (conformance/README.md).
-			res = wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: txn.Ops[i].Path}}
-		}
-		results = append(results, res)
+		results = append(results, t.applyOp(zxid, txn.TimeMs, &txn.Ops[i], events))
 	}
 	return &wire.MultiResponse{Results: results}
 }

@@ -264,3 +264,52 @@ func TestGetEphemeralsPrefix(t *testing.T) {
 		assert.Equal(t, want, got.Ephemerals, fmt.Sprintf("getEphemerals(%q)", prefix))
 	}
 }
+
+// TestMultiCreateOpFollowsTheMode pins Apache ZooKeeper 3.8.0's multi: a create sub-op's op
+// code comes from its create mode (MultiOperationRecord → Op.create), which decides its
+// result type — create (1) answers with the path, createContainer and createTTL with a Stat.
+func TestMultiCreateOpFollowsTheMode(t *testing.T) {
+	create := func(flags wire.CreateMode) *wire.CreateRequest {
+		return &wire.CreateRequest{Path: "/m", ACL: OpenACL, Flags: flags}
+	}
+	ttl := func(flags wire.CreateMode) *wire.CreateTTLRequest {
+		return &wire.CreateTTLRequest{Path: "/m", ACL: OpenACL, Flags: flags, TTLMs: 5000}
+	}
+	cases := []struct {
+		name     string
+		typ      wire.OpCode
+		body     wire.Record
+		wantType wire.OpCode
+		wantBody wire.Record
+	}{
+		{"create2, persistent → create", wire.OpCreate2, create(wire.ModePersistent), wire.OpCreate, create(wire.ModePersistent)},
+		{"create2, ephemeral sequential → create", wire.OpCreate2, create(wire.ModeEphemeralSequential), wire.OpCreate, create(wire.ModeEphemeralSequential)},
+		{"create, container mode → createContainer", wire.OpCreate, create(wire.ModeContainer), wire.OpCreateContainer, create(wire.ModeContainer)},
+		{"createContainer, persistent → create", wire.OpCreateContainer, create(wire.ModePersistent), wire.OpCreate, create(wire.ModePersistent)},
+		{"createContainer stays", wire.OpCreateContainer, create(wire.ModeContainer), wire.OpCreateContainer, create(wire.ModeContainer)},
+		{"createTTL with a TTL mode stays", wire.OpCreateTTL, ttl(wire.ModePersistentWithTTL), wire.OpCreateTTL, ttl(wire.ModePersistentWithTTL)},
+		{"createTTL, persistent → create, TTL dropped", wire.OpCreateTTL, ttl(wire.ModePersistent), wire.OpCreate, create(wire.ModePersistent)},
+		{"createTTL, invalid mode → create (fails on the mode)", wire.OpCreateTTL, ttl(7), wire.OpCreate, create(7)},
+		{"create with a TTL mode keeps its type", wire.OpCreate, create(wire.ModePersistentWithTTL), wire.OpCreate, create(wire.ModePersistentWithTTL)},
+		{"delete untouched", wire.OpDelete, &wire.DeleteRequest{Path: "/m", Version: -1}, wire.OpDelete, &wire.DeleteRequest{Path: "/m", Version: -1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			typ, body := MultiCreateOp(tc.typ, tc.body)
+			assert.Equal(t, tc.wantType, typ)
+			assert.Equal(t, tc.wantBody, body)
+		})
+	}
+
+	h := errorFixture(t, Config{ExtendedTypesEnabled: true})
+	res := h.write(1, aliceIDs, wire.OpMulti, &wire.MultiRequest{Ops: []wire.MultiOp{
+		{Type: wire.OpCreateContainer, Body: &wire.CreateRequest{Path: "/plain", ACL: OpenACL}},
+		{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/box", ACL: OpenACL, Flags: wire.ModeContainer}},
+		{Type: wire.OpCreateTTL, Body: &wire.CreateTTLRequest{Path: "/nottl", ACL: OpenACL, TTLMs: 5000}},
+	}}).Body.(*wire.MultiResponse).Results
+	require.Len(t, res, 3)
+	assert.Equal(t, wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: "/plain"}}, res[0])
+	assert.Equal(t, wire.OpCreate2, res[1].Type, "a container sub-op answers with a create2 result")
+	assert.Equal(t, int64(0), h.stat("/plain").EphemeralOwner, "createContainer without the flag made a persistent node")
+	assert.Equal(t, wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: "/nottl"}}, res[2])
+}

@@ -315,7 +315,8 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 		results := []wire.MultiResult{}
 		var events []Event
 		for i, op := range ops {
-			err, res, ev := scratch.exec(c, op.Type, op.Body)
+			typ, opBody := MultiCreateOp(op.Type, op.Body)
+			err, res, ev := scratch.exec(c, typ, opBody)
 			if err != wire.ErrOK {
 				results = make([]wire.MultiResult, len(ops))
 				for j := range results {
@@ -329,10 +330,6 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 				}
 				want.Body = &wire.MultiResponse{Results: results}
 				return m, want
-			}
-			if op.Type == wire.OpCreate2 {
-				// 3.8.0: a create2 sub-op answers with a create result (ZOOKEEPER-4026).
-				res = wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: res.Body.(*wire.Create2Response).Path}}
 			}
 			results = append(results, res)
 			events = append(events, ev...)

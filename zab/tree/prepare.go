@@ -208,7 +208,8 @@ func (p *prep) multi(ops []wire.MultiOp) ([]Txn, wire.Err) {
 			// Read ops or anything else cannot be in a write multi (MultiOperationRecord).
 			return nil, wire.ErrMarshallingError
 		}
-		sub, err := p.op(op.Type, op.Body)
+		typ, body := MultiCreateOp(op.Type, op.Body)
+		sub, err := p.op(typ, body)
 		if err == wire.ErrOK {
 			subs = append(subs, sub)
 			continue
@@ -484,4 +485,37 @@ func nextVersion(v int32) int32 {
 		return 0
 	}
 	return v + 1
+}
+
+// MultiCreateOp gives a create sub-op of a multi the op code Apache ZooKeeper 3.8.0 gives it:
+// its MultiOperationRecord rebuilds every create with Op.create, whose op code follows the
+// create mode rather than the request. A container mode makes createContainer (19), a TTL mode
+// of a createTTL sub-op stays createTTL (21), anything else becomes a plain create (1): a
+// create2 (15) sub-op then answers with a path-only result (ZOOKEEPER-4026, fixed in 3.8.1), a
+// createContainer sub-op without the container flag makes a persistent node, and a createTTL
+// sub-op whose flags are not a TTL mode loses its TTL. A create, create2 or createContainer
+// sub-op with a TTL mode keeps its type (3.8.0 fails it inside Op.create's request record;
+// not reproduced). Other sub-ops are returned as they are.
+func MultiCreateOp(typ wire.OpCode, body wire.Record) (wire.OpCode, wire.Record) {
+	byMode := func(flags wire.CreateMode) wire.OpCode {
+		if flags == wire.ModeContainer {
+			return wire.OpCreateContainer
+		}
+		return wire.OpCreate
+	}
+	switch r := body.(type) {
+	case *wire.CreateTTLRequest:
+		if typ == wire.OpCreateTTL && !isTTLMode(r.Flags) {
+			return byMode(r.Flags), &wire.CreateRequest{Path: r.Path, Data: r.Data, ACL: r.ACL, Flags: r.Flags}
+		}
+	case *wire.CreateRequest:
+		if (typ == wire.OpCreate || typ == wire.OpCreate2 || typ == wire.OpCreateContainer) && !isTTLMode(r.Flags) {
+			return byMode(r.Flags), r
+		}
+	}
+	return typ, body
+}
+
+func isTTLMode(flags wire.CreateMode) bool {
+	return flags == wire.ModePersistentWithTTL || flags == wire.ModePersistentSequentialWithTTL
 }
