@@ -312,4 +312,24 @@ func TestMultiCreateOpFollowsTheMode(t *testing.T) {
 	assert.Equal(t, wire.OpCreate2, res[1].Type, "a container sub-op answers with a create2 result")
 	assert.Equal(t, int64(0), h.stat("/plain").EphemeralOwner, "createContainer without the flag made a persistent node")
 	assert.Equal(t, wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: "/nottl"}}, res[2])
+
+	// A create sub-op with a TTL mode fails the whole multi with MarshallingError, unless an
+	// earlier sub-op failed first.
+	for _, typ := range []wire.OpCode{wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer} {
+		bad := h.write(1, aliceIDs, wire.OpMulti, &wire.MultiRequest{Ops: []wire.MultiOp{
+			{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/first", ACL: OpenACL}},
+			{Type: typ, Body: &wire.CreateRequest{Path: "/t", ACL: OpenACL, Flags: wire.ModePersistentWithTTL}},
+		}})
+		assert.Equal(t, wire.ErrMarshallingError, bad.Err, "op %d with a TTL mode in a multi", typ)
+		assert.Nil(t, bad.Body)
+	}
+	_, err := h.tree.Exists("/first", nil)
+	assert.Equal(t, wire.ErrNoNode, err, "nothing of the unmarshallable multi applied")
+	failedFirst := h.write(1, aliceIDs, wire.OpMulti, &wire.MultiRequest{Ops: []wire.MultiOp{
+		{Type: wire.OpDelete, Body: &wire.DeleteRequest{Path: "/missing", Version: -1}},
+		{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/t", ACL: OpenACL, Flags: wire.ModePersistentWithTTL}},
+	}})
+	assert.Equal(t, wire.ErrOK, failedFirst.Err, "an earlier failure stops the multi before the TTL create is looked at")
+	assert.Equal(t, []wire.MultiResult{{Type: wire.OpError, Err: wire.ErrNoNode}, {Type: wire.OpError, Err: wire.ErrRuntimeInconsistency}},
+		failedFirst.Body.(*wire.MultiResponse).Results)
 }

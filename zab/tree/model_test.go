@@ -315,6 +315,10 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 		results := []wire.MultiResult{}
 		var events []Event
 		for i, op := range ops {
+			if MultiOpUnmarshallable(op.Type, op.Body) {
+				want.Type, want.Err = wire.OpError, wire.ErrMarshallingError
+				return m, want
+			}
 			typ, opBody := MultiCreateOp(op.Type, op.Body)
 			err, res, ev := scratch.exec(c, typ, opBody)
 			if err != wire.ErrOK {

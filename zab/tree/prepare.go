@@ -208,6 +208,9 @@ func (p *prep) multi(ops []wire.MultiOp) ([]Txn, wire.Err) {
 			// Read ops or anything else cannot be in a write multi (MultiOperationRecord).
 			return nil, wire.ErrMarshallingError
 		}
+		if MultiOpUnmarshallable(op.Type, op.Body) {
+			return nil, wire.ErrMarshallingError
+		}
 		typ, body := MultiCreateOp(op.Type, op.Body)
 		sub, err := p.op(typ, body)
 		if err == wire.ErrOK {
@@ -494,8 +497,8 @@ func nextVersion(v int32) int32 {
 // create2 (15) sub-op then answers with a path-only result (ZOOKEEPER-4026, fixed in 3.8.1), a
 // createContainer sub-op without the container flag makes a persistent node, and a createTTL
 // sub-op whose flags are not a TTL mode loses its TTL. A create, create2 or createContainer
-// sub-op with a TTL mode keeps its type (3.8.0 fails it inside Op.create's request record;
-// not reproduced). Other sub-ops are returned as they are.
+// sub-op with a TTL mode keeps its type (see MultiOpUnmarshallable). Other sub-ops are
+// returned as they are.
 func MultiCreateOp(typ wire.OpCode, body wire.Record) (wire.OpCode, wire.Record) {
 	byMode := func(flags wire.CreateMode) wire.OpCode {
 		if flags == wire.ModeContainer {
@@ -518,4 +521,13 @@ func MultiCreateOp(typ wire.OpCode, body wire.Record) (wire.OpCode, wire.Record)
 
 func isTTLMode(flags wire.CreateMode) bool {
 	return flags == wire.ModePersistentWithTTL || flags == wire.ModePersistentSequentialWithTTL
+}
+
+// MultiOpUnmarshallable reports a create, create2 or createContainer sub-op with a TTL mode:
+// Apache ZooKeeper 3.8.0's Op.create turns it into a createTTL op that carries a plain
+// CreateRequest, PrepRequestProcessor's cast to CreateTTLRequest throws, and the whole multi
+// fails with MarshallingError (no results) — when no earlier sub-op failed first.
+func MultiOpUnmarshallable(typ wire.OpCode, body wire.Record) bool {
+	r, ok := body.(*wire.CreateRequest)
+	return ok && isTTLMode(r.Flags) && (typ == wire.OpCreate || typ == wire.OpCreate2 || typ == wire.OpCreateContainer)
 }
