@@ -57,24 +57,29 @@ type Bugs struct {
 func (b Bugs) Any() bool { return len(b.Names()) > 0 }
 
 // Names lists the switches that are on, in declaration order.
-func (b Bugs) Names() []string {
+func (b Bugs) Names() []string { return SwitchesOn(b.switches()) }
+
+// BugSwitch is one named bug switch: zab/node lists its own switches with it, so both
+// packages name the switches that are on the same way.
+type BugSwitch struct {
+	Name string
+	On   bool
+}
+
+// SwitchesOn lists the names of the switches that are on, in the order given.
+func SwitchesOn(switches []BugSwitch) []string {
 	var names []string
-	for _, s := range b.switches() {
-		if s.on {
-			names = append(names, s.name)
+	for _, s := range switches {
+		if s.On {
+			names = append(names, s.Name)
 		}
 	}
 	return names
 }
 
-type bugSwitch struct {
-	name string
-	on   bool
-}
-
 // switches lists every field (a test keeps this list complete).
-func (b Bugs) switches() []bugSwitch {
-	return []bugSwitch{
+func (b Bugs) switches() []BugSwitch {
+	return []BugSwitch{
 		{"AckNewLeaderBeforeSynced", b.AckNewLeaderBeforeSynced},
 		{"CurrentEpochBeforeSynced", b.CurrentEpochBeforeSynced},
 		{"AdvertiseLastApplied", b.AdvertiseLastApplied},

@@ -41,31 +41,21 @@ func (b Bugs) Any() bool { return len(b.Names()) > 0 }
 
 // Names lists the switches that are on, in declaration order, then zab's as "Zab.<name>".
 func (b Bugs) Names() []string {
-	var names []string
-	for _, s := range b.switches() {
-		if s.on {
-			names = append(names, s.name)
-		}
-	}
+	names := zab.SwitchesOn(b.switches())
 	for _, name := range b.Zab.Names() {
 		names = append(names, "Zab."+name)
 	}
 	return names
 }
 
-type bugSwitch struct {
-	name string
-	on   bool
-}
-
 // switches lists every bool field (a test keeps this list complete).
-func (b Bugs) switches() []bugSwitch {
-	return []bugSwitch{
-		{"WatchFiredTwice", b.WatchFiredTwice},
-		{"WatchEventAfterReply", b.WatchEventAfterReply},
-		{"ServeBeforeSynced", b.ServeBeforeSynced},
-		{"SyncWithoutQuorum", b.SyncWithoutQuorum},
-		{"EphemeralAfterClose", b.EphemeralAfterClose},
+func (b Bugs) switches() []zab.BugSwitch {
+	return []zab.BugSwitch{
+		{Name: "WatchFiredTwice", On: b.WatchFiredTwice},
+		{Name: "WatchEventAfterReply", On: b.WatchEventAfterReply},
+		{Name: "ServeBeforeSynced", On: b.ServeBeforeSynced},
+		{Name: "SyncWithoutQuorum", On: b.SyncWithoutQuorum},
+		{Name: "EphemeralAfterClose", On: b.EphemeralAfterClose},
 	}
 }
 
