@@ -2,26 +2,24 @@ package cluster
 
 import (
 	"fmt"
-	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/sim/vdisk"
 	"github.com/zabkit/zabkit/zab"
 )
 
 // Cluster is one simulated ensemble run.
 type Cluster struct {
-	opts    Options
-	world   *sim.World
-	servers []*server
-	check   *checker.ZabChecker
-	buggify *sim.Buggify // every server's zab.Config.Buggify (nil: off)
+	opts      Options
+	world     *sim.World
+	servers   []*server
+	zabEvents *hostio.ZabEvents // the ZAB checker, fed every server's protocol events
+	buggify   *sim.Buggify      // every server's zab.Config.Buggify (nil: off)
 	// elections checks Options.ElectionChecks on the servers' outputs.
 	elections *checker.ElectionChecker
-	recent    []string // the last checker events, for a failure report
 	load      *load
 	stats     Stats
 	failure   *Failure
@@ -29,9 +27,6 @@ type Cluster struct {
 
 	committed map[zab.Zxid]bool
 }
-
-// recentEventsMax bounds the checker events a failure report quotes.
-const recentEventsMax = 20
 
 // New builds the world and boots every server; Run runs it.
 func New(o Options) (*Cluster, error) {
@@ -41,7 +36,7 @@ func New(o Options) (*Cluster, error) {
 	c := &Cluster{
 		opts:      o,
 		world:     sim.NewWorld(sim.Options{Seed: o.Seed, Link: o.Link, Record: o.Record}),
-		check:     checker.NewZabChecker(),
+		zabEvents: hostio.NewZabEvents(),
 		elections: checker.NewElectionChecker(o.ElectionChecks),
 		committed: map[zab.Zxid]bool{},
 	}
@@ -128,15 +123,8 @@ func (c *Cluster) observe(e checker.ZabEvent) {
 	if c.failure != nil {
 		return
 	}
-	e.Time = int64(c.world.Now() / time.Millisecond)
-	c.recent = append(c.recent, e.String())
-	if len(c.recent) > recentEventsMax {
-		c.recent = c.recent[1:]
-	}
-	before := len(c.check.Violations())
-	c.check.Observe(e)
-	if v := c.check.Violations(); len(v) > before {
-		c.fail(FailSafety, "%v\nlast protocol events:\n  %s", v[before], strings.Join(c.recent, "\n  "))
+	if report := c.zabEvents.Observe(e, c.world.Now()); report != "" {
+		c.fail(FailSafety, "%s", report)
 	}
 }
 
@@ -186,7 +174,7 @@ func (c *Cluster) Run() (r Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.failure = &Failure{Kind: FailPanic, At: c.world.Now(),
-				Detail: fmt.Sprintf("%v\nlast protocol events:\n  %s\n%s", p, strings.Join(c.recent, "\n  "), debug.Stack())}
+				Detail: c.zabEvents.PanicReport(p)}
 		}
 		r = c.result(time.Since(start))
 	}()
@@ -213,8 +201,8 @@ func (c *Cluster) Run() (r Result) {
 	}
 	// Let the last commits reach everyone, then the whole-run checks.
 	c.runUntil(c.world.Now()+c.ticks(o.SyncLimitTicks), func() bool { return false })
-	if v := c.check.Finish(); len(v) > 0 && c.failure == nil {
-		c.fail(FailSafety, "%v", v[0])
+	if report := c.zabEvents.Finish(); report != "" && c.failure == nil {
+		c.fail(FailSafety, "%s", report)
 	}
 	c.checkStates()
 	return

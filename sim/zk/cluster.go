@@ -2,13 +2,12 @@ package zk
 
 import (
 	"fmt"
-	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/netsim"
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/sim/vdisk"
 	"github.com/zabkit/zabkit/zab"
 	"github.com/zabkit/zabkit/zab/node"
@@ -16,17 +15,16 @@ import (
 
 // Cluster is one simulated run: an ensemble of zab/node servers and the clients using it.
 type Cluster struct {
-	opts    Options
-	world   *sim.World
-	servers []*server
-	clients []*client
-	zab     *checker.ZabChecker
-	buggify *sim.Buggify // every server's Buggify hook (nil: off)
-	recent  []string     // the last ZAB events, for a failure report
-	rec     *recorder
-	stats   Stats
-	failure *Failure
-	events  int64 // world events run so far
+	opts      Options
+	world     *sim.World
+	servers   []*server
+	clients   []*client
+	zabEvents *hostio.ZabEvents // the ZAB checker, fed every server's protocol events
+	buggify   *sim.Buggify      // every server's Buggify hook (nil: off)
+	rec       *recorder
+	stats     Stats
+	failure   *Failure
+	events    int64 // world events run so far
 
 	// simHash is the trace hash when the simulation ended, before the checks (whose report,
 	// with its temporary file names, goes into the trace on failure).
@@ -35,19 +33,16 @@ type Cluster struct {
 	staleData map[string][][]byte // bugStaleReads: the data values getData replies showed, per path
 }
 
-// recentEventsMax bounds the ZAB events a failure report quotes.
-const recentEventsMax = 20
-
 // New builds the world, boots every server and starts every client; Run runs it.
 func New(o Options) (*Cluster, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
 	c := &Cluster{
-		opts:  o,
-		world: sim.NewWorld(sim.Options{Seed: o.Seed, Link: o.Link, Record: o.Record}),
-		zab:   checker.NewZabChecker(),
-		rec:   newRecorder(),
+		opts:      o,
+		world:     sim.NewWorld(sim.Options{Seed: o.Seed, Link: o.Link, Record: o.Record}),
+		zabEvents: hostio.NewZabEvents(),
+		rec:       newRecorder(),
 
 		staleData: map[string][][]byte{},
 	}
@@ -98,15 +93,8 @@ func (c *Cluster) observe(e checker.ZabEvent) {
 	if c.failure != nil {
 		return
 	}
-	e.Time = int64(c.world.Now() / time.Millisecond)
-	c.recent = append(c.recent, e.String())
-	if len(c.recent) > recentEventsMax {
-		c.recent = c.recent[1:]
-	}
-	before := len(c.zab.Violations())
-	c.zab.Observe(e)
-	if v := c.zab.Violations(); len(v) > before {
-		c.fail(FailSafety, "%v\nlast protocol events:\n  %s", v[before], strings.Join(c.recent, "\n  "))
+	if report := c.zabEvents.Observe(e, c.world.Now()); report != "" {
+		c.fail(FailSafety, "%s", report)
 	}
 }
 
@@ -151,7 +139,7 @@ func (c *Cluster) Run() (r Result) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.failure = &Failure{Kind: FailPanic, At: c.world.Now(),
-				Detail: fmt.Sprintf("%v\nlast protocol events:\n  %s\n%s", p, strings.Join(c.recent, "\n  "), debug.Stack())}
+				Detail: c.zabEvents.PanicReport(p)}
 		}
 		r = c.result(r, time.Since(start))
 	}()
@@ -180,8 +168,8 @@ func (c *Cluster) Run() (r Result) {
 	if c.failure != nil {
 		return r
 	}
-	if v := c.zab.Finish(); len(v) > 0 {
-		c.fail(FailSafety, "%v", v[0])
+	if report := c.zabEvents.Finish(); report != "" {
+		c.fail(FailSafety, "%s", report)
 		return r
 	}
 	c.simHash = c.world.Trace.Hash()
