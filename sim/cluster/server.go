@@ -137,12 +137,9 @@ func (s *server) boot(h *sim.Host[input, zab.Output]) sim.Machine[input, zab.Out
 		h.Note("still out of service: " + s.refused.Error())
 		return l
 	}
-	store, rec, err := storage.Recover(s.disk, s.disk, storage.Config{Log: storage.LogConfig{SegmentBytesMax: c.opts.SegmentBytesMax}})
-	if !rec.Report.Empty() {
-		c.stats.BytesCut += rec.Report.BytesCut()
-		c.stats.RecoveryCuts += len(rec.Report.Cuts)
-		h.Note("recovery: " + rec.Report.String())
-	}
+	store, rec, err := hostio.Recover(s.disk, h, c.opts.SegmentBytesMax)
+	c.stats.BytesCut += rec.Report.BytesCut()
+	c.stats.RecoveryCuts += len(rec.Report.Cuts)
 	if err != nil {
 		s.refuse(h, "recovery refused to start: "+err.Error(), err)
 		return l
@@ -202,13 +199,7 @@ func (s *server) config(sm zab.StateMachine) zab.Config {
 	if s.c.buggify != nil {
 		cfg.Buggify = s.c.buggify
 	}
-	for i := 1; i <= o.Voters+o.Observers; i++ {
-		if i <= o.Voters {
-			cfg.Voters = append(cfg.Voters, zab.PeerID(i))
-		} else {
-			cfg.Observers = append(cfg.Observers, zab.PeerID(i))
-		}
-	}
+	cfg.Voters, cfg.Observers = hostio.Ensemble(o.Voters, o.Observers)
 	return cfg
 }
 

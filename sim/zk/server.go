@@ -115,11 +115,8 @@ func (s *server) boot(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node
 		h.Note("still out of service: " + s.refused.Error())
 		return l
 	}
-	store, rec, err := storage.Recover(s.disk, s.disk, storage.Config{Log: storage.LogConfig{SegmentBytesMax: c.opts.SegmentBytesMax}})
-	if !rec.Report.Empty() {
-		c.stats.RecoveryCuts += len(rec.Report.Cuts)
-		h.Note("recovery: " + rec.Report.String())
-	}
+	store, rec, err := hostio.Recover(s.disk, h, c.opts.SegmentBytesMax)
+	c.stats.RecoveryCuts += len(rec.Report.Cuts)
 	if err != nil {
 		s.refused = err
 		c.stats.Refusals++
@@ -164,13 +161,7 @@ func (s *server) config() node.Config {
 	if s.c.buggify != nil { // a nil *sim.Buggify would never fire, but would make Buggified true
 		cfg.Buggify = s.c.buggify
 	}
-	for i := 1; i <= o.Voters+o.Observers; i++ {
-		if i <= o.Voters {
-			cfg.Voters = append(cfg.Voters, zab.PeerID(i))
-		} else {
-			cfg.Observers = append(cfg.Observers, zab.PeerID(i))
-		}
-	}
+	cfg.Voters, cfg.Observers = hostio.Ensemble(o.Voters, o.Observers)
 	return cfg
 }
 
