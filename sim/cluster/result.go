@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 )
 
 // FailKind classifies a failed run.
@@ -45,13 +46,7 @@ func (k FailKind) String() string {
 }
 
 // Failure is why a run failed.
-type Failure struct {
-	Kind   FailKind
-	At     time.Duration // virtual time
-	Detail string
-}
-
-func (f *Failure) String() string { return fmt.Sprintf("%v failure at %v: %s", f.Kind, f.At, f.Detail) }
+type Failure = hostio.Failure[FailKind]
 
 // Stats counts what a run did.
 type Stats struct {
