@@ -105,7 +105,7 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if isTTL && !m.ext {
 			return wire.ErrUnimplemented, wire.MultiResult{}, nil
 		}
-		if isTTL && (ttl <= 0 || ttl >= 1<<40) || !isTTL && typ == wire.OpCreateTTL {
+		if isTTL && (ttl <= 0 || ttl >= 1<<40) || !isTTL && ttl >= 0 {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
 		if !live {
@@ -137,6 +137,9 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		}
 		if parent.kind == kindEphemeral {
 			return wire.ErrNoChildrenForEphemerals, wire.MultiResult{}, nil
+		}
+		if !isTTL && typ == wire.OpCreateTTL {
+			return wire.ErrBadArguments, wire.MultiResult{}, nil // last: see prep.create
 		}
 		n := &refNode{data: data, acl: fixed, stat: wire.Stat{Czxid: c.zxid, Mzxid: c.zxid, Pzxid: c.zxid,
 			Ctime: c.timeMs, Mtime: c.timeMs, DataLength: int32(len(data))}}

@@ -286,7 +286,9 @@ func (p *prep) create(typ wire.OpCode, path string, data []byte, acl []wire.ACL,
 	if isTTL && (ttlMs <= 0 || ttlMs > ttlMaxMs) {
 		return Txn{}, wire.ErrBadArguments
 	}
-	if !isTTL && typ == wire.OpCreateTTL {
+	if !isTTL && ttlMs >= 0 {
+		// EphemeralType.validateTTL: a TTL with a mode that has none (only createTTL
+		// carries one; the other creates pass -1).
 		return Txn{}, wire.ErrBadArguments
 	}
 	if err := p.sessionLive(); err != wire.ErrOK {
@@ -325,6 +327,13 @@ func (p *prep) create(typ wire.OpCode, path string, data []byte, acl []wire.ACL,
 	}
 	if ownerKind(parent.owner, p.t.cfg.ExtendedTypesEnabled) == kindEphemeral {
 		return Txn{}, wire.ErrNoChildrenForEphemerals
+	}
+	if !isTTL && typ == wire.OpCreateTTL {
+		// A createTTL with a mode that has no TTL and a negative ttl passes every check
+		// above; Apache ZooKeeper 3.8.0 then builds a TTL txn that cannot be applied and
+		// closes the connection without a reply. zabd refuses it here instead
+		// (conformance/README.md, "Known differences").
+		return Txn{}, wire.ErrBadArguments
 	}
 	// The applied txn type decides the node kind, as in DataTree.processTxn: opcode 19 is
 	// always a container, and opcode 1/15 with flag 4 a plain persistent node (§4.5 quirk).
