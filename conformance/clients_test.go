@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,10 +21,13 @@ import (
 // differently (zxids, times, session ids) is masked.
 
 const (
-	zkCliPath      = "/usr/share/zookeeper/bin/zkCli.sh" // Debian package zookeeper
-	cliMtPath      = "/usr/lib/zookeeper/bin/cli_mt"     // Debian package zookeeper-bin
-	clientRunMax   = 60 * time.Second                    // one scripted client run, JVM start included
-	cliMtLinePause = 150 * time.Millisecond              // cli_mt is asynchronous: one command at a time
+	zkCliPath    = "/usr/share/zookeeper/bin/zkCli.sh" // Debian package zookeeper
+	cliMtPath    = "/usr/lib/zookeeper/bin/cli_mt"     // Debian package zookeeper-bin
+	clientRunMax = 60 * time.Second                    // one scripted client run, JVM start included
+	// cli_mt is asynchronous: the next command is typed once the output has been quiet for
+	// cliMtQuiet after growing, or after cliMtLineMax for a command that prints nothing.
+	cliMtQuiet   = 250 * time.Millisecond
+	cliMtLineMax = 2 * time.Second
 )
 
 // zkCliScript exercises what issue 8 lists for zkCli.sh under prefix p: create, get -s, set,
@@ -167,7 +171,7 @@ func runCliMt(t *testing.T, target Target, lines []string) string {
 	cmd := exec.Command(cliMtPath, target.Addr)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
-	var out bytes.Buffer
+	var out lockedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	require.NoError(t, cmd.Start(), "starting cli_mt")
 	done := make(chan error, 1)
@@ -179,10 +183,11 @@ func runCliMt(t *testing.T, target Target, lines []string) string {
 			break // quit
 		}
 		select {
-		case <-time.After(cliMtLinePause):
 		case err := <-done:
 			t.Fatalf("cli_mt against %s exited before %q (%v):\n%s", target.Name, lines[i+1], err, out.String())
+		default:
 		}
+		out.waitQuiet(cliMtQuiet, cliMtLineMax)
 	}
 	_ = stdin.Close()
 	select {
@@ -263,4 +268,46 @@ func normalizeCliMt(out, prefix string) string {
 	}
 	flush()
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// lockedBuffer collects a child process's output (written from exec's copying goroutine).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Len()
+}
+
+// waitQuiet returns once the output has grown and then stayed unchanged for quiet, or after
+// waitMax.
+func (l *lockedBuffer) waitQuiet(quiet, waitMax time.Duration) {
+	start, deadline := l.len(), time.Now().Add(waitMax)
+	last, lastChange := start, time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(quiet / 5)
+		n := l.len()
+		if n != last {
+			last, lastChange = n, time.Now()
+			continue
+		}
+		if n != start && time.Since(lastChange) >= quiet {
+			return
+		}
+	}
 }
