@@ -235,16 +235,12 @@ func (c *Cluster) endFaults() {
 
 // runUntil runs the world in slices until t, a failure, or done.
 func (c *Cluster) runUntil(t time.Duration, done func() bool) {
-	for c.failure == nil && c.world.Now() < t {
-		left := c.opts.EventsMax - c.events
-		if left <= 0 {
-			c.fail(FailLiveness, "the run used its %d events by %v: a livelock, or a run too long for its budget", c.opts.EventsMax, c.world.Now())
-			return
-		}
-		c.events += c.world.RunUntil(min(t, c.world.Now()+runSliceMax), left)
-		if done() {
-			return
-		}
+	if c.failure != nil {
+		return
+	}
+	stop := func() bool { return done() || c.failure != nil }
+	if err := hostio.RunUntil(c.world, t, runSliceMax, &c.events, c.opts.EventsMax, stop); err != nil {
+		c.fail(FailLiveness, "%v", err)
 	}
 }
 
