@@ -9,4 +9,8 @@
 //     injected I/O error crashes the member (storage demands: never retry).
 //   - InOrder restores the sender's order on a TCP-like connection over netsim, which
 //     delivers each copy after its own delay and may duplicate or lose it.
+//   - Recover, ZabRecovered and BootNote boot a member from its disk; Ensemble numbers it.
+//   - ZabEvents feeds the run's protocol events to the ZAB checker and quotes the last ones
+//     in a failure report; RunUntil runs the world within the run's event budget; Failure
+//     is the report of a failed run, with each cluster's own kinds.
 package hostio
