@@ -8,14 +8,11 @@ import (
 	"pgregory.net/rapid"
 )
 
-// refWatch is one entry in the naive watch model: a flat list scanned on every event, one
-// entry per (session, path, table) holding one mode, the last registered (Apache ZooKeeper
-// 3.8.0's WatcherModeManager).
+// refWatch is one registration in the naive watch model: a flat list scanned on every event.
 type refWatch struct {
 	session int64
 	path    string
-	table   string // "data" or "child"
-	mode    string // "standard" (one-shot), "persistent", "recursive"
+	kind    string // "data", "child" (one-shot), "persistent", "recursive"
 }
 
 // watcherIDs are the auth ids of each session's connection, for ACL-filtered delivery.
@@ -28,37 +25,30 @@ func refCovers(ancestor, path string) bool {
 }
 
 // refNotify computes the notifications of applied events from the flat list, consuming
-// one-shot entries: NodeCreated and NodeDataChanged look at the data table, NodeChildrenChanged
-// at the child table, NodeDeleted at both; an exact-path entry fires unless it is recursive
-// and the event NodeChildrenChanged, a recursive entry on an ancestor fires for any other
-// event (zk-protocol.md §8.4).
+// one-shot entries, per zk-protocol.md §8.4 read literally.
 func refNotify(list *[]refWatch, events []Event) []Notification {
 	var out []Notification
 	for _, ev := range events {
 		var hit []int64
 		keep := (*list)[:0:0]
 		for _, w := range *list {
-			var inTable bool
+			exact := w.path == ev.Path
+			var fires, consumed bool
 			switch ev.Type {
 			case wire.EventNodeCreated, wire.EventNodeDataChanged:
-				inTable = w.table == "data"
+				fires = exact && (w.kind == "data" || w.kind == "persistent") || w.kind == "recursive" && refCovers(w.path, ev.Path)
+				consumed = fires && w.kind == "data"
 			case wire.EventNodeChildrenChanged:
-				inTable = w.table == "child"
+				fires = exact && (w.kind == "child" || w.kind == "persistent")
+				consumed = fires && w.kind == "child"
 			case wire.EventNodeDeleted:
-				inTable = true
-			}
-			var fires bool
-			switch {
-			case !inTable:
-			case w.mode == "recursive":
-				fires = ev.Type != wire.EventNodeChildrenChanged && refCovers(w.path, ev.Path)
-			default:
-				fires = w.path == ev.Path
+				fires = exact && w.kind != "recursive" || w.kind == "recursive" && refCovers(w.path, ev.Path)
+				consumed = fires && (w.kind == "data" || w.kind == "child")
 			}
 			if fires && !slices.Contains(hit, w.session) {
 				hit = append(hit, w.session)
 			}
-			if !fires || w.mode != "standard" {
+			if !consumed {
 				keep = append(keep, w)
 			}
 		}
@@ -88,13 +78,9 @@ func (s *treeMachine) Watch(t *rapid.T) {
 	case "recursive":
 		s.watches.AddWatch(session, path, wire.AddWatchPersistentRecursive)
 	}
-	tables := map[string][]string{"data": {"data"}, "child": {"child"}, "persistent": {"data", "child"}, "recursive": {"data", "child"}}[kind]
-	mode := map[string]string{"data": "standard", "child": "standard", "persistent": "persistent", "recursive": "recursive"}[kind]
-	for _, table := range tables {
-		s.refWatches = slices.DeleteFunc(s.refWatches, func(x refWatch) bool {
-			return x.session == session && x.path == path && x.table == table
-		})
-		s.refWatches = append(s.refWatches, refWatch{session: session, path: path, table: table, mode: mode})
+	w := refWatch{session: session, path: path, kind: kind}
+	if !slices.Contains(s.refWatches, w) {
+		s.refWatches = append(s.refWatches, w)
 	}
 }
 
@@ -125,5 +111,22 @@ func (s *treeMachine) expectNotifications(t *rapid.T, got Applied) {
 	}
 }
 
-// refWatchCount is the number of (path, session, table) entries of the model.
-func (s *treeMachine) refWatchCount() int { return len(s.refWatches) }
+// refWatchCount is the number of (path, session, table) entries the model implies:
+// data → data table, child → child table, persistent/recursive → both.
+func (s *treeMachine) refWatchCount() int {
+	type key struct {
+		session int64
+		path    string
+		table   string
+	}
+	seen := map[key]bool{}
+	for _, w := range s.refWatches {
+		if w.kind != "child" {
+			seen[key{w.session, w.path, "data"}] = true
+		}
+		if w.kind != "data" {
+			seen[key{w.session, w.path, "child"}] = true
+		}
+	}
+	return len(seen)
+}

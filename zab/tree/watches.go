@@ -11,12 +11,8 @@ import (
 // session has at most one connection at a time; drop its watches with RemoveSession when
 // that connection closes, and the client re-arms them with setWatches).
 //
-// An entry per (path, session, table) holds one mode: as in Apache ZooKeeper 3.8.0, the
-// reference (conformance/README.md), whose WatcherModeManager keeps one mode per (watcher,
-// path), the last registration replaces the mode — a getChildren watch then addWatch
-// recursive on the same path leaves only the recursive watch in the child table, which never
-// gets NodeChildrenChanged; a standard watch after a persistent one makes it one-shot.
-// (ZooKeeper 3.9 lets the modes coexist, ZOOKEEPER-4466.)
+// An entry per (path, session, table) holds mode bits, so a standard and a persistent watch
+// on the same path coexist (ZooKeeper 3.9 behaviour, ZOOKEEPER-4466).
 type Watches struct {
 	data      map[string]map[int64]watchBits
 	child     map[string]map[int64]watchBits
@@ -53,14 +49,10 @@ func (w *Watches) add(table map[string]map[int64]watchBits, session int64, path 
 		m = make(map[int64]watchBits)
 		table[path] = m
 	}
-	old := m[session]
-	if bit == bitRecursive && old&bitRecursive == 0 {
+	if bit == bitRecursive && m[session]&bitRecursive == 0 {
 		w.recursive++
 	}
-	if bit != bitRecursive && old&bitRecursive != 0 {
-		w.recursive--
-	}
-	m[session] = bit
+	m[session] |= bit
 	paths := w.bySession[session]
 	if paths == nil {
 		paths = make(map[string]struct{})

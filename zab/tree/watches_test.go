@@ -193,25 +193,3 @@ func TestCheckWatchesSeesEveryConnectionsWatch(t *testing.T) {
 		})
 	}
 }
-
-// TestLastRegistrationSetsTheMode: one mode per (session, path, table), the last registered,
-// as Apache ZooKeeper 3.8.0's WatcherModeManager keeps it (found by the conformance
-// differential: getChildren watch, then setWatches2 with a recursive watch on the same path).
-func TestLastRegistrationSetsTheMode(t *testing.T) {
-	h, w := watchFixture(t)
-	w.AddChild(1, "/a")
-	require.Equal(t, wire.ErrOK, w.AddWatch(1, "/a", wire.AddWatchPersistentRecursive))
-	got := fire(h, w, h.create(1, "/a/n", nil, wire.ModePersistent))
-	assert.Equal(t, []Notification{note(1, wire.EventNodeCreated, "/a/n")}, got,
-		"the recursive watch replaced the child watch: no NodeChildrenChanged")
-
-	require.Equal(t, wire.ErrOK, w.AddWatch(2, "/a", wire.AddWatchPersistent))
-	w.AddData(2, "/a")
-	got = fire(h, w, h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/a", Version: -1}))
-	assert.Contains(t, got, note(2, wire.EventNodeDataChanged, "/a"))
-	got = fire(h, w, h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/a", Version: -1}))
-	assert.NotContains(t, got, note(2, wire.EventNodeDataChanged, "/a"),
-		"the standard data watch made session 2's data-table entry one-shot")
-	got = fire(h, w, h.create(1, "/a/m", nil, wire.ModePersistent))
-	assert.Contains(t, got, note(2, wire.EventNodeChildrenChanged, "/a"), "its child-table entry is still persistent")
-}
