@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // ErrMalformed is wrapped by every error a Decoder reports: truncated input, a negative
@@ -203,7 +204,70 @@ func (d *Decoder) String() string {
 	if d.err != nil || n <= 0 {
 		return ""
 	}
-	return string(d.take(n, "ustring"))
+	return javaString(d.take(n, "ustring"))
+}
+
+// javaString is what a Java server makes of a ustring's bytes: jute decodes them with
+// new String(bytes, UTF_8), which replaces each maximal ill-formed subsequence by U+FFFD, and
+// writes them back with getBytes(UTF_8). Echoed strings (sync's path, a watched path, an
+// ACL id) then carry EF BF BD where the client sent a byte that is not UTF-8 (Apache ZooKeeper
+// 3.8.0 answers sync "/\xff" with "/\uFFFD": conformance TestTranscripts).
+func javaString(b []byte) string {
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		if r, size := utf8.DecodeRune(b[i:]); r != utf8.RuneError || size > 1 {
+			out = append(out, b[i:i+size]...)
+			i += size
+			continue
+		}
+		out = utf8.AppendRune(out, utf8.RuneError)
+		i += maximalSubpart(b[i:])
+	}
+	return string(out)
+}
+
+// maximalSubpart is the length of the longest prefix of b (which does not start with a
+// well-formed character) that could begin one: Unicode's "maximal subpart", which Java's
+// UTF-8 decoder replaces by a single U+FFFD. At least 1.
+func maximalSubpart(b []byte) int {
+	lead := b[0]
+	var need int
+	lo, hi := byte(0x80), byte(0xBF) // range of the second byte
+	switch {
+	case lead >= 0xC2 && lead <= 0xDF:
+		need = 2
+	case lead == 0xE0:
+		need, lo = 3, 0xA0
+	case lead >= 0xE1 && lead <= 0xEC, lead == 0xEE, lead == 0xEF:
+		need = 3
+	case lead == 0xED:
+		need, hi = 3, 0x9F
+	case lead == 0xF0:
+		need, lo = 4, 0x90
+	case lead >= 0xF1 && lead <= 0xF3:
+		need = 4
+	case lead == 0xF4:
+		need, hi = 4, 0x8F
+	default:
+		return 1
+	}
+	n := 1
+	for n < need && n < len(b) {
+		c := b[n]
+		if n == 1 && (c < lo || c > hi) || n > 1 && (c < 0x80 || c > 0xBF) {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // vectorCount reads a vector count: -1 (null) is returned as is when nullable, and is a

@@ -65,3 +65,29 @@ func TestDecoderErrorsAreSticky(t *testing.T) {
 	d.Int()
 	require.ErrorIs(t, d.Finish(), ErrMalformed, "one byte left over")
 }
+
+// TestStringsDecodeAsJavaDoes: a ustring that is not UTF-8 becomes what Java's
+// new String(bytes, UTF_8) makes of it, one U+FFFD per maximal ill-formed subsequence.
+func TestStringsDecodeAsJavaDoes(t *testing.T) {
+	cases := []struct {
+		name, in, want string
+	}{
+		{"valid text is untouched", "/a/é/😀", "/a/é/😀"},
+		{"a stray byte", "/\xff", "/\uFFFD"},
+		{"a lone continuation byte", "a\x80b", "a\uFFFDb"},
+		{"a truncated 3-byte sequence is one replacement", "a\xe2\x82b", "a\uFFFDb"},
+		{"a truncated 4-byte sequence at the end", "x\xf0\x9f\x98", "x\uFFFD"},
+		{"an encoded surrogate: three", "\xed\xa0\x80", "\uFFFD\uFFFD\uFFFD"},
+		{"an overlong NUL: two", "\xc0\x80", "\uFFFD\uFFFD"},
+		{"an out-of-range lead", "\xf5\x80\x80\x80", "\uFFFD\uFFFD\uFFFD\uFFFD"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := NewEncoder(nil)
+			frame.String(tc.in)
+			d := NewDecoder(frame.Bytes())
+			require.Equal(t, tc.want, d.String(), "decoding %q", tc.in)
+			require.NoError(t, d.Finish())
+		})
+	}
+}
