@@ -333,7 +333,8 @@ func multiStep(t *rapid.T) Step {
 // Without returns steps minus those whose op (opName: "sasl", "createTTL"…) or kind ("raw",
 // "expire", "disconnect", "reconnect"; "past-limit" for data one byte over the frame limit,
 // "raw-N" for a raw frame of op code N, "bad-password" for a resume with a wrong password,
-// "createTTL-negative-ttl" for a createTTL with a mode that has no TTL and a negative ttl) is
+// "createTTL-negative-ttl" for a createTTL with a mode that has no TTL and a negative ttl,
+// "watch-mode-overlap" for a second, different watch mode on one session's path and table) is
 // in names: known, deliberate differences can be
 // left out while the rest of a target is compared (ZABKIT_CONFORMANCE_EXCLUDE).
 func Without(steps []Step, names map[string]bool) []Step {
@@ -341,8 +342,12 @@ func Without(steps []Step, names map[string]bool) []Step {
 		return steps
 	}
 	kinds := map[StepKind]string{StepRaw: "raw", StepExpire: "expire", StepDisconnect: "disconnect", StepReconnect: "reconnect"}
+	modes := watchModes{}
 	var out []Step
 	for _, s := range steps {
+		if names["watch-mode-overlap"] && modes.overlaps(s) {
+			continue
+		}
 		if names[kinds[s.Kind]] || (s.Kind == StepRequest && names[opName(s.Op)]) ||
 			(s.Data == DataPastLimit && names["past-limit"]) ||
 			(s.Kind == StepRaw && names[fmt.Sprintf("raw-%d", s.Op)]) ||
@@ -352,6 +357,88 @@ func Without(steps []Step, names map[string]bool) []Step {
 			continue
 		}
 		out = append(out, s)
+		modes.add(s)
 	}
 	return out
+}
+
+// watchModes remembers, per session, path and watch table, the mode of every watch a
+// sequence registered, so that Without can leave out a step that would register a second,
+// different mode for the same session, path and table ("watch-mode-overlap": Apache 3.8.0
+// keeps the last mode only, zabd keeps both as ZooKeeper 3.9 does; README.md). It is
+// conservative: a registration counts for the rest of the sequence, fired or not.
+type watchModes map[watchKey]string
+
+type watchKey struct {
+	session int
+	path    string
+	table   string
+}
+
+// registrations lists the (table, mode) pairs a step registers on each path.
+func registrations(s Step) map[string][][2]string {
+	out := map[string][][2]string{}
+	addAll := func(path string, regs ...[2]string) { out[path] = append(out[path], regs...) }
+	data, child := [2]string{"data", "standard"}, [2]string{"child", "standard"}
+	both := func(mode string) [][2]string { return [][2]string{{"data", mode}, {"child", mode}} }
+	if s.Kind != StepRequest {
+		return out
+	}
+	switch s.Op {
+	case wire.OpExists, wire.OpGetData:
+		if s.Watch {
+			addAll(s.Path, data)
+		}
+	case wire.OpGetChildren, wire.OpGetChildren2:
+		if s.Watch {
+			addAll(s.Path, child)
+		}
+	case wire.OpAddWatch:
+		switch s.Mode {
+		case int32(wire.AddWatchPersistent):
+			addAll(s.Path, both("persistent")...)
+		case int32(wire.AddWatchPersistentRecursive):
+			addAll(s.Path, both("recursive")...)
+		}
+	case wire.OpSetWatches, wire.OpSetWatches2:
+		for i, list := range s.Lists {
+			for _, path := range list {
+				switch i {
+				case 0, 1:
+					addAll(path, data)
+				case 2:
+					addAll(path, child)
+				case 3:
+					addAll(path, both("persistent")...)
+				case 4:
+					addAll(path, both("recursive")...)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (m watchModes) overlaps(s Step) bool {
+	for path, regs := range registrations(s) {
+		seen := map[string]string{}
+		for _, r := range regs {
+			if mode, ok := m[watchKey{s.Session, path, r[0]}]; ok && mode != r[1] {
+				return true
+			}
+			if mode, ok := seen[r[0]]; ok && mode != r[1] {
+				return true // one setWatches step naming a path twice
+			}
+			seen[r[0]] = r[1]
+		}
+	}
+	return false
+}
+
+func (m watchModes) add(s Step) {
+	for path, regs := range registrations(s) {
+		for _, r := range regs {
+			m[watchKey{s.Session, path, r[0]}] = r[1]
+		}
+	}
 }
