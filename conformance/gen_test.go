@@ -31,6 +31,10 @@ func TestWithoutLeavesOutNamedSteps(t *testing.T) {
 		{"nothing named, nothing left out", "", []Step{getChildrenW, recursive}, []Step{getChildrenW, recursive}},
 		{"createTTL with a non-TTL mode and a negative ttl", "createTTL-negative-ttl",
 			[]Step{ttlNeg, ttlOK}, []Step{ttlOK}},
+		{"a multiRead with a write sub-op", "multiRead-write",
+			[]Step{{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData}, {Op: wire.OpDelete}}},
+				{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData}, {Op: wire.OpGetChildren}}}},
+			[]Step{{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData}, {Op: wire.OpGetChildren}}}}},
 		{"raw frames by op code", "raw-13",
 			[]Step{{Kind: StepRaw, Op: wire.OpCheck}, {Kind: StepRaw, Op: 200}}, []Step{{Kind: StepRaw, Op: 200}}},
 	}
