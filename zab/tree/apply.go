@@ -115,14 +115,14 @@ func (t *Tree) deleteWithEvents(zxid int64, path string, events *[]Event) {
 		Event{Type: wire.EventNodeChildrenChanged, Path: parentPath, ACL: t.acls.get(parent.acl)})
 }
 
-// closeSession deletes the session's ephemerals in path order and forgets the session, in one
-// txn (DataTree.killSession). An unknown session is a no-op: expiry and close can race.
+// closeSession deletes the session's ephemerals in Apache's order (closeOrder) and forgets the
+// session, in one txn (DataTree.killSession). An unknown session is a no-op: expiry and close can race.
 func (t *Tree) closeSession(zxid, id int64, events *[]Event) {
 	s := t.sessions[id]
 	if s == nil {
 		return
 	}
-	for _, path := range s.sortedEphemerals() {
+	for _, path := range t.closeOrder(s) {
 		t.deleteWithEvents(zxid, path, events)
 	}
 	delete(t.sessions, id)

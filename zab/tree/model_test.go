@@ -306,7 +306,7 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 				mine = append(mine, p)
 			}
 		}
-		slices.Sort(mine)
+		mine = JavaCloseOrder(mine, func(p string) int64 { return m.nodes[p].stat.Czxid })
 		for _, p := range mine {
 			want.Events = append(want.Events, m.remove(p, c.zxid)...)
 		}
