@@ -10,7 +10,7 @@ import (
 )
 
 // TestGoZKRequestFrames checks the codec against go-zookeeper/zk v1.0.4's own encoder: the
-// payloads in testdata/gozk_requests.txt were captured by testdata/gozkcapture, which drives a
+// payloads in testdata/gozk_requests.txt were captured by conformance/testdata/gozkcapture (kept outside the core: it uses net and goroutines), which drives a
 // real zk.Conn against a loopback listener answering with this package's encoder (go-zk
 // decoded every one of those replies, the failed-multi shape of §10.3 and a watch
 // notification included). Each payload must decode to the request the capture program asked

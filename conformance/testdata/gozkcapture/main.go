@@ -3,7 +3,7 @@
 // not part of the module's packages (it uses net and goroutines, which zab/ forbids); the
 // frames it writes are checked byte for byte by gozk_test.go. Regenerate with
 //
-//	go run ./zab/wire/testdata/gozkcapture > zab/wire/testdata/gozk_requests.txt
+//	go run ./conformance/testdata/gozkcapture > zab/wire/testdata/gozk_requests.txt
 //
 // Pings are left out of the capture because their timing is not deterministic.
 package main
