@@ -27,7 +27,7 @@ const (
 	// cli_mt is asynchronous: the next command is typed once the output has been quiet for
 	// cliMtQuiet after growing, or after cliMtLineMax for a command that prints nothing.
 	cliMtQuiet   = 250 * time.Millisecond
-	cliMtLineMax = 2 * time.Second
+	cliMtLineMax = 700 * time.Millisecond
 )
 
 // zkCliScript exercises what issue 8 lists for zkCli.sh under prefix p: create, get -s, set,

@@ -15,7 +15,7 @@ import (
 // defaultChecks is the number of generated sequences of the default run (rapid's own default
 // of 100 would take several minutes: a sequence takes 1–3 s, mostly the waits that keep
 // timing out of the outcome). Override with -rapid.checks=N.
-const defaultChecks = 40
+const defaultChecks = 30
 
 // defaultSteps is the average number of actions of a generated sequence (rapid's Repeat).
 const defaultSteps = 20
