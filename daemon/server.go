@@ -303,6 +303,7 @@ func (s *Server) loop() {
 		timer.Reset(max(wait, 0))
 		select {
 		case <-timer.C:
+			s.handleQueued(recv)
 			s.handle(node.Tick{})
 		case m := <-recv:
 			s.handle(node.PeerMessage{Message: m})
@@ -320,6 +321,27 @@ func (s *Server) loop() {
 		}
 	}
 }
+
+// handleQueued handles the client inputs and peer messages that are already waiting, before a
+// tick: they arrived before it, and a loop that fell behind must not let the tick's time pass
+// judge them late — a session whose pings (or a follower's touches) were on time would
+// expire. ZooKeeper touches a session as soon as its network thread reads a packet. Bounded,
+// so a flood cannot hold the tick back indefinitely.
+func (s *Server) handleQueued(recv <-chan node.Message) {
+	for range queuedBeforeTickMax {
+		select {
+		case in := <-s.inputs:
+			s.handle(in)
+		case m := <-recv:
+			s.handle(node.PeerMessage{Message: m})
+		default:
+			return
+		}
+	}
+}
+
+// queuedBeforeTickMax bounds handleQueued.
+const queuedBeforeTickMax = 4096
 
 // shutdown releases what the node goroutine owned, in dependency order: no more client
 // or peer traffic, then the log writer's last sync, then the files.
