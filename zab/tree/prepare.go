@@ -420,19 +420,29 @@ func (p *prep) deleteContainer(path string) (Txn, wire.Err) {
 	return Txn{Type: wire.OpDeleteContainer, Path: path}, wire.ErrOK
 }
 
-func (p *prep) setData(path string, data []byte, version int32) (Txn, wire.Err) {
+// existing checks, in ZooKeeper's precedence, what setData and check both require: a live
+// session, a valid path, an existing node, and perm on it.
+func (p *prep) existing(path string, perm wire.Perms) (nodeState, wire.Err) {
 	if err := p.sessionLive(); err != wire.ErrOK {
-		return Txn{}, err
+		return nodeState{}, err
 	}
 	if !ValidPath(path) {
-		return Txn{}, wire.ErrBadArguments
+		return nodeState{}, wire.ErrBadArguments
 	}
 	node := p.get(path)
 	if !node.exists {
-		return Txn{}, wire.ErrNoNode
+		return nodeState{}, wire.ErrNoNode
 	}
-	if !Permitted(node.acl, wire.PermWrite, p.req.Auth) {
-		return Txn{}, wire.ErrNoAuth
+	if !Permitted(node.acl, perm, p.req.Auth) {
+		return nodeState{}, wire.ErrNoAuth
+	}
+	return node, wire.ErrOK
+}
+
+func (p *prep) setData(path string, data []byte, version int32) (Txn, wire.Err) {
+	node, err := p.existing(path, wire.PermWrite)
+	if err != wire.ErrOK {
+		return Txn{}, err
 	}
 	if version != -1 && version != node.version {
 		return Txn{}, wire.ErrBadVersion
@@ -470,18 +480,9 @@ func (p *prep) setACL(path string, acl []wire.ACL, version int32) (Txn, wire.Err
 }
 
 func (p *prep) check(path string, version int32) (Txn, wire.Err) {
-	if err := p.sessionLive(); err != wire.ErrOK {
+	node, err := p.existing(path, wire.PermRead)
+	if err != wire.ErrOK {
 		return Txn{}, err
-	}
-	if !ValidPath(path) {
-		return Txn{}, wire.ErrBadArguments
-	}
-	node := p.get(path)
-	if !node.exists {
-		return Txn{}, wire.ErrNoNode
-	}
-	if !Permitted(node.acl, wire.PermRead, p.req.Auth) {
-		return Txn{}, wire.ErrNoAuth
 	}
 	if version != -1 && version != node.version {
 		return Txn{}, wire.ErrBadVersion
