@@ -56,7 +56,21 @@ type scenario struct {
 	name    string
 	seeds   int
 	options func(seed uint64, h *hits) cluster.Options
-	totals  func(t *testing.T, s cluster.Stats, hits int)
+	totals  func(t *testing.T, w sweep)
+}
+
+// sweep is what one scenario's seeds did together. Fault counts are stated for the
+// scenario's CI seed count; a sweep of a different size (-short, -seeds) scales them.
+type sweep struct {
+	stats        cluster.Stats
+	hits         int
+	ran, nominal int
+}
+
+// want scales a count stated for the nominal sweep to the seeds that ran, rounding up and
+// never below one, so a -short sweep still has to reach its fault.
+func (w sweep) want(n int) int {
+	return max(1, (n*w.ran+w.nominal-1)/w.nominal)
 }
 
 // hits counts the targeted faults a scenario's hooks injected in one run.
@@ -69,7 +83,8 @@ func TestScenarios(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			var total cluster.Stats
 			nHits := 0
-			for _, seed := range seeds(t, sc.seeds) {
+			run := seeds(t, sc.seeds)
+			for _, seed := range run {
 				h := &hits{}
 				r := cluster.Run(sc.options(seed, h))
 				if r.Failed() {
@@ -80,7 +95,7 @@ func TestScenarios(t *testing.T) {
 				nHits += h.n
 			}
 			if sc.totals != nil && *seedFlag == 0 && os.Getenv("ZABKIT_SEED") == "" {
-				sc.totals(t, total, nHits)
+				sc.totals(t, sweep{stats: total, hits: nHits, ran: len(run), nominal: sc.seeds})
 			}
 			t.Logf("%s: commits=%d elections=%d crashes=%d refused=%d cut=%dB DIFF=%d TRUNC=%d SNAP=%d targeted faults=%d worst commit=%d ticks",
 				sc.name, total.Commits, total.Elections, total.Crashes, total.Refusals, total.BytesCut,
@@ -100,13 +115,13 @@ func scenarioTable() []scenario {
 		{name: "leader-partitioned-into-minority", seeds: 20, options: leaderInMinority, totals: atLeast("leader partitions", 20)},
 		{name: "one-way-partitions", seeds: 20, options: oneWay},
 		{name: "majority-crash-and-return", seeds: 20, options: majorityCrash, totals: atLeast("majority crashes", 20)},
-		{name: "power-loss-torn-tail", seeds: 20, options: powerLoss, totals: func(t *testing.T, s cluster.Stats, n int) {
-			atLeast("power losses", 20)(t, s, n)
-			require.Positive(t, s.BytesCut, "power losses with tearing disks never cut a torn tail at recovery: the scenario misses its fault")
+		{name: "power-loss-torn-tail", seeds: 20, options: powerLoss, totals: func(t *testing.T, w sweep) {
+			atLeast("power losses", 20)(t, w)
+			require.Positive(t, w.stats.BytesCut, "power losses with tearing disks never cut a torn tail at recovery: the scenario misses its fault")
 		}},
-		{name: "corrupt-log-block", seeds: 20, options: corruptLog, totals: func(t *testing.T, s cluster.Stats, n int) {
-			atLeast("bit flips in synced log blocks", 10)(t, s, n)
-			require.Positive(t, s.Refusals+s.RecoveryCuts, "no bit flip was ever refused or cut at recovery")
+		{name: "corrupt-log-block", seeds: 20, options: corruptLog, totals: func(t *testing.T, w sweep) {
+			atLeast("bit flips in synced log blocks", 10)(t, w)
+			require.Positive(t, w.stats.Refusals+w.stats.RecoveryCuts, "no bit flip was ever refused or cut at recovery")
 		}},
 		{name: "clock-skew-and-drift", seeds: 20, options: skewAndDrift},
 		{name: "voters-3", seeds: 15, options: voters(3)},
@@ -116,9 +131,13 @@ func scenarioTable() []scenario {
 	}
 }
 
-func atLeast(what string, n int) func(t *testing.T, s cluster.Stats, hits int) {
-	return func(t *testing.T, s cluster.Stats, hits int) {
-		require.GreaterOrEqual(t, hits, n, "the scenario injected %d %s over its seeds, expected at least %d: it no longer reaches its fault", hits, what, n)
+// atLeast requires n targeted faults per nominal sweep, scaled to the seeds that ran.
+func atLeast(what string, n int) func(t *testing.T, w sweep) {
+	return func(t *testing.T, w sweep) {
+		want := w.want(n)
+		require.GreaterOrEqual(t, w.hits, want,
+			"the scenario injected %d %s over %d seeds, expected at least %d (%d per %d seeds): it no longer reaches its fault; rerun: go test ./scenarios -run TestScenarios -seeds=%d -v",
+			w.hits, what, w.ran, want, n, w.nominal, w.ran)
 	}
 }
 
