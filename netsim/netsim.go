@@ -22,6 +22,10 @@ type Message struct {
 	From, To  Endpoint
 	Payload   any // never inspected; senders must not mutate it after Send
 	SizeBytes int
+
+	// toLife is the receiver's life when the message was sent. A copy that arrives in a
+	// later life was addressed to a process that has since crashed, and vanishes with it.
+	toLife uint64
 }
 
 // Handler receives the messages delivered to an endpoint.
@@ -37,6 +41,7 @@ type Network struct {
 	index     map[string]Endpoint
 	handlers  []Handler
 	down      []bool
+	life      []uint64 // per endpoint, bumped each time it goes down
 	cut       [][]bool // cut[from][to]: messages from -> to are dropped
 	overrides map[[2]Endpoint]Link
 
@@ -64,6 +69,7 @@ func (n *Network) Attach(name string, h Handler) Endpoint {
 	n.index[name] = e
 	n.handlers = append(n.handlers, h)
 	n.down = append(n.down, false)
+	n.life = append(n.life, 0)
 	for i := range n.cut {
 		n.cut[i] = append(n.cut[i], false)
 	}
@@ -107,9 +113,17 @@ func (n *Network) link(from, to Endpoint) *Link {
 	return &n.defaults
 }
 
-// SetUp marks an endpoint up or down. A down endpoint is a crashed process: every message
-// that arrives while it is down vanishes, including ones sent before it went down.
-func (n *Network) SetUp(e Endpoint, up bool) { n.down[e] = !up }
+// SetUp marks an endpoint up or down. A down endpoint is a crashed process: a message sent
+// to it while it is down vanishes, and so does every message sent to it before it went
+// down that had not arrived yet, even when it comes back up before that message's arrival
+// time. The messages were addressed to a process that no longer exists, as a TCP segment
+// of a dead connection is refused by the restarted host.
+func (n *Network) SetUp(e Endpoint, up bool) {
+	if !up && !n.down[e] {
+		n.life[e]++
+	}
+	n.down[e] = !up
+}
 
 // Up reports whether the endpoint is up.
 func (n *Network) Up(e Endpoint) bool { return !n.down[e] }
@@ -119,10 +133,14 @@ func (n *Network) Up(e Endpoint) bool { return !n.down[e] }
 // copies get independent delays, so messages on one link can be reordered.
 func (n *Network) Send(from, to Endpoint, payload any, sizeBytes int) uint64 {
 	n.nextID++
-	m := Message{ID: n.nextID, From: from, To: to, Payload: payload, SizeBytes: sizeBytes}
+	m := Message{ID: n.nextID, From: from, To: to, Payload: payload, SizeBytes: sizeBytes, toLife: n.life[to]}
 	n.stats.Sent++
 	n.stats.SentBytes += int64(sizeBytes)
 	n.observe(EventSend, m, "")
+	if n.down[to] {
+		n.drop(m, DropDown)
+		return m.ID
+	}
 	if n.cut[from][to] {
 		n.drop(m, DropPartition)
 		return m.ID
@@ -137,6 +155,7 @@ func (n *Network) Send(from, to Endpoint, payload any, sizeBytes int) uint64 {
 	// cannot grow the event queue without limit.
 	if l.DuplicateProbability > 0 && n.rng.Float64() < l.DuplicateProbability {
 		n.stats.Duplicated++
+		n.stats.DuplicatedBytes += int64(sizeBytes)
 		n.observe(EventDuplicate, m, "")
 		n.schedule(m, l)
 	}
@@ -150,7 +169,7 @@ func (n *Network) schedule(m Message, l *Link) {
 
 func (n *Network) deliver(m Message) {
 	switch {
-	case n.down[m.To]:
+	case n.down[m.To] || n.life[m.To] != m.toLife:
 		n.drop(m, DropDown)
 	case n.cut[m.From][m.To]:
 		// A partition that starts while the message is in flight loses it too, as a
@@ -165,6 +184,7 @@ func (n *Network) deliver(m Message) {
 }
 
 func (n *Network) drop(m Message, why string) {
+	n.stats.DroppedBytes += int64(m.SizeBytes)
 	switch why {
 	case DropLoss:
 		n.stats.DroppedLoss++
@@ -228,6 +248,7 @@ type Stats struct {
 	Sent, Delivered, Duplicated                int64
 	DroppedLoss, DroppedPartition, DroppedDown int64
 	SentBytes, DeliveredBytes                  int64
+	DroppedBytes, DuplicatedBytes              int64
 }
 
 // Dropped is the number of copies that never arrived, for any reason.

@@ -101,14 +101,55 @@ func TestPartitionStartingInFlightLosesTheMessage(t *testing.T) {
 
 func TestMessagesToADownEndpointVanish(t *testing.T) {
 	w := newWorld(t, 1, fixed, "a", "b")
-	w.net.Send(w.eps[0], w.eps[1], "sent while up", 1)
+	w.net.Send(w.eps[0], w.eps[1], "sent while up", 3)
 	w.net.SetUp(w.eps[1], false)
-	w.net.Send(w.eps[0], w.eps[1], "sent while down", 1)
+	w.net.Send(w.eps[0], w.eps[1], "sent while down", 4)
 	w.clock.Advance(time.Second)
 	w.net.SetUp(w.eps[1], true)
 	w.clock.Advance(time.Second)
-	require.Empty(t, w.got["b"], "a crashed process receives nothing, not even after restart")
-	require.EqualValues(t, 2, w.net.Stats().DroppedDown)
+	require.Empty(t, w.got["b"], "b crashed with one message in flight and got another while down: neither may arrive, even after b is back up")
+	s := w.net.Stats()
+	require.EqualValues(t, 2, s.DroppedDown, "both copies count as dropped at a down endpoint: %+v", s)
+	require.EqualValues(t, 7, s.DroppedBytes, "the dropped bytes are both messages' sizes: %+v", s)
+}
+
+// TestMessagesToAPreviousLifeVanish is the restart race: b crashes, a message is sent to
+// it (or was already in flight), and b restarts before the message's arrival time. The
+// message was addressed to the process that crashed; the new process must not see it.
+func TestMessagesToAPreviousLifeVanish(t *testing.T) {
+	slow := Link{Latency: Latency{Min: 10 * time.Millisecond, Typical: 10 * time.Millisecond, Tail: 10 * time.Millisecond}}
+	cases := []struct {
+		name string
+		run  func(w *world)
+	}{
+		{"sent while down, receiver back before arrival", func(w *world) {
+			w.net.SetUp(w.eps[1], false)
+			w.net.Send(w.eps[0], w.eps[1], "x", 1)
+			w.clock.Advance(5 * time.Millisecond)
+			w.net.SetUp(w.eps[1], true)
+		}},
+		{"in flight at the crash, receiver back before arrival", func(w *world) {
+			w.net.Send(w.eps[0], w.eps[1], "x", 1)
+			w.clock.Advance(2 * time.Millisecond)
+			w.net.SetUp(w.eps[1], false)
+			w.clock.Advance(3 * time.Millisecond)
+			w.net.SetUp(w.eps[1], true)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, 1, slow, "a", "b")
+			tc.run(w)
+			w.clock.Advance(time.Second) // the arrival time (10 ms) passes with b up
+			require.Empty(t, w.got["b"], "a message addressed to b's previous life arrived in its new life")
+			require.EqualValues(t, 1, w.net.Stats().DroppedDown, "stats: %+v", w.net.Stats())
+
+			w.net.Send(w.eps[0], w.eps[1], "y", 1)
+			w.clock.Advance(time.Second)
+			require.Len(t, w.got["b"], 1, "a message sent to the new life must arrive")
+			require.Equal(t, "y", w.got["b"][0].Payload)
+		})
+	}
 }
 
 func TestLossDuplicationAndReorderingRates(t *testing.T) {
@@ -127,6 +168,8 @@ func TestLossDuplicationAndReorderingRates(t *testing.T) {
 	require.InDelta(t, 0.2*sends, float64(s.DroppedLoss), 0.02*sends, "loss rate")
 	require.InDelta(t, 0.1*0.8*sends, float64(s.Duplicated), 0.02*sends, "duplication rate")
 	require.Equal(t, s.Sent-s.DroppedLoss+s.Duplicated, s.Delivered, "every copy not lost is delivered")
+	require.Equal(t, s.Duplicated, s.DuplicatedBytes, "each duplicate is one 1-byte copy: %+v", s)
+	require.Equal(t, s.DroppedLoss, s.DroppedBytes, "each loss is one 1-byte copy: %+v", s)
 	inversions := 0
 	for i := 1; i < len(w.got["b"]); i++ {
 		if w.got["b"][i].Payload.(int) < w.got["b"][i-1].Payload.(int) {
