@@ -13,9 +13,9 @@ const (
 	// which the store must order (a snapshot below the newest one is superseded).
 	BuggifySnapshotNow = "node.snapshot-now"
 	// BuggifyTinyWindow: the leader's window of proposals in flight is 2 instead of
-	// ProposalsInFlightMax: a forwarded request beyond it is refused (its connection
-	// closed, its outcome known: not done), expiries and reaps wait for the next tick.
-	// Legal: that is what the leader does under load with any window.
+	// ProposalsInFlightMax: a forwarded request beyond it waits at the leader for earlier
+	// proposals to apply, expiries and reaps wait for the next tick. Legal: that is what the
+	// leader does under load with any window.
 	BuggifyTinyWindow = "node.tiny-window"
 )
 

@@ -148,14 +148,14 @@ func (s *buggifyTotals) add(w worldStats) {
 	s.snapInstalls += w.snapInstalls
 	s.snapshots += w.snapshots
 	s.snapshotsInSync += w.snapshotsInSync
-	s.windowRefusals += w.windowRefusals
+	s.windowWaits += w.windowWaits
 	s.snapSuperseded += w.snapSuperseded
 }
 
 func (s buggifyTotals) String() string {
-	return fmt.Sprintf("runs=%d DIFF=%d TRUNC=%d SNAP=%d SNAP-installs=%d (below the member's own snapshot %d) snapshots=%d (outside BROADCAST %d) window-refusals=%d",
+	return fmt.Sprintf("runs=%d DIFF=%d TRUNC=%d SNAP=%d SNAP-installs=%d (below the member's own snapshot %d) snapshots=%d (outside BROADCAST %d) window-waits=%d",
 		s.runs, s.syncModes[zab.MsgDiff], s.syncModes[zab.MsgTrunc], s.syncModes[zab.MsgSnap], s.snapInstalls, s.snapSuperseded,
-		s.snapshots, s.snapshotsInSync, s.windowRefusals)
+		s.snapshots, s.snapshotsInSync, s.windowWaits)
 }
 
 // TestRandomFaultsWithBuggify is TestRandomFaults (every check it makes: agreement,
@@ -206,7 +206,7 @@ func TestRandomFaultsWithBuggify(t *testing.T) {
 	require.Greater(t, all.snapshots, 2*off.snapshots, "with every site active, snapshots must be far more common")
 	require.Greater(t, all.snapshotsInSync, off.snapshotsInSync, "with every site active, snapshots outside BROADCAST must be more common")
 	require.Greater(t, all.syncModes[zab.MsgSnap], off.syncModes[zab.MsgSnap], "with every site active, SNAP syncs must be more common")
-	require.Greater(t, all.windowRefusals, off.windowRefusals, "with every site active, the leader's window must refuse requests")
+	require.Greater(t, all.windowWaits, off.windowWaits, "with every site active, requests must wait for the leader's window")
 }
 
 // TestEachBuggifySiteIsLegalInAMember activates one site at a time (firing 1/4 of the times

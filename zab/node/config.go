@@ -44,7 +44,8 @@ type Config struct {
 	// ZooKeeper does past jute.maxbuffer. Default wire.FrameBytesMaxDefault.
 	FrameBytesMax int
 	// ProposalsInFlightMax bounds the leader's proposed but not applied txns; requests
-	// beyond it are refused (their connections closed). Default 500.
+	// beyond it wait at the leader, in arrival order, up to 32 times as many (then they are
+	// refused and their connections closed). Default 500.
 	ProposalsInFlightMax int
 	// ConnectTimeoutTicks closes a connection that has not completed the handshake, and
 	// ForwardTimeoutTicks one whose oldest forwarded request has no answer (it was lost
@@ -80,6 +81,11 @@ const (
 	expireBatchMax  = 1000 // sessions expired per tick
 	authIDsMax      = 64   // auth ids one connection may accumulate
 	touchesBatchMax = 4096 // session touches per message
+	// forwardsWaitingPerWindowSlot and forwardsWaitingBytesMax bound the requests waiting for
+	// the leader's window: 32 × ProposalsInFlightMax (16000 by default: eight members each
+	// with the daemon's 2000 requests in flight) and 64 MiB of payload.
+	forwardsWaitingPerWindowSlot = 32
+	forwardsWaitingBytesMax      = 64 << 20
 )
 
 func (c *Config) validate() error {

@@ -121,8 +121,8 @@ type worldStats struct {
 	// snapSuperseded counts SNAP installs that reached the disk below the member's own newer
 	// snapshot (the store writes nothing for them).
 	snapSuperseded int
-	// windowRefusals counts requests the leader refused for a full window.
-	windowRefusals int
+	// windowWaits counts inputs after which requests waited for the leader's full window.
+	windowWaits int
 }
 
 type worldOptions struct {
@@ -192,6 +192,9 @@ func (w *world) input(m *member, in Input) {
 	for _, o := range m.n.Handle(w.now, in) {
 		w.execute(m, o)
 	}
+	if len(m.n.waiting) > 0 {
+		w.stats.windowWaits++
+	}
 }
 
 func (w *world) execute(m *member, o Output) {
@@ -248,8 +251,6 @@ func (w *world) send(msg Message) {
 	switch {
 	case msg.Kind == KindZab && (msg.Zab.Type == zab.MsgDiff || msg.Zab.Type == zab.MsgTrunc || msg.Zab.Type == zab.MsgSnap):
 		w.stats.syncModes[msg.Zab.Type]++
-	case msg.Kind == KindRefused && msg.Reason == "too many proposals in flight":
-		w.stats.windowRefusals++
 	}
 	l := [2]zab.PeerID{msg.From, msg.To}
 	if w.cut[l] || w.rng.IntN(1000) < w.opt.lossPerMille || w.drop != nil && w.drop(msg) {

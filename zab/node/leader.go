@@ -40,6 +40,9 @@ func (n *Node) startLeading() {
 func (n *Node) stopLeading() {
 	n.tree.Reset()
 	n.tracker = nil
+	// Waiting requests are dropped unanswered: their members stop serving this epoch too, and
+	// a member still waiting closes the connection when the forward times out.
+	n.waiting, n.waitingBytes = nil, 0
 }
 
 func (n *Node) track(id int64, timeoutMs int32, owner Stream, seq uint64) {
@@ -87,9 +90,68 @@ func (n *Node) flushTouches() {
 	n.emit(SendPeer{Message: m})
 }
 
+// waitingForward is a forwarded request that needs a proposal while the leader's window is
+// full: it waits, in arrival order, for earlier proposals to apply.
+type waitingForward struct {
+	epoch  zab.Epoch
+	stream Stream
+	f      Forward
+}
+
 // lead takes one forwarded request on the leader. ok says whether ans must go back to the
 // stream's member; the answer to a request the leader proposes is its txn.
+//
+// A request that needs a proposal while the window is full (or while others wait) waits in
+// arrival order instead of being refused: ZooKeeper throttles a loaded leader by reading
+// less (globalOutstandingLimit), it does not close connections whose requests are valid.
+// Only a full waiting queue refuses, so memory stays bounded.
 func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool) {
+	proposes := f.Kind == ForwardCreateSession || f.Kind == ForwardRequest
+	if proposes && n.serve.leading && epoch == n.serve.epoch && (len(n.waiting) > 0 || n.windowFull()) {
+		if len(n.waiting) >= n.forwardsWaitingMax() || n.waitingBytes+len(f.Payload) > forwardsWaitingBytesMax {
+			return Message{Kind: KindRefused, Epoch: n.serve.epoch, Stream: st, Seq: f.Seq,
+				Reason: "too many requests waiting for the proposal window"}, true
+		}
+		n.waiting = append(n.waiting, waitingForward{epoch: epoch, stream: st, f: f})
+		n.waitingBytes += len(f.Payload)
+		return Message{}, false
+	}
+	return n.take(epoch, st, f)
+}
+
+// forwardsWaitingMax bounds the requests waiting for the leader's window: room for many
+// members each pipelining up to the host's read bound.
+func (n *Node) forwardsWaitingMax() int {
+	return forwardsWaitingPerWindowSlot * n.cfg.ProposalsInFlightMax
+}
+
+// takeWaiting takes waiting requests, oldest first, while the window has room, and sends
+// each answer to the stream's member (this one's own streams are answered here).
+func (n *Node) takeWaiting() {
+	for len(n.waiting) > 0 && n.serve.leading && !n.windowFull() {
+		w := n.waiting[0]
+		n.waiting[0] = waitingForward{}
+		n.waiting = n.waiting[1:]
+		n.waitingBytes -= len(w.f.Payload)
+		ans, ok := n.take(w.epoch, w.stream, w.f)
+		if !ok {
+			continue
+		}
+		if w.stream.Server == n.cfg.ID {
+			n.answered(ans)
+			continue
+		}
+		ans.From, ans.To = n.cfg.ID, w.stream.Server
+		n.emit(SendPeer{Message: ans})
+	}
+	if len(n.waiting) == 0 {
+		n.waiting, n.waitingBytes = nil, 0
+	}
+}
+
+// take is lead once the request may propose: the callers checked the window (asking it
+// again could draw BuggifyTinyWindow differently).
+func (n *Node) take(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool) {
 	refuse := func(reason string) (Message, bool) {
 		return Message{Kind: KindRefused, Epoch: n.serve.epoch, Stream: st, Seq: f.Seq, Reason: reason}, true
 	}
@@ -104,9 +166,6 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 		}
 		if f.Seq != 1 || s != nil || f.TimeoutMs <= 0 {
 			return refuse("bad createSession")
-		}
-		if n.windowFull() {
-			return refuse("too many proposals in flight")
 		}
 		n.track(f.Session, f.TimeoutMs, st, 1)
 		n.proposeTree(Origin{Stream: st, Seq: 1}, tree.Request{SessionID: f.Session,
@@ -140,9 +199,6 @@ func (n *Node) lead(epoch zab.Epoch, st Stream, f Forward) (ans Message, ok bool
 	req, err := wire.DecodeRequest(f.Payload)
 	if err != nil || !isWrite(req.Header.Type) {
 		return refuse("undecodable forwarded request")
-	}
-	if n.windowFull() {
-		return refuse("too many proposals in flight")
 	}
 	if txnBytesBound(req, len(f.Payload), f.Auth) > n.txnBytesMax() {
 		return refuse("request too large once its ACLs are expanded")

@@ -28,13 +28,14 @@ func TestLimitsCloseWithAReason(t *testing.T) {
 			}
 			return c
 		}, "too many pending requests"},
-		{"proposals in flight at the leader", func(c *Config) { c.ProposalsInFlightMax = 2 }, func(w *world) *client {
+		{"requests waiting for the leader's window", func(c *Config) { c.ProposalsInFlightMax = 1 }, func(w *world) *client {
 			c := w.session(1)
-			for range 3 {
+			// One in flight, 32 × ProposalsInFlightMax waiting, and one more.
+			for range 1 + 32 + 1 {
 				c.send(wire.OpCreate, createReq("/q", "", wire.ModePersistentSequential))
 			}
 			return c
-		}, "leader refused request: too many proposals in flight"},
+		}, "leader refused request: too many requests waiting for the proposal window"},
 		{"silent connection", nil, func(w *world) *client {
 			w.nextConn++
 			c := &client{w: w, conn: w.nextConn, member: 1}
@@ -100,4 +101,38 @@ func TestRequestThatExpandsPastTheTxnLimitIsRefused(t *testing.T) {
 	require.Equal(t, "leader refused request: request too large once its ACLs are expanded", c.closeReason)
 	other := w.session(1)
 	require.Equal(t, wire.ErrOK, other.do(wire.OpSync, &wire.SyncRequest{Path: "/"}).Header.Err, "the member keeps serving")
+}
+
+// A full proposal window makes requests wait at the leader, in arrival order, instead of
+// closing their connections (ZooKeeper throttles a loaded server, it does not drop valid
+// requests): pipelines on the leader and on a follower far deeper than the window are all
+// answered, in order, on connections that stay open.
+func TestFullWindowMakesRequestsWait(t *testing.T) {
+	w := newWorld(t, 8, worldOptions{members: 3, configure: func(c *Config) { c.ProposalsInFlightMax = 4 }})
+	leader := w.stable()
+	clients := []*client{w.session(leader.id), w.session(w.follower().id)}
+	const depth = 60 // 2 × 60 is far above the window of 4, within the 32 × 4 that may wait
+	for range depth {
+		for _, c := range clients {
+			c.send(wire.OpCreate, createReq("/q", "", wire.ModePersistentSequential))
+		}
+	}
+	w.runUntil("every pipelined create answered", 60_000, func() bool {
+		for _, c := range clients {
+			if !c.closed && len(c.received) < depth {
+				return false
+			}
+		}
+		return true
+	})
+	for i, c := range clients {
+		require.False(t, c.closed, "client %d (member %d) must stay connected, closed: %q (seed %d)", i, c.member, c.closeReason, w.seed)
+		require.Len(t, c.received, depth, "client %d gets one reply per request", i)
+		for j, f := range c.received {
+			require.Equal(t, wire.ErrOK, f.reply.Header.Err, "client %d reply %d", i, j)
+			require.Equal(t, int32(j+1), f.reply.Header.Xid, "client %d replies in request order", i)
+		}
+	}
+	require.Positive(t, w.stats.windowWaits, "requests must have waited for the window, or this test tests nothing")
+	require.Zero(t, leader.n.Stats().ForwardsWaiting, "nothing is left waiting once every request is answered")
 }

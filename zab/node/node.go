@@ -37,6 +37,9 @@ type Node struct {
 	tracker      map[int64]*trackedSession
 	lastProposed zab.Zxid
 	reapAt       zab.Time
+	// waiting holds forwarded requests that wait for the window (lead), oldest first.
+	waiting      []waitingForward
+	waitingBytes int
 
 	snap snapshotter
 	// lateEvents holds watch events held back until after the step's replies: only
@@ -116,6 +119,8 @@ type Stats struct {
 	Watches         int // (path, session) entries in the watch tables
 	TrackedSessions int // sessions in the leader's tracker (0 unless leading)
 	Outstanding     int // prepared, unapplied path and session changes (leader)
+	// ForwardsWaiting counts requests waiting at the leader for its proposal window.
+	ForwardsWaiting int
 	LastApplied     zab.Zxid
 	// LogTxns and LogBytes are what zab holds of the txn log in memory (zab.Peer.Retained):
 	// bounded by Config.DiffTxnsMax, whatever the write load.
@@ -126,7 +131,7 @@ type Stats struct {
 func (n *Node) Stats() Stats {
 	txns, bytes := n.peer.Retained()
 	return Stats{Connections: len(n.conns), Sessions: len(n.sessions), Watches: n.watches.Count(),
-		TrackedSessions: len(n.tracker), Outstanding: n.tree.Outstanding(), LastApplied: n.lastApplied,
+		TrackedSessions: len(n.tracker), Outstanding: n.tree.Outstanding(), ForwardsWaiting: len(n.waiting), LastApplied: n.lastApplied,
 		LogTxns: txns, LogBytes: bytes}
 }
 
@@ -158,6 +163,7 @@ func (n *Node) Handle(now zab.Time, in Input) []Output {
 	default:
 		panic(fmt.Sprintf("node: unknown input %T", in))
 	}
+	n.takeWaiting()
 	n.settle()
 	for _, e := range n.lateEvents {
 		if n.conns[e.Conn] != nil {
