@@ -2,7 +2,9 @@ package sim_test
 
 import (
 	"os"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +64,43 @@ func TestDeterminismCheckCatchesMapOrder(t *testing.T) {
 	require.Contains(t, err.Error(), "traces differ at event")
 	t.Logf("the check reported, as it should:\n%v", err)
 }
+
+// TestDeterminismCheckSeesPayloads shows the trace hashes what messages hold, not only who
+// sent how many bytes to whom: a host that lists the rumors it pushes in map order sends
+// the same messages to the same peers at the same times with the same sizes, and only the
+// content differs. With the content hidden from the trace (a payload with no TraceDigest)
+// the check cannot see the bug, which proves the bug is payload-only; with the content
+// digested it must.
+func TestDeterminismCheckSeesPayloads(t *testing.T) {
+	check := func(opaque bool) error {
+		c := gossipConfig{seed: 11, hosts: 5, faults: true, payloadMapOrder: true, opaque: opaque}
+		return sim.CheckDeterminism(func(record bool) *sim.Trace {
+			c.record = record
+			return runGossip(c)
+		})
+	}
+	require.NoError(t, check(true), "with payloads hidden from the trace the map-order bug must be invisible, else this test does not isolate payloads")
+	err := check(false)
+	require.Error(t, err, "a payload built in map order must make the same seed diverge once the trace digests payloads; reproduce: go test ./sim -run TestDeterminismCheckSeesPayloads")
+	first, second := diffLine(err.Error(), "first:"), diffLine(err.Error(), "second:")
+	require.NotEqual(t, first, second, "the report must show two different events:\n%v", err)
+	require.Equal(t, withoutDigest(first), withoutDigest(second), "the first difference must be in a payload digest only:\n%v", err)
+	t.Logf("the check reported, as it should:\n%v", err)
+}
+
+// diffLine returns the event line that follows label in a CheckDeterminism report.
+func diffLine(report, label string) string {
+	for _, line := range strings.Split(report, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), label); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return ""
+}
+
+var digestField = regexp.MustCompile(` digest=[0-9a-f]+`)
+
+func withoutDigest(line string) string { return digestField.ReplaceAllString(line, "") }
 
 func TestDifferentSeedsDiffer(t *testing.T) {
 	a := runGossip(gossipConfig{seed: 1, hosts: 3, faults: true})

@@ -31,6 +31,9 @@ type gossip struct {
 	// determinism check exists to catch.
 	mapOrder bool
 	peerSet  map[string]bool
+	// payloadMapOrder makes the node list the rumors it pushes by ranging over a map: a
+	// bug that changes only what the messages hold, never who gets one or how big it is.
+	payloadMapOrder bool
 }
 
 type gossipIn struct {
@@ -45,6 +48,21 @@ type gossipMsg struct {
 	rumors []string
 	answer bool
 }
+
+// TraceDigest lets the trace hash what a message holds (sim.TraceDigester).
+func (m gossipMsg) TraceDigest() uint64 {
+	h := sim.DigestString("gossip")
+	if m.answer {
+		h = sim.DigestMix(h, 1)
+	}
+	for _, r := range m.rumors {
+		h = sim.DigestMix(h, sim.DigestString(r))
+	}
+	return h
+}
+
+// opaqueGossipMsg is a gossipMsg whose content the trace cannot see (no TraceDigest).
+type opaqueGossipMsg gossipMsg
 
 type gossipOut struct {
 	to      string
@@ -69,7 +87,7 @@ func (g *gossip) Handle(nowMs int64, in gossipIn) []gossipOut {
 			outs = append(outs, gossipOut{persist: []string{r}})
 		}
 		for _, p := range g.pickPeers(2) {
-			outs = append(outs, gossipOut{to: p, msg: gossipMsg{rumors: slices.Clone(g.known)}})
+			outs = append(outs, gossipOut{to: p, msg: gossipMsg{rumors: g.pushed()}})
 		}
 	case in.persisted > 0:
 		g.unsynced -= in.persisted
@@ -104,6 +122,22 @@ func (g *gossip) pickPeers(k int) []string {
 		picked = append(picked, g.peers[g.rng.IntN(len(g.peers))])
 	}
 	return picked
+}
+
+// pushed is the rumor list of a push: every known rumor, sorted unless payloadMapOrder.
+func (g *gossip) pushed() []string {
+	if !g.payloadMapOrder {
+		return slices.Clone(g.known)
+	}
+	set := map[string]bool{}
+	for _, r := range g.known {
+		set[r] = true
+	}
+	out := make([]string, 0, len(set))
+	for r := range set { // deliberately map-order dependent
+		out = append(out, r)
+	}
+	return out
 }
 
 // learn merges rumors into known and returns the ones that were new.
@@ -152,6 +186,10 @@ type gossipConfig struct {
 	mapOrder bool
 	faults   bool
 	disks    bool
+	// payloadMapOrder: see gossip.payloadMapOrder. opaque sends the messages as
+	// opaqueGossipMsg, whose content the trace does not digest.
+	payloadMapOrder bool
+	opaque          bool
 }
 
 func newGossipWorld(c gossipConfig) *gossipWorld {
@@ -185,7 +223,7 @@ func newGossipWorld(c gossipConfig) *gossipWorld {
 		}
 		program := sim.Program[gossipIn, gossipOut]{
 			Boot: func(h *sim.Host[gossipIn, gossipOut]) sim.Machine[gossipIn, gossipOut] {
-				g := &gossip{name: name, peers: peers, rng: h.Rand(), mapOrder: c.mapOrder, peerSet: peerSet, nextTickMs: h.NowMs()}
+				g := &gossip{name: name, peers: peers, rng: h.Rand(), mapOrder: c.mapOrder, peerSet: peerSet, nextTickMs: h.NowMs(), payloadMapOrder: c.payloadMapOrder}
 				if d := h.Disk(); d != nil {
 					if data, err := d.ReadFile("rumors"); err == nil {
 						g.learn(splitLines(data))
@@ -194,11 +232,20 @@ func newGossipWorld(c gossipConfig) *gossipWorld {
 				}
 				return g
 			},
-			Message: func(from string, payload any) gossipIn { return gossipIn{from: from, msg: payload.(gossipMsg)} },
-			Tick:    func() gossipIn { return gossipIn{tick: true} },
+			Message: func(from string, payload any) gossipIn {
+				if m, ok := payload.(opaqueGossipMsg); ok {
+					return gossipIn{from: from, msg: gossipMsg(m)}
+				}
+				return gossipIn{from: from, msg: payload.(gossipMsg)}
+			},
+			Tick: func() gossipIn { return gossipIn{tick: true} },
 			Execute: func(h *sim.Host[gossipIn, gossipOut], out gossipOut) {
 				if out.persist != nil {
 					persist(h, out.persist)
+					return
+				}
+				if c.opaque {
+					h.Send(out.to, opaqueGossipMsg(out.msg), sizeOf(out.msg.rumors))
 					return
 				}
 				h.Send(out.to, out.msg, sizeOf(out.msg.rumors))

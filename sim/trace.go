@@ -44,7 +44,9 @@ type Event struct {
 	Peer string // the other end of a message, if any
 	ID   uint64 // message id, or 0
 	Size int64  // bytes, or 0
-	Text string // kind-specific detail
+	// Digest is the payload's digest for sends and deliveries (see PayloadDigest), or 0.
+	Digest uint64
+	Text   string // kind-specific detail
 }
 
 // String renders the event as one trace line.
@@ -59,6 +61,9 @@ func (e Event) String() string {
 	}
 	if e.Size != 0 {
 		fmt.Fprintf(&b, " size=%d", e.Size)
+	}
+	if e.Digest != 0 {
+		fmt.Fprintf(&b, " digest=%016x", e.Digest)
 	}
 	if e.Text != "" {
 		b.WriteString(" ")
@@ -100,6 +105,7 @@ func (t *Trace) Add(e Event) {
 	h = mixString(h, e.Peer)
 	h = mix(h, e.ID)
 	h = mix(h, uint64(e.Size))
+	h = mix(h, e.Digest)
 	h = mixString(h, e.Text)
 	t.hash = h
 	t.events++

@@ -167,9 +167,9 @@ func (w *World) observeNet(ev netsim.Event) {
 	e := Event{At: w.Now(), ID: m.ID, Size: int64(m.SizeBytes)}
 	switch ev.Kind {
 	case netsim.EventSend:
-		e.Kind, e.Host, e.Peer = KindSend, w.names[m.From], w.names[m.To]
+		e.Kind, e.Host, e.Peer, e.Digest = KindSend, w.names[m.From], w.names[m.To], PayloadDigest(m.Payload)
 	case netsim.EventDeliver:
-		e.Kind, e.Host, e.Peer = KindDeliver, w.names[m.To], w.names[m.From]
+		e.Kind, e.Host, e.Peer, e.Digest = KindDeliver, w.names[m.To], w.names[m.From], PayloadDigest(m.Payload)
 	case netsim.EventDrop:
 		e.Kind, e.Host, e.Peer, e.Text = KindDrop, w.names[m.To], w.names[m.From], ev.Reason
 	case netsim.EventDuplicate:
