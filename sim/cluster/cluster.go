@@ -100,6 +100,20 @@ func (c *Cluster) Role(name string) zab.Role {
 	return 0
 }
 
+// Broadcasting reports whether the named server is up and in ZAB's broadcast phase: an
+// established leader, or a learner its leader has brought up to date.
+func (c *Cluster) Broadcasting(name string) bool {
+	p := c.server(name).peer()
+	return p != nil && p.Phase() == zab.Broadcast && (p.Role() != zab.Leading || p.Established())
+}
+
+// LocalMillis is the named server's clock reading (its skew and drift applied), whether or
+// not it is up.
+func (c *Cluster) LocalMillis(name string) int64 { return c.server(name).host.NowMs() }
+
+// Commits is the number of distinct txns committed (delivered somewhere) so far.
+func (c *Cluster) Commits() int { return c.stats.Commits }
+
 // ServerNames lists the servers, voters first.
 func (c *Cluster) ServerNames() []string {
 	names := make([]string, len(c.servers))

@@ -273,6 +273,9 @@ func (s *server) execute(out zab.Output) {
 	case zab.Proposed:
 		c.observe(checker.ZabEvent{Kind: checker.ZabProposed, Node: uint64(s.id), Zxid: uint64(o.Zxid), Txn: l.proposing})
 		c.load.proposed(s, o.Zxid, l.proposing)
+		if c.opts.Hooks.Proposed != nil {
+			c.opts.Hooks.Proposed(c, s.name, o.Zxid)
+		}
 	case zab.Rejected:
 		c.load.rejected(s, l.proposing, o.Err)
 	default:
