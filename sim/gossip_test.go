@@ -177,6 +177,7 @@ func sizeOf(rumors []string) int {
 type gossipWorld struct {
 	world *sim.World
 	hosts []*sim.Host[gossipIn, gossipOut]
+	disks []*vdisk.Disk // when config.disks, in host order
 }
 
 type gossipConfig struct {
@@ -190,6 +191,8 @@ type gossipConfig struct {
 	// opaqueGossipMsg, whose content the trace does not digest.
 	payloadMapOrder bool
 	opaque          bool
+	// nemesis, when set, adjusts the nemesis options of a faulty world.
+	nemesis func(o *sim.NemesisOptions)
 }
 
 func newGossipWorld(c gossipConfig) *gossipWorld {
@@ -253,15 +256,21 @@ func newGossipWorld(c gossipConfig) *gossipWorld {
 		}
 		opts := sim.HostOptions{}
 		if c.disks {
-			opts.Disk = sim.NewDisk(w, name, vdisk.Faults{TearProbability: 0.5, KeepUnsyncedProbability: 0.3})
+			d := sim.NewDisk(w, name, vdisk.Faults{TearProbability: 0.5, KeepUnsyncedProbability: 0.3})
+			gw.disks = append(gw.disks, d)
+			opts.Disk = d
 		}
 		gw.hosts = append(gw.hosts, sim.AddHost(w, name, program, opts))
 	}
 	if c.faults {
-		sim.StartNemesis(w, sim.NemesisOptions{
+		o := sim.NemesisOptions{
 			Hosts: names, Interval: 50 * time.Millisecond, DownMax: c.hosts / 2, Until: 800 * time.Millisecond,
 			CrashWeight: 2, RestartWeight: 2, PartitionWeight: 1, CutWeight: 1, IsolateWeight: 1, HealWeight: 2,
-		})
+		}
+		if c.nemesis != nil {
+			c.nemesis(&o)
+		}
+		sim.StartNemesis(w, o)
 	}
 	return gw
 }

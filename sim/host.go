@@ -221,6 +221,8 @@ func (h *Host[In, Out]) boot() {
 
 func (h *Host[In, Out]) up() bool { return h.running }
 
+func (h *Host[In, Out]) disk() Disk { return h.options.Disk }
+
 func (h *Host[In, Out]) crash() {
 	if !h.running {
 		return

@@ -24,6 +24,10 @@ type NemesisOptions struct {
 	Until time.Duration
 
 	CrashWeight, RestartWeight, PartitionWeight, CutWeight, IsolateWeight, HealWeight int
+	// CorruptWeight is the weight of a bit flip in a random synced block of a random host's
+	// disk (World.Corrupt), up or down: the latent sector error or misdirected write that
+	// a checksummed log must detect on its next read.
+	CorruptWeight int
 }
 
 // Nemesis injects random crashes, restarts and partitions from its own random stream.
@@ -43,8 +47,8 @@ func StartNemesis(w *World, o NemesisOptions) *Nemesis {
 	w.Set("nemesis.interval", o.Interval)
 	w.Set("nemesis.until", o.Until)
 	w.Set("nemesis.downMax", o.DownMax)
-	w.Set("nemesis.weights", fmt.Sprintf("crash=%d restart=%d partition=%d cut=%d isolate=%d heal=%d",
-		o.CrashWeight, o.RestartWeight, o.PartitionWeight, o.CutWeight, o.IsolateWeight, o.HealWeight))
+	w.Set("nemesis.weights", fmt.Sprintf("crash=%d restart=%d partition=%d cut=%d isolate=%d heal=%d corrupt=%d",
+		o.CrashWeight, o.RestartWeight, o.PartitionWeight, o.CutWeight, o.IsolateWeight, o.HealWeight, o.CorruptWeight))
 	n.next()
 	return n
 }
@@ -66,7 +70,7 @@ func (n *Nemesis) next() {
 
 func (n *Nemesis) inject() {
 	o := n.opts
-	weights := []int{o.CrashWeight, o.RestartWeight, o.PartitionWeight, o.CutWeight, o.IsolateWeight, o.HealWeight}
+	weights := []int{o.CrashWeight, o.RestartWeight, o.PartitionWeight, o.CutWeight, o.IsolateWeight, o.HealWeight, o.CorruptWeight}
 	total := 0
 	for _, wt := range weights {
 		total += wt
@@ -127,6 +131,11 @@ func (n *Nemesis) inject() {
 		w.Fault("heal")
 		w.Net.Heal()
 		n.faults++
+	case 6:
+		victim := o.Hosts[n.rng.IntN(len(o.Hosts))]
+		if _, ok := w.Corrupt(victim); ok {
+			n.faults++
+		}
 	}
 }
 

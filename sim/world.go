@@ -8,6 +8,7 @@ import (
 
 	"github.com/zabkit/zabkit/clock"
 	"github.com/zabkit/zabkit/netsim"
+	"github.com/zabkit/zabkit/sim/vdisk"
 )
 
 // World is one seeded simulation: a virtual clock, a network, hosts and a trace.
@@ -136,6 +137,29 @@ func (w *World) Restart(name string) {
 	w.mustHost(name).restart()
 }
 
+// Corrupt flips one bit in a random synced block of a random file on the named host's
+// disk (vdisk.Disk.CorruptRandomBlock), whether the host is up or down, and writes the
+// flip into the trace as a fault. ok is false, and a note says why, when the host has no
+// disk that can be corrupted or nothing synced on it yet.
+func (w *World) Corrupt(name string) (c vdisk.Corruption, ok bool) {
+	d, can := w.mustHost(name).disk().(corruptible)
+	if !can {
+		w.Note(name, "bitflip: no corruptible disk")
+		return c, false
+	}
+	if c, ok = d.CorruptRandomBlock(); !ok {
+		w.Note(name, "bitflip: nothing synced to corrupt")
+		return c, false
+	}
+	w.Fault(fmt.Sprintf("bitflip %s %s offset=%d bit=%d", name, c.File, c.OffsetBytes, c.Bit))
+	return c, true
+}
+
+// corruptible is a disk that can flip its own bits: vdisk.Disk.
+type corruptible interface {
+	CorruptRandomBlock() (vdisk.Corruption, bool)
+}
+
 // IsUp reports whether the named host is running.
 func (w *World) IsUp(name string) bool { return w.mustHost(name).up() }
 
@@ -184,4 +208,5 @@ type host interface {
 	crash()
 	restart()
 	up() bool
+	disk() Disk
 }
