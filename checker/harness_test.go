@@ -202,6 +202,28 @@ func (f *fakeZK) resume(session int64, keep int) int {
 	return len(f.h.Ops) - 1
 }
 
+// finish records the end of the run as the simulator's recorder does: every session the
+// server still holds, except the disconnected ones, is connected and drained at the
+// server's last zxid (the fake delivers events as it applies), and the server's ephemerals
+// are its final state.
+func (f *fakeZK) finish(disconnected ...int64) {
+	last := f.t.LastZxid()
+	rs := ReplicaState{Server: "fake", Zxid: last}
+	for _, id := range f.t.Sessions() {
+		for _, p := range f.t.GetEphemerals(id, "/").Ephemerals {
+			rs.Ephemerals = append(rs.Ephemerals, Ephemeral{Path: p, Owner: id})
+		}
+		c, ok := f.clients[id]
+		if !ok || slices.Contains(disconnected, id) {
+			continue
+		}
+		f.h.Connected = append(f.h.Connected, ConnectedSession{Client: c.client, Session: id, Server: "fake",
+			AppliedZxid: last, Time: f.now})
+	}
+	f.h.Replicas = append(f.h.Replicas, rs)
+	f.now++
+}
+
 func sortedSet(m map[string]bool) []string {
 	var s []string
 	for k := range m {
@@ -311,5 +333,10 @@ func (h History) clone() *History {
 	c.Sessions = slices.Clone(h.Sessions)
 	c.Committed = slices.Clone(h.Committed)
 	c.Recipes = slices.Clone(h.Recipes)
+	c.Connected = slices.Clone(h.Connected)
+	c.Replicas = slices.Clone(h.Replicas)
+	for i := range c.Replicas {
+		c.Replicas[i].Ephemerals = slices.Clone(h.Replicas[i].Ephemerals)
+	}
 	return &c
 }

@@ -26,12 +26,21 @@ import (
 //     write missing from it is taken never to have happened.
 //   - Reads are replayed without auth ids (as world:anyone), and watch events are not
 //     ACL-filtered, so checked workloads keep what they read and watch world-readable.
+//   - Connected and Replicas are taken when the run ends, after a quiet period (see their
+//     types); a recorder that cannot take them leaves them empty and the checks that need
+//     them are skipped.
 type History struct {
 	Ops       []Op
 	Events    []WatchEvent
 	Sessions  []SessionEvent
 	Committed []CommittedTxn
 	Recipes   []RecipeEvent
+	// Connected lists the sessions still connected at the end of the run. Without it, an
+	// event owed after a session's last reply cannot be told from one still in flight.
+	Connected []ConnectedSession
+	// Replicas are the servers' own final states, the oracle for the ephemerals no read
+	// happened to look at.
+	Replicas []ReplicaState
 }
 
 // Op is one client request: its call, and its reply or the lack of one.
@@ -138,6 +147,40 @@ type SessionEvent struct {
 	Session int64
 	Kind    SessionEventKind
 	Time    int64
+}
+
+// ConnectedSession says a session's connection was up and drained when the run ended:
+// the recorder sampled AppliedZxid, the last zxid applied by the server holding the
+// connection, once no request of the session was outstanding, then let the run go on for
+// longer than any message takes to arrive, and kept the record only because the client
+// was still on that same connection and session at the end. A server sends a watch event
+// as it applies the triggering txn (ZooKeeper's DataTree fires the watches inside the
+// apply, zk-protocol.md §8.4-8.5), so every event that server owed
+// the session for a txn up to AppliedZxid has reached the client: one still missing then
+// was lost, not late.
+type ConnectedSession struct {
+	Client      int
+	Session     int64
+	Server      string // for reports
+	AppliedZxid int64
+	Time        int64 // when AppliedZxid was sampled
+}
+
+// ReplicaState is what one server's own tree held when the run ended, after the quiet
+// period: its last applied zxid and every ephemeral znode in it with its owner (zab/tree's
+// GetEphemerals of each session it holds). A server whose tree keeps an ephemeral of a
+// closed session (zab-bugs.md Z08, Z29, Z31) agrees with no reply if no client reads that
+// znode, and with every other replica if they share the bug; it disagrees with this.
+type ReplicaState struct {
+	Server     string
+	Zxid       int64
+	Ephemerals []Ephemeral // any order
+}
+
+// Ephemeral is one ephemeral znode and the session that owns it.
+type Ephemeral struct {
+	Path  string
+	Owner int64
 }
 
 // CommittedTxn is one txn of the committed order, as applied.
@@ -303,6 +346,11 @@ func (e SessionEvent) String() string {
 func (e RecipeEvent) String() string {
 	return fmt.Sprintf("%s: client %d session %#x t=%d %v %q at zxid %s",
 		e.Recipe, e.Client, e.Session, e.Time, e.Kind, e.Node, formatZxid(e.Zxid))
+}
+
+func (c ConnectedSession) String() string {
+	return fmt.Sprintf("client %d session %#x t=%d connected to %s at zxid %s",
+		c.Client, c.Session, c.Time, c.Server, formatZxid(c.AppliedZxid))
 }
 
 func formatZxid(z int64) string { return FormatZxid(uint64(z)) }

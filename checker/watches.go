@@ -23,7 +23,10 @@ import (
 //     such a reply is lost or late;
 //   - after a reconnect, setWatches replays what the session missed (§8.6): the expected
 //     replays are computed from the state at the setWatches reply's zxid, and an exist
-//     watch whose znode came and went while disconnected is legitimately missed.
+//     watch whose znode came and went while disconnected is legitimately missed;
+//   - an event owed after the session's last reply is never lost while the session lives:
+//     when the history says the session was still connected and drained at the end
+//     (ConnectedSession), every trigger up to its server's applied zxid must have been told.
 //
 // Known limits: the ACL filter of ZOOKEEPER-4799 is not modelled (workloads checked here
 // must let every session READ what it watches), nor a watch set on a lagging server
@@ -87,6 +90,7 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 			lost[o.Session] = append(lost[o.Session], o)
 		}
 	}
+	ends := connectedAtEnd(h, rp, r)
 	events := map[int64][]*WatchEvent{}
 	for i := range h.Events {
 		e := &h.Events[i]
@@ -106,7 +110,78 @@ func checkWatches(h *History, rp *replayed, r *Report) {
 		slices.SortFunc(lost[id], func(a, b *Op) int { return int(a.Xid) - int(b.Xid) })
 		w := &sessionWatches{rp: rp, r: r, standard: map[watchKey]standardWatch{}}
 		w.walk(ops, lost[id], events[id], sent)
+		if end := ends[id]; end != nil && !lastIsLostSetWatches(bySession[id], lost[id]) {
+			w.atEnd(end)
+		}
 	}
+}
+
+// connectedAtEnd indexes h.Connected by session, leaving out the sessions whose end the
+// client saw or the committed order holds: their watches died with them, and events sent
+// just before the close may be dropped with the connection.
+func connectedAtEnd(h *History, rp *replayed, r *Report) map[int64]*ConnectedSession {
+	ended := map[int64]bool{}
+	for _, e := range h.Sessions {
+		if e.Kind == SessionExpired || e.Kind == SessionClosed {
+			ended[e.Session] = true
+		}
+	}
+	ends := map[int64]*ConnectedSession{}
+	for i := range h.Connected {
+		c := &h.Connected[i]
+		if _, dup := ends[c.Session]; dup {
+			r.add(Violation{Check: CheckMalformed,
+				Detail: fmt.Sprintf("session %#x is connected twice at the end: %v and %v", c.Session, *ends[c.Session], *c)})
+			continue
+		}
+		ends[c.Session] = c
+	}
+	for id := range ends {
+		if _, closed := rp.sessionClosed[id]; closed || ended[id] {
+			delete(ends, id)
+		}
+	}
+	return ends
+}
+
+// lastIsLostSetWatches reports whether the session's last request was a setWatches without
+// a reply: the server's watch table then depends on whether it applied it, so the end says
+// nothing certain (a recorder that waits for a quiet end should not produce this).
+func lastIsLostSetWatches(replied, lost []*Op) bool {
+	if len(lost) == 0 {
+		return false
+	}
+	last := lost[len(lost)-1]
+	for _, o := range replied {
+		if o.Xid > last.Xid && hasServerZxid(o) {
+			return false
+		}
+	}
+	return true
+}
+
+// atEnd takes the end of the run for a session still connected and drained then: the
+// events its server owed for every trigger up to the zxid it had applied have arrived, so
+// a trigger still expected was lost (the session lives, and no later reply will ever
+// reveal it).
+func (w *sessionWatches) atEnd(c *ConnectedSession) {
+	if c.AppliedZxid < w.lastZxid {
+		w.r.add(Violation{Check: CheckMalformed,
+			Detail: fmt.Sprintf("session connected at the end to a server at zxid %s, behind the zxid %s it already saw",
+				formatZxid(c.AppliedZxid), formatZxid(w.lastZxid))})
+		return
+	}
+	w.expand(c.AppliedZxid)
+	for _, x := range w.expected {
+		if x.reported {
+			continue
+		}
+		tr := w.rp.triggers[x.trigger]
+		w.r.add(Violation{Check: CheckWatchDelivered,
+			Detail: fmt.Sprintf("no %s(%q) event for the txn at zxid %s by the end of the run, though the session "+
+				"stayed connected (%v)", eventName(tr.typ), tr.path, formatZxid(tr.zxid), *c)})
+	}
+	w.expected = w.expected[:0]
 }
 
 // walk places each event after the reply its AfterXid names and processes the stream.

@@ -201,3 +201,123 @@ func TestLostSetWatchesMutationsFail(t *testing.T) {
 		})
 	}
 }
+
+// endWorkload: w's last reply arms watches; the triggers come afterwards, and w never
+// replies again. Only the end of the run can tell whether w got its events.
+func endWorkload() (f *fakeZK, m, w int64) {
+	f = newFakeZK()
+	m, w = f.connect(0), f.connect(1)
+	f.do(m, create("/x", "x0"))
+	f.do(w, addWatch("/p", wire.AddWatchPersistent))
+	f.do(w, getData("/x", true))
+	f.do(m, create("/p", ""))        // fires w's persistent watch
+	f.do(m, setData("/x", "x1", -1)) // fires w's data watch
+	f.do(m, setData("/x", "x2", -1)) // one-shot: fires nothing
+	return f, m, w
+}
+
+// An event owed after the session's last reply is never lost while the session lives: the
+// record that the session was still connected and drained at the end reveals it (audit of
+// issue 5: before, such a loss passed).
+func TestWatchEventLostAfterLastReplyFails(t *testing.T) {
+	dropped := func(h *History, w int64, typ wire.EventType) *History {
+		h = h.clone()
+		h.Events = slices.DeleteFunc(h.Events, func(e WatchEvent) bool { return e.Session == w && e.Type == typ })
+		return h
+	}
+	t.Run("correct history passes", func(t *testing.T) {
+		f, _, w := endWorkload()
+		f.finish()
+		requireOK(t, &f.h)
+		require.Len(t, f.h.Events, 2, "w's data and persistent events: %v", f.h.Events)
+		require.Len(t, f.h.Connected, 2, "both sessions are connected at the end: %v", f.h.Connected)
+		require.True(t, slices.ContainsFunc(f.h.Connected, func(c ConnectedSession) bool { return c.Session == w }))
+	})
+	for _, tc := range []struct {
+		name string
+		typs []wire.EventType
+	}{
+		{"standard event lost", []wire.EventType{wire.EventNodeDataChanged}},
+		{"persistent and standard events lost", []wire.EventType{wire.EventNodeCreated, wire.EventNodeDataChanged}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, w := endWorkload()
+			f.finish()
+			h := &f.h
+			for _, typ := range tc.typs {
+				h = dropped(h, w, typ)
+			}
+			r := requireViolation(t, h, CheckWatchDelivered)
+			require.Contains(t, r.String(), "by the end of the run", "the violation names the end of the run")
+		})
+	}
+	// Where the history cannot tell a lost event from one in flight, the check stays
+	// silent rather than guess.
+	for _, tc := range []struct {
+		name string
+		end  func(f *fakeZK, m, w int64)
+	}{
+		{"no end record", func(f *fakeZK, m, w int64) {}},
+		{"w disconnected at the end", func(f *fakeZK, m, w int64) { f.finish(w) }},
+		{"w's server had not applied the triggers", func(f *fakeZK, m, w int64) {
+			f.finish()
+			for i := range f.h.Connected {
+				if f.h.Connected[i].Session == w {
+					f.h.Connected[i].AppliedZxid = f.h.Ops[2].Zxid // w's getData reply
+				}
+			}
+		}},
+		{"w expired", func(f *fakeZK, m, w int64) {
+			f.expire(w)
+			f.finish()
+		}},
+	} {
+		t.Run(tc.name+" passes", func(t *testing.T) {
+			f, m, w := endWorkload()
+			tc.end(f, m, w)
+			h := dropped(dropped(&f.h, w, wire.EventNodeDataChanged), w, wire.EventNodeCreated)
+			require.Empty(t, slices.DeleteFunc(h.Events, func(e WatchEvent) bool { return e.Session != w }),
+				"every event of w is dropped")
+			requireOK(t, h)
+		})
+	}
+	for _, tc := range []struct {
+		name   string
+		break_ func(h *History)
+	}{
+		{"a session connected twice at the end", func(h *History) {
+			h.Connected = append(h.Connected, h.Connected[len(h.Connected)-1])
+		}},
+		{"a server behind the session's own zxid", func(h *History) {
+			for i := range h.Connected {
+				h.Connected[i].AppliedZxid = h.Ops[0].Zxid - 1
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _ := endWorkload()
+			f.finish()
+			h := f.h.clone()
+			tc.break_(h)
+			requireViolation(t, h, CheckMalformed)
+		})
+	}
+}
+
+// The audit's sketch: create /x, a data watch from w, setData twice, w's NodeDataChanged
+// deleted: Check must fail once the history says w was still connected at the end.
+func TestAuditLostWatchAtEnd(t *testing.T) {
+	f := newFakeZK()
+	m, w := f.connect(0), f.connect(1)
+	f.do(m, create("/x", "x0"))
+	f.do(w, getData("/x", true))
+	f.do(m, setData("/x", "x1", -1)) // fires w's data watch
+	f.do(m, setData("/x", "x2", -1))
+	f.finish()
+	n := len(f.h.Events)
+	f.h.Events = slices.DeleteFunc(f.h.Events, func(e WatchEvent) bool {
+		return e.Session == w && e.Type == wire.EventNodeDataChanged
+	})
+	require.Equal(t, n-1, len(f.h.Events), "exactly w's NodeDataChanged is deleted")
+	requireViolation(t, &f.h, CheckWatchDelivered)
+}
