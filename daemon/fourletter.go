@@ -27,9 +27,11 @@ const (
 	notServed = "This ZooKeeper instance is not currently serving requests\n"
 )
 
-// fourLetterWords are the commands zabd answers (zk-protocol.md §11); other known words of
-// ZooKeeper's list are closed unanswered, like an unknown word.
-var fourLetterWords = []string{"conf", "cons", "envi", "isro", "mntr", "ruok", "srvr", "stat", "wchs"}
+// fourLetterWords are the commands zabd answers (zk-protocol.md §11); the other words of
+// ZooKeeper's list are closed unanswered, like an unknown word: hash (Apache 3.8.0 answers
+// nothing either, its digest log being empty), stmk (see traceMask), wchc and wchp (the
+// per-session watch lists live in zab/node, which exports only their count).
+var fourLetterWords = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchs"}
 
 func isFourLetterWord(w string) bool { return slices.Contains(fourLetterWords, w) }
 
@@ -125,6 +127,8 @@ func (s *Server) fourLetterOutput(word string) string {
 		return s.envi()
 	case "conf":
 		return s.conf()
+	case "gtmk":
+		return gtmk()
 	}
 	v := s.view()
 	if !v.ok {
@@ -162,6 +166,15 @@ func (s *Server) fourLetterOutput(word string) string {
 		return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", watching, v.watches, v.watches)
 	case "mntr":
 		return s.mntr(v)
+	case "crst":
+		return s.resetConnStats()
+	case "srst":
+		return s.resetServerStats()
+	case "dirs":
+		return s.dirs()
+	case "dump":
+		out, _ := s.dump()
+		return out
 	}
 	return ""
 }
@@ -215,8 +228,12 @@ func (c *clientConn) describe(full bool) string {
 		if c.hasCxid {
 			fmt.Fprintf(&b, ",lcxid=0x%x", uint32(c.lastCxid))
 		}
+		lresp := int64(0) // no reply yet, or crst: ZooKeeper's lastResponseTime starts at 0
+		if !c.lastResp.IsZero() {
+			lresp = c.lastResp.UnixMilli()
+		}
 		fmt.Fprintf(&b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
-			uint64(c.lastZxid), c.lastResp.UnixMilli(), c.lastLatency.Milliseconds(), c.lat.minMs(), int64(c.lat.avgMs()), c.lat.maxMs())
+			uint64(c.lastZxid), lresp, c.lastLatency.Milliseconds(), c.lat.minMs(), int64(c.lat.avgMs()), c.lat.maxMs())
 	}
 	b.WriteString(")\n")
 	return b.String()

@@ -3,10 +3,12 @@ package daemon
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,4 +138,52 @@ func TestPrometheusMetrics(t *testing.T) {
 		assert.True(t, strings.Contains(text, want), "metrics lack %q:\n%s", want, text)
 	}
 	_ = zk.ErrNoNode
+}
+
+// The administrative words answer in Apache ZooKeeper 3.8.0's formats (conformance's
+// TestFourLetterWordsAgree compares them with Apache's): dump lists the sessions, their
+// ephemerals and the connections, crst and srst reset what cons and srvr count.
+func TestAdministrativeFourLetterWords(t *testing.T) {
+	e := startEnsemble(t, 1)
+	addr := e.Addrs()[0]
+	c, _ := connect(t, []string{addr}, 4*time.Second)
+	_, err := c.Create("/eph", nil, zk.FlagEphemeral, open)
+	require.NoError(t, err)
+	for range 10 {
+		_, _, err = c.Get("/eph")
+		require.NoError(t, err)
+	}
+	sid := fmt.Sprintf("0x%x", c.SessionID())
+
+	assert.Equal(t, "306", send(t, addr, []byte("gtmk")), "gtmk: ZooTrace's default mask, no line end")
+	assert.Regexp(t, `^datadir_size: \d+\nlogdir_size: \d+\n$`, send(t, addr, []byte("dirs")))
+	date := `[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \S+ \d{4}`
+	assert.Regexp(t, regexp.MustCompile(`^SessionTracker dump:\nSession Sets \(1\)/\(1\):\n1 expire at `+date+`:\n\t`+sid+`\n`+
+		`ephemeral nodes dump:\nSessions with Ephemerals \(1\):\n`+sid+`:\n\t/eph\n`+
+		`Connections dump:\nConnections Sets \(\d+\)/\(\d+\):\n(\d+ expire at `+date+`:\n(\tip: /127\.0\.0\.1:\d+ sessionId: 0x[0-9a-f]+\n)+)+$`),
+		send(t, addr, []byte("dump")), "dump with one session holding /eph (session %s)", sid)
+
+	sessionLine := regexp.MustCompile(`sid=` + sid + `,[^\n]*`)
+	before := sessionLine.FindString(send(t, addr, []byte("cons")))
+	assert.Contains(t, before, "lop=GETD", "cons before crst")
+	assert.Equal(t, "Connection stats reset.\n", send(t, addr, []byte("crst")))
+	after := sessionLine.FindString(send(t, addr, []byte("cons")))
+	assert.Regexp(t, `^sid=`+sid+`,lop=(NA|PING),est=\d+,to=\d+,(lcxid=0x[0-9a-f]+,)?lzxid=0x[0-9a-f]+,lresp=\d+,`, after,
+		"cons after crst (before: %s)", before)
+	if strings.Contains(after, "lop=NA") {
+		assert.Contains(t, after, ",lzxid=0xffffffffffffffff,lresp=0,llat=0,minlat=0,avglat=0,maxlat=0)",
+			"a connection without a request since crst prints ServerCnxn.resetStats' values")
+	}
+
+	received := regexp.MustCompile(`\nReceived: (\d+)\n`)
+	count := func() int {
+		m := received.FindStringSubmatch(send(t, addr, []byte("srvr")))
+		require.NotNil(t, m, "srvr has a Received line")
+		n, err := strconv.Atoi(m[1])
+		require.NoError(t, err)
+		return n
+	}
+	require.GreaterOrEqual(t, count(), 12, "handshake, create and 10 reads were received")
+	assert.Equal(t, "Server stats reset.\n", send(t, addr, []byte("srst")))
+	assert.LessOrEqual(t, count(), 1, "after srst only a ping can have been received")
 }
