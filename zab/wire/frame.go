@@ -14,7 +14,8 @@ import (
 // ZooKeeper also checks each ustring/buffer length inside a record against jute.maxbuffer plus
 // zookeeper.jute.maxbuffer.extrasize (BinaryInputArchive.checkLength). Here every inner length
 // is checked against the bytes left in the frame instead, which is stricter and has the same
-// outcome for any frame that passed the frame check: a decode failure.
+// outcome for any frame that passed the frame check: a decode failure. What the decoded values
+// take in memory is bounded separately, by the Decoder's budget (budget.go).
 const FrameBytesMaxDefault = 0xfffff
 
 // frameLengthBytes is the size of the length prefix of every frame.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -101,15 +102,20 @@ func (e *Encoder) stat(s *Stat) {
 // Decoder reads jute values from one frame. It never panics and never reads past the frame:
 // the first failure is remembered (Err), and every later read returns a zero value, so record
 // decoders read all their fields and check Err once. No allocation is sized by a length or
-// count that exceeds the bytes left in the frame, so a frame of n bytes costs O(n) memory.
+// count that exceeds the bytes left in the frame, and every allocation is first charged
+// against a budget (budget.go), so decoding a frame of n bytes allocates at most
+// DecodeBytesMax(n) bytes.
 type Decoder struct {
-	buf []byte
-	off int
-	err error
+	buf           []byte
+	off           int
+	err           error
+	heapBytesLeft int
 }
 
 // NewDecoder returns a Decoder over one frame's payload (without the 4-byte length).
-func NewDecoder(frame []byte) *Decoder { return &Decoder{buf: frame} }
+func NewDecoder(frame []byte) *Decoder {
+	return &Decoder{buf: frame, heapBytesLeft: DecodeBytesMax(len(frame)) - decodeFixedBytes}
+}
 
 // Err returns the first decoding failure, or nil.
 func (d *Decoder) Err() error { return d.err }
@@ -190,7 +196,7 @@ func (d *Decoder) length(what string) int {
 // non-nil empty slice. The bytes are copied: the frame may be reused by the caller.
 func (d *Decoder) Buffer() []byte {
 	n := d.length("buffer")
-	if d.err != nil || n < 0 {
+	if d.err != nil || n < 0 || !d.charge(heapBytes(n), "buffer") {
 		return nil
 	}
 	return append(make([]byte, 0, n), d.take(n, "buffer")...)
@@ -204,7 +210,21 @@ func (d *Decoder) String() string {
 	if d.err != nil || n <= 0 {
 		return ""
 	}
-	return javaString(d.take(n, "ustring"))
+	b := d.take(n, "ustring")
+	if d.err != nil {
+		return ""
+	}
+	if utf8.Valid(b) {
+		if !d.charge(heapBytes(n), "ustring") {
+			return ""
+		}
+		return string(b)
+	}
+	size := javaStringBytes(b)
+	if !d.charge(heapBytes(size), "ustring") {
+		return ""
+	}
+	return replaceIllFormed(b, size)
 }
 
 // javaString is what a Java server makes of a ustring's bytes: jute decodes them with
@@ -216,22 +236,50 @@ func javaString(b []byte) string {
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	out := make([]byte, 0, len(b)+8)
+	return replaceIllFormed(b, javaStringBytes(b))
+}
+
+// replaceIllFormed is javaString of b, which is not valid UTF-8, given its length size.
+func replaceIllFormed(b []byte, size int) string {
+	var out strings.Builder
+	out.Grow(size) // the only allocation: String() does not copy
 	for i := 0; i < len(b); {
 		if b[i] < utf8.RuneSelf {
-			out = append(out, b[i])
+			out.WriteByte(b[i])
 			i++
 			continue
 		}
 		if r, size := utf8.DecodeRune(b[i:]); r != utf8.RuneError || size > 1 {
-			out = append(out, b[i:i+size]...)
+			out.Write(b[i : i+size])
 			i += size
 			continue
 		}
-		out = utf8.AppendRune(out, utf8.RuneError)
+		out.WriteRune(utf8.RuneError)
 		i += maximalSubpart(b[i:])
 	}
-	return string(out)
+	return out.String()
+}
+
+// javaStringBytes is len(javaString(b)), computed without allocating so that the decoder can
+// charge it first: a byte that is not UTF-8 becomes the three bytes of U+FFFD, so the string
+// may be up to three times longer than its ustring.
+func javaStringBytes(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); {
+		if b[i] < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		if r, size := utf8.DecodeRune(b[i:]); r != utf8.RuneError || size > 1 {
+			n += size
+			i += size
+			continue
+		}
+		n += utf8.RuneLen(utf8.RuneError)
+		i += maximalSubpart(b[i:])
+	}
+	return n
 }
 
 // maximalSubpart is the length of the longest prefix of b (which does not start with a
@@ -300,7 +348,7 @@ func (d *Decoder) vectorCount(what string, elemBytesMin int, nullable bool) int 
 
 func (d *Decoder) strings(nullable bool) []string {
 	n := d.vectorCount("ustring", 4, nullable)
-	if d.err != nil || n < 0 {
+	if d.err != nil || n < 0 || !d.chargeElems(n, stringHeaderBytes, "vector<ustring>") {
 		return nil
 	}
 	xs := make([]string, n)
@@ -315,7 +363,7 @@ func (d *Decoder) strings(nullable bool) []string {
 
 func (d *Decoder) acls(nullable bool) []ACL {
 	n := d.vectorCount("ACL", 12, nullable)
-	if d.err != nil || n < 0 {
+	if d.err != nil || n < 0 || !d.chargeElems(n, aclBytes, "vector<ACL>") {
 		return nil
 	}
 	xs := make([]ACL, n)

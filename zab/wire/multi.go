@@ -59,6 +59,46 @@ func multiResultBody(t OpCode) (body Record, ok bool) {
 	return nil, false
 }
 
+// multiOpRecordBytes is the in-memory size of the record multiOpBody(t) allocates, and
+// multiResultRecordBytes that of multiResultBody(t)'s, for the decoding budget, which is
+// charged before the record is made (TestHeapSizes checks them against reflect).
+func multiOpRecordBytes(t OpCode) int {
+	switch t {
+	case OpCreate, OpCreate2, OpCreateContainer:
+		return 72 // string, two slices, flags
+	case OpCreateTTL:
+		return 80 // CreateRequest's fields and a long
+	case OpSetData:
+		return 48 // string, slice, version
+	}
+	return 24 // delete, check, getChildren, getData: a string and an int or a bool
+}
+
+func multiResultRecordBytes(t OpCode) int {
+	switch t {
+	case OpCreate:
+		return 16 // string
+	case OpCreate2:
+		return 88 // string, Stat
+	case OpSetData:
+		return 72 // Stat
+	case OpGetChildren:
+		return 24 // slice
+	case OpGetData:
+		return 96 // slice, Stat
+	}
+	return 0 // delete and check have no record
+}
+
+// growMultiList returns the capacity a multi op or result list of length n grows to, charging
+// the new backing array of elemBytes per element; ok is false when the budget cannot pay. The
+// lists grow by doubling, as append would, but each growth is paid for first: every array the
+// decode ever allocates counts, not only the last.
+func growMultiList(d *Decoder, n, elemBytes int, what string) (capacity int, ok bool) {
+	capacity = max(4, 2*n)
+	return capacity, d.chargeElems(capacity, elemBytes, what)
+}
+
 // multiOpMatches reports whether body is the request record of sub-op type t.
 func multiOpMatches(t OpCode, body Record) bool {
 	switch body.(type) {
@@ -126,6 +166,9 @@ func (r *MultiRequest) decodeFrom(d *Decoder) {
 			d.fail("multi op list longer than its frame")
 			return
 		}
+		if !d.charge(heapBytes(multiOpRecordBytes(h.Type)), "multi op record") {
+			break
+		}
 		body := multiOpBody(h.Type)
 		if body == nil {
 			d.fail("multi op type %d is not allowed", h.Type)
@@ -137,6 +180,13 @@ func (r *MultiRequest) decodeFrom(d *Decoder) {
 			return
 		}
 		body.decodeFrom(d)
+		if len(r.Ops) == cap(r.Ops) {
+			capacity, ok := growMultiList(d, len(r.Ops), multiOpBytes, "multi op list")
+			if !ok {
+				break
+			}
+			r.Ops = append(make([]MultiOp, 0, capacity), r.Ops...)
+		}
 		r.Ops = append(r.Ops, op)
 		h.decodeFrom(d)
 	}
@@ -188,6 +238,9 @@ func (r *MultiResponse) decodeFrom(d *Decoder) {
 		if h.Type == OpError {
 			res.Err = Err(d.Int())
 		} else {
+			if !d.charge(heapBytes(multiResultRecordBytes(h.Type)), "multi result record") {
+				break
+			}
 			body, ok := multiResultBody(h.Type)
 			if !ok {
 				d.fail("multi result type %d is not allowed", h.Type)
@@ -197,6 +250,13 @@ func (r *MultiResponse) decodeFrom(d *Decoder) {
 				body.decodeFrom(d)
 			}
 			res.Body = body
+		}
+		if len(r.Results) == cap(r.Results) {
+			capacity, ok := growMultiList(d, len(r.Results), multiResultBytes, "multi result list")
+			if !ok {
+				break
+			}
+			r.Results = append(make([]MultiResult, 0, capacity), r.Results...)
 		}
 		r.Results = append(r.Results, res)
 		h.decodeFrom(d)

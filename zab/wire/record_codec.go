@@ -363,7 +363,7 @@ func (r *WhoAmIResponse) encodeTo(e *Encoder) {
 
 func (r *WhoAmIResponse) decodeFrom(d *Decoder) {
 	n := d.vectorCount("ClientInfo", 8, notNullable)
-	if d.err != nil || n < 0 {
+	if d.err != nil || n < 0 || !d.chargeElems(n, clientInfoBytes, "vector<ClientInfo>") {
 		r.ClientInfo = nil
 		return
 	}
