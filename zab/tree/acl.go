@@ -69,12 +69,7 @@ func idMatches(scheme, have, want string) bool {
 // authenticated (digest) id of the caller, and validate every other scheme with its
 // provider. The result is what getACL returns later.
 func fixupACL(acl []wire.ACL, ids []wire.Id) ([]wire.ACL, wire.Err) {
-	unique := make([]wire.ACL, 0, len(acl))
-	for _, a := range acl {
-		if !containsACL(unique, a) {
-			unique = append(unique, a)
-		}
-	}
+	unique := uniqueACLs(acl)
 	if len(unique) == 0 {
 		return nil, wire.ErrInvalidACL
 	}
@@ -112,13 +107,21 @@ func fixupACL(acl []wire.ACL, ids []wire.Id) ([]wire.ACL, wire.Err) {
 	return out, wire.ErrOK
 }
 
-func containsACL(list []wire.ACL, a wire.ACL) bool {
-	for _, b := range list {
-		if b == a {
-			return true
+// uniqueACLs is acl without its exact duplicates, keeping each first occurrence in order
+// (PrepRequestProcessor.removeDuplicates). ZooKeeper scans the kept list for each entry, which
+// is quadratic: a frame holds up to ~87k ACL entries, and that scan would stall the node loop
+// for seconds, so a set of the entries seen does the same in one pass. Only membership is
+// asked of the map, never its order.
+func uniqueACLs(acl []wire.ACL) []wire.ACL {
+	unique := make([]wire.ACL, 0, len(acl))
+	seen := make(map[wire.ACL]struct{}, len(acl))
+	for _, a := range acl {
+		if _, dup := seen[a]; !dup {
+			seen[a] = struct{}{}
+			unique = append(unique, a)
 		}
 	}
-	return false
+	return unique
 }
 
 // javaSplitCount is len(s.split(sep)) in Java: trailing empty strings are removed, so

@@ -104,6 +104,28 @@ func TestFixupACL(t *testing.T) {
 	assert.Equal(t, wire.ErrOK, err, "Java's split keeps a leading empty part: \":hash\" has two parts")
 }
 
+// TestFixupACLDropsDuplicatesOfALargeList: a create frame can carry ~87k ACL entries; the
+// duplicates go, the first occurrence of each stays, in request order, whatever the size
+// (BenchmarkFixupLargeACL times it).
+func TestFixupACLDropsDuplicatesOfALargeList(t *testing.T) {
+	distinct := largeACL(20000)
+	acl := append(append([]wire.ACL{}, distinct...), distinct[:1000]...) // repeats at the end
+	acl = append(acl[:10:10], append(distinct[5:8:8], acl[10:]...)...) // and inside
+	got, err := fixupACL(acl, nil)
+	assert.Equal(t, wire.ErrOK, err)
+	assert.Equal(t, distinct, got, "fixupACL of %d entries keeps the %d distinct ones, each at its first place", len(acl), len(distinct))
+}
+
+// largeACL is n distinct world:anyone entries (the permission bits differ), as the audit's
+// 87k-entry create sent them.
+func largeACL(n int) []wire.ACL {
+	acl := make([]wire.ACL, n)
+	for i := range acl {
+		acl[i] = wire.ACL{Perms: wire.Perms(i), ID: wire.Id{Scheme: "world", ID: "anyone"}}
+	}
+	return acl
+}
+
 func TestReapable(t *testing.T) {
 	h := newHarness(t, Config{ExtendedTypesEnabled: true})
 	h.openSession(1)
