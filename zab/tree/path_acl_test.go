@@ -110,7 +110,7 @@ func TestFixupACL(t *testing.T) {
 func TestFixupACLDropsDuplicatesOfALargeList(t *testing.T) {
 	distinct := largeACL(20000)
 	acl := append(append([]wire.ACL{}, distinct...), distinct[:1000]...) // repeats at the end
-	acl = append(acl[:10:10], append(distinct[5:8:8], acl[10:]...)...) // and inside
+	acl = append(acl[:10:10], append(distinct[5:8:8], acl[10:]...)...)   // and inside
 	got, err := fixupACL(acl, nil)
 	assert.Equal(t, wire.ErrOK, err)
 	assert.Equal(t, distinct, got, "fixupACL of %d entries keeps the %d distinct ones, each at its first place", len(acl), len(distinct))
