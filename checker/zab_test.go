@@ -113,25 +113,57 @@ func TestZabCheckerCatchesEachViolation(t *testing.T) {
 	}
 }
 
-// Agreement is a whole-run property: it is judged by Finish, so it needs its own history in
-// which the prefix checks see nothing wrong per event (node 2's life restarts at a snapshot
-// state that skips a txn node 1 delivered).
-func TestZabCheckerCatchesAgreementViolation(t *testing.T) {
+// invariantsAt feeds history to a fresh checker and returns the invariants the checker
+// reported at the last event, and those reported before it.
+func invariantsAt(history []ZabEvent) (last, before []string) {
 	c := NewZabChecker()
-	for _, e := range []ZabEvent{
-		established(1, 1, 0), proposed(1, z(1, 1), "a"), proposed(1, z(1, 2), "b"),
-		delivered(1, z(1, 1), "a"),
-	} {
+	for i, e := range history {
+		n := len(c.Violations())
 		c.Observe(e)
+		for _, v := range c.Violations()[n:] {
+			if i == len(history)-1 {
+				last = append(last, v.Invariant)
+			} else {
+				before = append(before, v.Invariant)
+			}
+		}
 	}
-	require.Empty(t, c.Violations(), "legal so far")
-	// Forge two lives that each miss what the other has, without breaking a per-event rule.
-	c.lives = append(c.lives,
-		&zabLife{node: 7, seq: []uint64{z(1, 1)}, pos: map[uint64]int{z(1, 1): 0}},
-		&zabLife{node: 8, seq: []uint64{z(1, 2)}, pos: map[uint64]int{z(1, 2): 0}})
-	v := c.Finish()
-	require.NotEmpty(t, v, "expected an Agreement violation")
-	assert.Equal(t, Agreement, v[0].Invariant, "got %v", v)
+	return last, before
+}
+
+// Agreement is checked in Observe, from events alone. It is implied by PrefixConsistency
+// (two prefixes of one sequence are ordered by inclusion), so a delivery that breaks it
+// breaks PrefixConsistency too; a restore can break it with nothing else.
+func TestZabCheckerCatchesAgreementViolation(t *testing.T) {
+	base := []ZabEvent{
+		established(1, 1, 0),
+		proposed(1, z(1, 1), "a"), proposed(1, z(1, 2), "b"), proposed(1, z(1, 3), "c"),
+		delivered(1, z(1, 1), "a"), delivered(1, z(1, 2), "b"),
+	}
+	with := func(evs ...ZabEvent) []ZabEvent { return append(append([]ZabEvent{}, base...), evs...) }
+	tests := []struct {
+		name           string
+		history        []ZabEvent
+		atLast, before []string
+	}{
+		{"node 2 delivers c where node 1 delivered b: each lacks what the other has",
+			with(delivered(2, z(1, 1), "a"), delivered(2, z(1, 3), "c")),
+			[]string{LocalPrimaryOrder, PrefixConsistency, Agreement}, nil},
+		{"node 3 restores a state holding b while node 2's life holds c instead",
+			with(delivered(2, z(1, 1), "a"), delivered(2, z(1, 3), "c"), ZabEvent{Kind: ZabRestored, Node: 3, Zxid: z(1, 2)}),
+			[]string{Agreement}, []string{LocalPrimaryOrder, PrefixConsistency, Agreement}},
+		{"lives of different lengths on one sequence agree",
+			with(delivered(2, z(1, 1), "a"), ZabEvent{Kind: ZabCrashed, Node: 1}, ZabEvent{Kind: ZabRestored, Node: 1, Zxid: z(1, 1)},
+				delivered(2, z(1, 2), "b"), delivered(2, z(1, 3), "c")),
+			nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			last, before := invariantsAt(tt.history)
+			assert.Equal(t, tt.atLast, last, "invariants reported at the last event (expected %v, got %v)", tt.atLast, last)
+			assert.Equal(t, tt.before, before, "invariants reported before the last event (expected %v, got %v)", tt.before, before)
+		})
+	}
 }
 
 func TestZabCheckerRestoreOfUndeliveredStateIsIntegrityViolation(t *testing.T) {
