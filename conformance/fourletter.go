@@ -14,9 +14,24 @@ import (
 // server; cons/dump on a busy server are the largest).
 const fourLetterReplyBytesMax = 4 << 20
 
-// FourLetterWords are the commands monitoring tools parse (issue 8), in the order reports
-// list them.
-var FourLetterWords = []string{"ruok", "srvr", "stat", "mntr", "envi", "conf", "cons", "wchs"}
+// FourLetterWords are the commands TestFourLetterWordsAgree compares: those monitoring tools
+// parse (issue 8), then the administrative ones; crst and srst come last because they reset
+// what the others count.
+var FourLetterWords = []string{"ruok", "srvr", "stat", "mntr", "envi", "conf", "cons", "wchs", "isro",
+	"dump", "dirs", "gtmk", "hash", "crst", "srst"}
+
+// ZabdUnansweredWords are the words of ZooKeeper's list that zabd closes unanswered while
+// Apache ZooKeeper 3.8.0 answers them (README.md, "Four-letter words"): wchc and wchp list
+// the watches per session and per path, which zab/node keeps without exporting them; stmk
+// reads its eight mask bytes from the connection's buffer, which zabd's 4lw handler does not
+// see.
+var ZabdUnansweredWords = []string{"wchc", "wchp", "stmk"}
+
+// ZabdCountDifferences are the StateCounts keys where zabd's value is known to differ from
+// Apache ZooKeeper 3.8.0's (README.md): ZooKeeper's wchs counts its data-watch table only
+// (DataTree.getWatchesSummary), zabd's the (path, session) entries of both tables, since
+// zab/node exports no per-table count.
+var ZabdCountDifferences = []string{"wchs paths", "wchs watches", "wchs connections"}
 
 // FourLetterWord sends a four-letter-word command on a fresh connection and returns everything
 // the server writes before closing it (zk-protocol.md §11). The whole exchange is bounded by
@@ -148,6 +163,16 @@ func ParseFourLetter(cmd, out string) FourLetterReport {
 		}
 	}
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	switch {
+	case out == "":
+		// Closed unanswered (a word the server does not answer, or hash with no digest log).
+		r.Fields["reply"] = "=empty"
+		return r
+	case cmd == "gtmk":
+		// The trace mask: the same on any server that was not sent stmk.
+		r.Fields["mask"] = "=" + out
+		return r
+	}
 	switch cmd {
 	case "ruok":
 		r.Fields["ruok"] = "=" + out
@@ -195,6 +220,71 @@ func ParseFourLetter(cmd, out string) FourLetterReport {
 		}
 	}
 	return r
+}
+
+var (
+	wchsRE       = regexp.MustCompile(`^(\d+) connections watching (\d+) paths\nTotal watches:(\d+)\n$`)
+	mntrCountRE  = regexp.MustCompile(`(?m)^(zk_znode_count|zk_watch_count|zk_ephemerals_count)\t(\d+)$`)
+	nodeCountRE  = regexp.MustCompile(`(?m)^Node count: (\d+)$`)
+	sessionSetRE = regexp.MustCompile(`(?m)^Session Sets \(\d+\)/\((\d+)\):$`)
+)
+
+// StateCounts extracts from 4lw replies (keyed by word) the figures that describe the data
+// and watch state rather than the traffic, which two servers in the same state must print
+// exactly: mntr's znode, watch and ephemeral counts, srvr's node count, wchs's three
+// numbers, and from dump the number of tracked sessions, of sessions holding ephemerals and
+// the ephemeral paths (a sorted set: ZooKeeper prints its HashSet's order). A figure missing
+// from a reply is reported as "missing".
+func StateCounts(outs map[string]string) map[string]string {
+	got := map[string]string{}
+	for _, m := range mntrCountRE.FindAllStringSubmatch(outs["mntr"], -1) {
+		got["mntr "+m[1]] = m[2]
+	}
+	for _, k := range []string{"zk_znode_count", "zk_watch_count", "zk_ephemerals_count"} {
+		if _, ok := got["mntr "+k]; !ok {
+			got["mntr "+k] = "missing"
+		}
+	}
+	got["srvr Node count"] = "missing"
+	if m := nodeCountRE.FindStringSubmatch(outs["srvr"]); m != nil {
+		got["srvr Node count"] = m[1]
+	}
+	got["wchs connections"], got["wchs paths"], got["wchs watches"] = "missing", "missing", "missing"
+	if m := wchsRE.FindStringSubmatch(outs["wchs"]); m != nil {
+		got["wchs connections"], got["wchs paths"], got["wchs watches"] = m[1], m[2], m[3]
+	}
+	got["dump sessions"] = "missing"
+	if m := sessionSetRE.FindStringSubmatch(outs["dump"]); m != nil {
+		got["dump sessions"] = m[1]
+	}
+	holders, paths, ok := dumpEphemerals(outs["dump"])
+	got["dump sessions with ephemerals"], got["dump ephemerals"] = "missing", "missing"
+	if ok {
+		got["dump sessions with ephemerals"] = fmt.Sprint(holders)
+		got["dump ephemerals"] = strings.Join(paths, " ")
+	}
+	return got
+}
+
+// dumpEphemerals reads the "ephemeral nodes dump" section of a dump reply: the number of
+// sessions it says hold ephemerals and their paths, sorted.
+func dumpEphemerals(out string) (holders int, paths []string, ok bool) {
+	_, section, found := strings.Cut(out, "ephemeral nodes dump:\n")
+	if !found {
+		return 0, nil, false
+	}
+	section, _, _ = strings.Cut(section, "Connections dump:")
+	lines := strings.Split(section, "\n")
+	if _, err := fmt.Sscanf(lines[0], "Sessions with Ephemerals (%d):", &holders); err != nil {
+		return 0, nil, false
+	}
+	for _, l := range lines[1:] {
+		if p, isPath := strings.CutPrefix(l, "\t"); isPath {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	return holders, paths, true
 }
 
 // Diff lists the fields where r and other disagree, one line each, sorted; empty when they

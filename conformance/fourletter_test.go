@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/zabkit/zabkit/zab/wire"
 )
 
 func TestParseFourLetterKeepsStableValuesAndShapes(t *testing.T) {
@@ -57,42 +60,147 @@ func TestFourLetterReportDiffNamesEachDisagreement(t *testing.T) {
 	assert.Empty(t, a.Diff(a, "A", "A"), "a report agrees with itself")
 }
 
-// TestFourLetterWordsAgree fetches every four-letter word monitoring tools parse from target A
-// and target B and requires their reports to agree: the same keys, the same stable values,
-// the same value formats. Against zabd ($ZABKIT_CONFORMANCE_TARGET) this is the 4lw part of
-// the conformance table.
+// TestFourLetterWordsAgree fetches every four-letter word of FourLetterWords from target A and
+// target B, both holding the same state: a fresh pair of servers (so their counts start
+// equal), one run prefix with persistent and ephemeral znodes, and two open sessions with data,
+// child, exists and persistent watches. Their reports must agree (the same keys, the same
+// stable values, the same value formats), and the StateCounts — znode, watch and ephemeral
+// counts, wchs's numbers, dump's sessions and ephemerals — must be equal, except the
+// ZabdCountDifferences when B is zabd. Against zabd this is the 4lw part of the conformance
+// table. Reproduce: go test ./conformance -run 'TestFourLetterWordsAgree' -v
+// (ZABKIT_CONFORMANCE_TARGET=apache runs Apache against Apache).
 func TestFourLetterWordsAgree(t *testing.T) {
-	a, b := targets(t)
+	a, b, fresh := fourLetterTargets(t)
+	prefix := nextPrefix()
+	holdWatchState(t, a, prefix)
+	holdWatchState(t, b, prefix)
+	reproduce := "reproduce: go test ./conformance -run 'TestFourLetterWordsAgree' -v"
+	outs := map[string]map[string]string{a.Name: {}, b.Name: {}}
 	for _, cmd := range FourLetterWords {
 		t.Run(cmd, func(t *testing.T) {
 			outA, err := FourLetterWord(a.Addr, cmd, 5*time.Second)
 			require.NoError(t, err, "%s from %s", cmd, a.Name)
 			outB, err := FourLetterWord(b.Addr, cmd, 5*time.Second)
 			require.NoError(t, err, "%s from %s", cmd, b.Name)
+			outs[a.Name][cmd], outs[b.Name][cmd] = outA, outB
 			ra, rb := ParseFourLetter(cmd, outA), ParseFourLetter(cmd, outB)
 			require.NotEmpty(t, ra.Fields, "%s from %s parsed to nothing:\n%s", cmd, a.Name, outA)
 			if cmd == "mntr" {
 				for k := range rb.Fields {
 					_, inA := ra.Fields[k]
 					assert.True(t, inA || slices.Contains(ZabdMntrExtras, k),
-						"mntr key %s of %s is neither Apache's nor a documented zabd extra (ZabdMntrExtras)", k, b.Name)
+						"mntr key %s of %s is neither Apache's nor a documented zabd extra (ZabdMntrExtras); %s", k, b.Name, reproduce)
 				}
 				ra, rb = ra.Monitored(), rb.Monitored()
 			}
 			diffs := ra.Diff(rb, a.Name, b.Name)
-			assert.Empty(t, diffs, "%s reports differ:\n%s\n--- %s said:\n%s\n--- %s said:\n%s",
-				cmd, strings.Join(diffs, "\n"), a.Name, outA, b.Name, outB)
+			assert.Empty(t, diffs, "%s reports differ (%s):\n%s\n--- %s said:\n%s\n--- %s said:\n%s",
+				cmd, reproduce, strings.Join(diffs, "\n"), a.Name, outA, b.Name, outB)
 			if testing.Verbose() {
 				t.Logf("%s report: %s", cmd, formatReport(ra))
 			}
 		})
 	}
+	t.Run("state counts", func(t *testing.T) {
+		if !fresh {
+			t.Skipf("skipping: target B is a running server ($%s), whose counts include what it held before", TargetEnv)
+		}
+		ca, cb := StateCounts(outs[a.Name]), StateCounts(outs[b.Name])
+		assert.Equal(t, "2", ca["dump sessions with ephemerals"], "%s's dump (the two held sessions):\n%s", a.Name, outs[a.Name]["dump"])
+		if b.Name == "zabd" {
+			for _, k := range ZabdCountDifferences {
+				t.Logf("known difference (README.md) %s: %s %s, %s %s", k, a.Name, ca[k], b.Name, cb[k])
+				delete(ca, k)
+				delete(cb, k)
+			}
+		}
+		assert.Equal(t, ca, cb, "state counts differ, %s vs %s (%s)\n--- %s:\n%s%s\n--- %s:\n%s%s", a.Name, b.Name, reproduce,
+			a.Name, outs[a.Name]["mntr"], outs[a.Name]["dump"], b.Name, outs[b.Name]["mntr"], outs[b.Name]["dump"])
+	})
+	t.Run("unanswered by zabd", func(t *testing.T) {
+		if b.Name != "zabd" {
+			t.Skip("skipping: target B is not zabd")
+		}
+		for _, cmd := range ZabdUnansweredWords {
+			outA, err := FourLetterWord(a.Addr, cmd, 5*time.Second)
+			require.NoError(t, err)
+			outB, err := FourLetterWord(b.Addr, cmd, 5*time.Second)
+			require.NoError(t, err)
+			if cmd != "stmk" { // stmk without its 8 mask bytes gets nothing from Apache either
+				assert.NotEmpty(t, outA, "%s: Apache answers it (the README row says so)", cmd)
+			}
+			assert.Empty(t, outB, "%s: zabd now answers it; compare it in FourLetterWords and update the README row:\n%s", cmd, outB)
+		}
+	})
 	// What zkServer.sh status and client libraries read (§11.4).
 	out, err := FourLetterWord(a.Addr, "srvr", 5*time.Second)
 	require.NoError(t, err)
 	r := ParseFourLetter("srvr", out)
 	assert.Equal(t, "=standalone", r.Fields["Mode"])
 	assert.Equal(t, "=3.8.0", r.Fields["version-number"], "Debian 12's ZooKeeper (srvr said %q)", out)
+}
+
+// fourLetterTargets starts a fresh Apache ZooKeeper and a fresh target B (zabd, or Apache with
+// $ZABKIT_CONFORMANCE_TARGET=apache), so that their counts are comparable; fresh is false when
+// B is a running server named by the variable, then the shared targets are used.
+func fourLetterTargets(t *testing.T) (a, b Target, fresh bool) {
+	if _, fromEnv, err := TargetFromEnv(); err != nil || fromEnv {
+		a, b = targets(t)
+		return a, b, false
+	}
+	apacheInstall(t)
+	dir := t.TempDir()
+	a, stopA, err := ApacheStarter("apache-A")(DefaultSettings, dir)
+	require.NoError(t, err, "starting Apache ZooKeeper")
+	t.Cleanup(stopA)
+	startB := ZabdStarter()
+	if strings.TrimSpace(os.Getenv(TargetEnv)) == "apache" {
+		startB = ApacheStarter("apache-B")
+	}
+	b, stopB, err := startB(DefaultSettings, dir)
+	require.NoError(t, err, "starting target B")
+	t.Cleanup(stopB)
+	return a, b, true
+}
+
+// holdWatchState builds the state the 4lw are compared in and keeps its two sessions open
+// (pinged) until the test ends: under prefix, a persistent node with data and two children,
+// one ephemeral per session; session 1 watches the data of prefix/a, the children of prefix
+// and the existence of a missing node, session 2 the data of prefix/a and, persistently,
+// prefix/b. The last request of each session is the same on both targets, so cons agrees.
+func holdWatchState(t *testing.T, target Target, prefix string) {
+	t.Helper()
+	steps := [][]Step{
+		{
+			{Kind: StepRequest, Op: wire.OpCreate, Path: "~", ACL: "open"},
+			{Kind: StepRequest, Op: wire.OpCreate, Path: "~/a", ACL: "open", Data: DataText, Text: "hello"},
+			{Kind: StepRequest, Op: wire.OpCreate, Path: "~/b", ACL: "open"},
+			{Kind: StepRequest, Op: wire.OpCreate, Path: "~/e1", ACL: "open", Flags: wire.ModeEphemeral},
+			{Kind: StepRequest, Op: wire.OpGetData, Path: "~/a", Watch: true},
+			{Kind: StepRequest, Op: wire.OpGetChildren, Path: "~", Watch: true},
+			{Kind: StepRequest, Op: wire.OpExists, Path: "~/missing", Watch: true},
+		},
+		{
+			{Kind: StepRequest, Op: wire.OpCreate, Path: "~/e2", ACL: "open", Flags: wire.ModeEphemeral},
+			{Kind: StepRequest, Op: wire.OpAddWatch, Path: "~/b", Mode: int32(wire.AddWatchPersistent)},
+			{Kind: StepRequest, Op: wire.OpGetData, Path: "~/a", Watch: true},
+		},
+	}
+	for i, session := range steps {
+		c, hs := Dial(target.Addr, wire.ConnectRequest{TimeoutMs: 30000, Passwd: make([]byte, 16), HasReadOnly: true})
+		require.Equal(t, Replied, hs.Outcome, "session %d on %s: handshake %v", i+1, target.Name, hs.Err)
+		t.Cleanup(c.Close)
+		c.StartPinger(5 * time.Second)
+		for xid, s := range session {
+			ex := c.Call(int32(xid+1), s.Op, s.frame(prefix, int32(xid+1), 0, 1<<20))
+			require.Equal(t, Replied, ex.Outcome, "session %d on %s: %s: %v", i+1, target.Name, s, ex.Err)
+			want := wire.ErrOK
+			if s.Path == "~/missing" {
+				want = wire.ErrNoNode // the exists watch is set all the same
+			}
+			require.Equal(t, want, ex.Reply.Header.Err, "session %d on %s: %s", i+1, target.Name, s)
+		}
+	}
 }
 
 func formatReport(r FourLetterReport) string {
@@ -111,4 +219,25 @@ func TestMonitoredKeepsTheKeysToolsParse(t *testing.T) {
 		"zk_version": "~3.8.0-<git>, built on YYYY-MM-DD hh:mm UTC", "version-number": "=3.8.0",
 		"zk_server_state": "=standalone", "zk_ephemerals_count": "~N",
 	}, r.Monitored().Fields, "a JVM metric is left out, the monitored keys and the version number stay")
+}
+
+func TestStateCountsReadsTheStateFigures(t *testing.T) {
+	outs := map[string]string{
+		"mntr": "zk_version\t3.8.0\nzk_znode_count\t10\nzk_watch_count\t5\nzk_ephemerals_count\t2\n",
+		"srvr": "Mode: standalone\nNode count: 10\n",
+		"wchs": "2 connections watching 3 paths\nTotal watches:4\n",
+		"dump": "SessionTracker dump:\nSession Sets (1)/(2):\n2 expire at Sun Nov 22 04:19:48 UTC 2026:\n\t0x1\n\t0x2\n" +
+			"ephemeral nodes dump:\nSessions with Ephemerals (2):\n0x1:\n\t/p/e2\n0x2:\n\t/p/e1\n" +
+			"Connections dump:\nConnections Sets (1)/(1):\n1 expire at Sun Nov 22 04:19:48 UTC 2026:\n\tip: /127.0.0.1:1 sessionId: 0x1\n",
+	}
+	assert.Equal(t, map[string]string{
+		"mntr zk_znode_count": "10", "mntr zk_watch_count": "5", "mntr zk_ephemerals_count": "2",
+		"srvr Node count": "10", "wchs connections": "2", "wchs paths": "3", "wchs watches": "4",
+		"dump sessions": "2", "dump sessions with ephemerals": "2", "dump ephemerals": "/p/e1 /p/e2",
+	}, StateCounts(outs), "ephemeral paths are a sorted set, whatever order the server printed")
+	missing := StateCounts(map[string]string{"mntr": "zk_znode_count\t3\n"})
+	assert.Equal(t, "3", missing["mntr zk_znode_count"])
+	for _, k := range []string{"mntr zk_watch_count", "srvr Node count", "wchs paths", "dump sessions", "dump ephemerals"} {
+		assert.Equal(t, "missing", missing[k], "%s absent from the replies must read as missing, not as a value", k)
+	}
 }
