@@ -22,7 +22,10 @@ var (
 // Permitted reports whether a connection holding ids may exercise any permission bit in
 // perm on a node whose ACL is acl, as ZooKeeperServer.checkACL decides (zk-protocol.md §9.6):
 // an empty ACL allows everything, a super id bypasses every check, world:anyone matches
-// anyone, ip ids match by address under the ACL's mask, other schemes by equal ids.
+// anyone, ip ids match by address under the ACL's mask, digest ids by equality. ZooKeeper also
+// skips entries whose scheme has no provider; here fixupACL refuses such entries before any
+// reaches the tree, and a connection only ever holds digest, ip and super ids, so such an
+// entry could not match anyway: there is nothing to skip.
 func Permitted(acl []wire.ACL, perm wire.Perms, ids []wire.Id) bool {
 	if len(acl) == 0 {
 		return true
@@ -39,9 +42,6 @@ func Permitted(acl []wire.ACL, perm wire.Perms, ids []wire.Id) bool {
 		if a.ID.Scheme == "world" && a.ID.ID == "anyone" {
 			return true
 		}
-		if !knownScheme(a.ID.Scheme) {
-			continue
-		}
 		for _, id := range ids {
 			if id.Scheme == a.ID.Scheme && idMatches(a.ID.Scheme, id.ID, a.ID.ID) {
 				return true
@@ -49,12 +49,6 @@ func Permitted(acl []wire.ACL, perm wire.Perms, ids []wire.Id) bool {
 		}
 	}
 	return false
-}
-
-// knownScheme is the set of server authentication providers zabkit has (ProviderRegistry
-// by default: digest and ip).
-func knownScheme(scheme string) bool {
-	return scheme == "digest" || scheme == "ip"
 }
 
 func idMatches(scheme, have, want string) bool {

@@ -337,3 +337,30 @@ func TestMultiCreateOpFollowsTheMode(t *testing.T) {
 	assert.Equal(t, []wire.MultiResult{{Type: wire.OpError, Err: wire.ErrNoNode}, {Type: wire.OpError, Err: wire.ErrRuntimeInconsistency}},
 		failedFirst.Body.(*wire.MultiResponse).Results)
 }
+
+// TestCreateSessionArguments: the caller allocates a unique non-zero id and negotiates a
+// positive timeout (ZooKeeperServer.processConnectRequest clamps it to [min, max] session
+// timeout, both positive), so anything else reaching the tree is a caller bug answered with
+// BadArguments rather than a session that expires at once.
+func TestCreateSessionArguments(t *testing.T) {
+	cases := []struct {
+		name      string
+		id        int64
+		timeoutMs int32
+		want      wire.Err
+	}{
+		{"positive timeout", 5, 1, wire.ErrOK},
+		{"zero timeout", 5, 0, wire.ErrBadArguments},
+		{"negative timeout", 5, -1, wire.ErrBadArguments},
+		{"zero id", 0, 30000, wire.ErrBadArguments},
+		{"id already open", 1, 30000, wire.ErrBadArguments},
+	}
+	for _, tc := range cases {
+		h := newHarness(t, Config{})
+		h.openSession(1)
+		req := h.request(tc.id, nil, wire.OpCreateSession, nil)
+		req.TimeoutMs = tc.timeoutMs
+		got := h.applyBytes(req.Zxid, h.tree.Prepare(req))
+		assert.Equal(t, tc.want, got.Err, "%s: createSession id %d timeout %d ms", tc.name, tc.id, tc.timeoutMs)
+	}
+}

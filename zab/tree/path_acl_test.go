@@ -1,9 +1,11 @@
 package tree
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"github.com/zabkit/zabkit/zab/wire"
 )
 
@@ -102,6 +104,36 @@ func TestFixupACL(t *testing.T) {
 	}
 	_, err = fixupACL([]wire.ACL{{Perms: 1, ID: wire.Id{Scheme: "digest", ID: ":hash"}}}, nil)
 	assert.Equal(t, wire.ErrOK, err, "Java's split keeps a leading empty part: \":hash\" has two parts")
+}
+
+// TestReapableBoundary pins ContainerManager.getCandidates' strict comparisons: a TTL node is
+// a candidate once more than its TTL has passed since mtime (elapsed > ttl), a never-used
+// container once more than neverUsedMs has passed since creation; at equality, not yet.
+func TestReapableBoundary(t *testing.T) {
+	h := newHarness(t, Config{ExtendedTypesEnabled: true})
+	h.openSession(1)
+	ttl := h.write(1, nil, wire.OpCreateTTL, &wire.CreateTTLRequest{Path: "/ttl", ACL: OpenACL, Flags: wire.ModePersistentWithTTL, TTLMs: 5000})
+	require.Equal(t, wire.ErrOK, ttl.Err)
+	ttlMtime := h.stat("/ttl").Mtime
+	got := h.write(1, nil, wire.OpCreateContainer, &wire.CreateRequest{Path: "/never", ACL: OpenACL, Flags: wire.ModeContainer})
+	require.Equal(t, wire.ErrOK, got.Err)
+	containerMtime := h.stat("/never").Mtime
+	cases := []struct {
+		name        string
+		path        string
+		nowMs       int64
+		neverUsedMs int64
+		want        bool
+	}{
+		{"TTL node, elapsed = ttl", "/ttl", ttlMtime + 5000, 0, false},
+		{"TTL node, elapsed = ttl + 1", "/ttl", ttlMtime + 5001, 0, true},
+		{"never-used container, elapsed = neverUsedMs", "/never", containerMtime + 7000, 7000, false},
+		{"never-used container, elapsed = neverUsedMs + 1", "/never", containerMtime + 7001, 7000, true},
+	}
+	for _, tc := range cases {
+		got := h.tree.Reapable(tc.nowMs, tc.neverUsedMs, 100)
+		assert.Equal(t, tc.want, slices.Contains(got, tc.path), "%s: Reapable(%d, %d, 100) = %q", tc.name, tc.nowMs, tc.neverUsedMs, got)
+	}
 }
 
 // TestFixupACLDropsDuplicatesOfALargeList: a create frame can carry ~87k ACL entries; the

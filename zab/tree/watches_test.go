@@ -194,3 +194,43 @@ func TestCheckWatchesSeesEveryConnectionsWatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSetWatchesReplayBoundary pins the comparisons of DataTree.setWatches: a data watch fires
+// NodeDataChanged only when mzxid > relativeZxid, a child watch NodeChildrenChanged only when
+// pzxid > relativeZxid; at equality the client has seen the change and the watch registers.
+func TestSetWatchesReplayBoundary(t *testing.T) {
+	h, _ := watchFixture(t)
+	h.write(1, nil, wire.OpSetData, &wire.SetDataRequest{Path: "/a/b", Version: -1})
+	mzxid := h.stat("/a/b").Mzxid
+	h.mustCreate(1, "/a/c", wire.ModePersistent)
+	pzxid := h.stat("/a").Pzxid
+	cases := []struct {
+		name     string
+		relative int64
+		watches  wire.SetWatches2
+		fires    wire.EventType // 0: no event, the watch registers
+		path     string
+		typ      wire.WatcherType
+	}{
+		{"data watch, relativeZxid = mzxid - 1", mzxid - 1, wire.SetWatches2{DataWatches: []string{"/a/b"}}, wire.EventNodeDataChanged, "/a/b", wire.WatcherData},
+		{"data watch, relativeZxid = mzxid", mzxid, wire.SetWatches2{DataWatches: []string{"/a/b"}}, 0, "/a/b", wire.WatcherData},
+		{"child watch, relativeZxid = pzxid - 1", pzxid - 1, wire.SetWatches2{ChildWatches: []string{"/a"}}, wire.EventNodeChildrenChanged, "/a", wire.WatcherChildren},
+		{"child watch, relativeZxid = pzxid", pzxid, wire.SetWatches2{ChildWatches: []string{"/a"}}, 0, "/a", wire.WatcherChildren},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewWatches()
+			req := tc.watches
+			req.RelativeZxid = tc.relative
+			got := w.SetWatches(h.tree, 7, &req)
+			registered := w.Check(7, tc.path, tc.typ, false) == wire.ErrOK
+			if tc.fires == 0 {
+				assert.Empty(t, got, "relativeZxid %d (mzxid %d, pzxid %d): nothing was missed", tc.relative, mzxid, pzxid)
+				assert.True(t, registered, "relativeZxid %d: the watch on %s registers", tc.relative, tc.path)
+				return
+			}
+			assert.Equal(t, []Notification{note(7, tc.fires, tc.path)}, got, "relativeZxid %d (mzxid %d, pzxid %d)", tc.relative, mzxid, pzxid)
+			assert.False(t, registered, "relativeZxid %d: a replayed watch is not registered", tc.relative)
+		})
+	}
+}
