@@ -51,6 +51,17 @@ type Bugs struct {
 	LeaderAckBeforePersist bool
 	// CommitOutOfOrder: a peer applies a batch of newly committed txns newest first.
 	CommitOutOfOrder bool
+	// CommitRedeliversLast: a commit batch starts at the last committed txn instead of
+	// after it, an off-by-one that applies that txn a second time.
+	CommitRedeliversLast bool
+	// ProposalBufferReused: the leader logs and sends a proposal's data in one buffer that
+	// it reuses for the next proposal (the Go aliasing bug of keeping a pooled or decoder
+	// buffer past its lifetime), so a txn is applied with a later txn's bytes.
+	ProposalBufferReused bool
+	// InitialHistoryLate: a new leader applies the initial history it synced (older
+	// epochs' txns) only when its own epoch's first txns commit, and after them: the ZAB
+	// paper's phase 3 delivers the initial history before any new proposal.
+	InitialHistoryLate bool
 }
 
 // Any reports whether any bug switch is on. The daemon refuses to start if so.
@@ -93,5 +104,8 @@ func (b Bugs) switches() []BugSwitch {
 		{"QuorumOffByOne", b.QuorumOffByOne},
 		{"LeaderAckBeforePersist", b.LeaderAckBeforePersist},
 		{"CommitOutOfOrder", b.CommitOutOfOrder},
+		{"CommitRedeliversLast", b.CommitRedeliversLast},
+		{"ProposalBufferReused", b.ProposalBufferReused},
+		{"InitialHistoryLate", b.InitialHistoryLate},
 	}
 }

@@ -12,13 +12,15 @@ import (
 // seeds. The whole-stack zoo, on real storage over the simulated network, is
 // scenarios/bugzoo; this one runs in the package's own tests and in seconds.
 
-// zooBug is one bug switch and how many seeds the fuzzer may take to find it. adjust, when
-// set, tunes the fault mix towards the event sequence the bug needs (zab-bugs.md names it).
+// zooBug is one bug switch, how many seeds the fuzzer may take to find it and the check
+// that must find it first (as detector names it). adjust, when set, tunes the fault mix
+// towards the event sequence the bug needs (zab-bugs.md names it).
 type zooBug struct {
 	name     string
 	bugs     Bugs
 	seedsMax int
 	adjust   func(*harnessOptions)
+	foundBy  string
 }
 
 // slowDisks widens the window between a write and its durability (ack-before-durable bugs
@@ -32,19 +34,19 @@ func idleLoad(o *harnessOptions) { o.proposeEveryMillis = 150 }
 
 func zooBugs() []zooBug {
 	return []zooBug{
-		{"ZOOKEEPER-4646 ack NEWLEADER before synced txns are durable", Bugs{AckNewLeaderBeforeSynced: true}, 60, nil},
-		{"ZOOKEEPER-4643 currentEpoch before synced txns", Bugs{CurrentEpochBeforeSynced: true}, 60, nil},
-		{"ZOOKEEPER-2845 advertise last applied", Bugs{AdvertiseLastApplied: true}, 60, nil},
-		{"ZOOKEEPER-1154 DIFF by numeric range", Bugs{DiffByRange: true}, 60, nil},
-		{"ZOOKEEPER-1419 vote tie-break without epoch guard", Bugs{VoteTieBreakIgnoresEpoch: true}, 60, idleLoad},
-		{"P1 propose only to NEWLEADER-acked learners", Bugs{ProposeOnlyToSynced: true}, 60, nil},
-		{"ZOOKEEPER-4882 ack before durable", Bugs{AckBeforeDurable: true}, 60, nil},
-		{"ZOOKEEPER-4394 settle pending at NEWLEADER", Bugs{SettlePendingAtNewLeader: true}, 60, nil},
-		{"ZOOKEEPER-1156 TRUNC cuts its target", Bugs{TruncCutsTarget: true}, 60, nil},
-		{"ZOOKEEPER-1732 stale vote epoch", Bugs{StaleVoteEpoch: true}, 60, nil},
-		{"quorum off by one", Bugs{QuorumOffByOne: true}, 60, nil},
-		{"leader ack before persist", Bugs{LeaderAckBeforePersist: true}, 400, slowDisks},
-		{"commit out of order", Bugs{CommitOutOfOrder: true}, 60, nil},
+		{"ZOOKEEPER-4646 ack NEWLEADER before synced txns are durable", Bugs{AckNewLeaderBeforeSynced: true}, 60, nil, "core assertion: commit of N, which is not logged"},
+		{"ZOOKEEPER-4643 currentEpoch before synced txns", Bugs{CurrentEpochBeforeSynced: true}, 60, nil, "core assertion: truncation after N would cut committed txns up to N"},
+		{"ZOOKEEPER-2845 advertise last applied", Bugs{AdvertiseLastApplied: true}, 60, nil, "liveness"},
+		{"ZOOKEEPER-1154 DIFF by numeric range", Bugs{DiffByRange: true}, 60, nil, "PrimaryIntegrity"},
+		{"ZOOKEEPER-1419 vote tie-break without epoch guard", Bugs{VoteTieBreakIgnoresEpoch: true}, 60, idleLoad, "NoVoteCircle"},
+		{"P1 propose only to NEWLEADER-acked learners", Bugs{ProposeOnlyToSynced: true}, 60, nil, "stability"},
+		{"ZOOKEEPER-4882 ack before durable", Bugs{AckBeforeDurable: true}, 60, nil, "CommittedLogDurability"},
+		{"ZOOKEEPER-4394 settle pending at NEWLEADER", Bugs{SettlePendingAtNewLeader: true}, 60, nil, "PrefixConsistency"},
+		{"ZOOKEEPER-1156 TRUNC cuts its target", Bugs{TruncCutsTarget: true}, 60, nil, "core assertion: truncation after N would cut committed txns up to N"},
+		{"ZOOKEEPER-1732 stale vote epoch", Bugs{StaleVoteEpoch: true}, 60, nil, "liveness"},
+		{"quorum off by one", Bugs{QuorumOffByOne: true}, 60, nil, "CommittedLogDurability"},
+		{"leader ack before persist", Bugs{LeaderAckBeforePersist: true}, 400, slowDisks, "core assertion: truncation after N would cut committed txns up to N"},
+		{"commit out of order", Bugs{CommitOutOfOrder: true}, 60, nil, "state machine order"},
 	}
 }
 
@@ -128,6 +130,10 @@ func TestBugZooHarnessFindsEveryBug(t *testing.T) {
 					first, _, _ := strings.Cut(f, "\n")
 					table = append(table, fmt.Sprintf("%-60s seed %3d  %s", b.name, seed, detector(f)))
 					t.Logf("found at seed %d by %s: %s", seed, detector(f), first)
+					if got := detector(f); got != b.foundBy {
+						t.Errorf("bug %q (%v): expected %s to find it first; seed %d was failed by %s: %s\nreproduce: go test ./zab -run 'TestBugZooHarnessFindsEveryBug'",
+							b.name, b.bugs.Names(), b.foundBy, seed, got, first)
+					}
 					return
 				}
 			}

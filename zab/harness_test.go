@@ -52,6 +52,9 @@ type harnessOptions struct {
 	bugs Bugs
 	// buggify, when set, is every node's Config.Buggify (buggify_test.go).
 	buggify *testBuggify
+	// lenientRegister lets the test state machine apply txns in any order, so that only
+	// the ZAB checker judges the delivery order (mutants_test.go).
+	lenientRegister bool
 }
 
 func defaultOptions(voters, observers int) harnessOptions {
@@ -198,6 +201,8 @@ type cluster struct {
 	// (for tests that expect a deliberately broken host to be caught).
 	collect bool
 	failure string
+	// broken holds the violations the checker reported at the first event it rejected.
+	broken []checker.ZabViolation
 	// noTrace skips the trace (benchmarks): no hash, no failure context. noCheck skips the
 	// invariant checker.
 	noTrace, noCheck bool
@@ -272,7 +277,7 @@ func newClusterWithDisks(t failer, seed uint64, opt harnessOptions, disks map[Pe
 }
 
 func (c *cluster) start(n *simNode) {
-	n.sm = &register{}
+	n.sm = &register{lenient: c.opt.lenientRegister}
 	if len(n.durable.snap.Data) > 0 {
 		if err := n.sm.Restore(n.durable.snap.Data); err != nil {
 			c.fatalf("node %d: restore durable snapshot: %v", n.id, err)
@@ -332,6 +337,9 @@ func (c *cluster) observe(e checker.ZabEvent) {
 	before := len(c.check.Violations())
 	c.check.Observe(e)
 	if v := c.check.Violations(); len(v) > before {
+		if c.broken == nil {
+			c.broken = slices.Clone(v[before:])
+		}
 		c.fatalf("ZAB invariant broken: %v\nevent: %v", v[before], e)
 	}
 }

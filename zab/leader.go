@@ -45,7 +45,8 @@ type leaderState struct {
 	learners       map[PeerID]*learnerHandle
 	deadline       Time // initLimit for establishing the epoch
 	pingAt         Time
-	commitAt       Time // commits are held back until then (BuggifyCommitLate); 0: none held
+	commitAt       Time   // commits are held back until then (BuggifyCommitLate); 0: none held
+	proposalBuf    []byte // only Bugs.ProposalBufferReused uses it
 }
 
 func (p *Peer) becomeLeader(reason string) {
@@ -352,6 +353,9 @@ func (p *Peer) tryCommit() {
 	if c <= p.committed || p.now < ld.commitAt {
 		return // nothing new, or commits are held back until commitAt (BuggifyCommitLate)
 	}
+	if p.cfg.Bugs.InitialHistoryLate && c.Epoch() != ld.epoch {
+		return // mutation: the initial history waits for the epoch's first commit
+	}
 	ld.commitAt = 0
 	if p.log.after(p.committed)[0].Zxid.Epoch() == ld.epoch && p.buggify(BuggifyCommitLate) {
 		ld.commitAt = p.now + p.tickMillis(1)
@@ -403,6 +407,10 @@ func (p *Peer) propose(data []byte) {
 			return
 		}
 		z = last + 1
+	}
+	if p.cfg.Bugs.ProposalBufferReused {
+		ld.proposalBuf = append(ld.proposalBuf[:0], data...) // mutation: aliased by every earlier txn
+		data = ld.proposalBuf
 	}
 	t := Txn{Zxid: z, Data: data}
 	p.log.append(t)

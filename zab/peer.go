@@ -223,6 +223,15 @@ func (p *Peer) commitUpTo(z Zxid) {
 		batch = slices.Clone(batch) // mutation: the newest committed txn is applied first
 		slices.Reverse(batch)
 	}
+	if t, ok := p.log.get(p.committed); ok && p.cfg.Bugs.CommitRedeliversLast {
+		batch = append([]Txn{t}, batch...) // mutation: the batch starts at the commit point, inclusive
+	}
+	if p.ld != nil && p.cfg.Bugs.InitialHistoryLate {
+		// mutation: the leader's own epoch first, the initial history after it
+		own := func(t Txn) bool { return t.Zxid.Epoch() == p.ld.epoch }
+		batch = append(slices.Clone(slices.DeleteFunc(slices.Clone(batch), func(t Txn) bool { return !own(t) })),
+			slices.DeleteFunc(slices.Clone(batch), own)...)
+	}
 	for _, t := range batch {
 		p.cfg.StateMachine.Apply(t.Zxid, t.Data)
 		p.emit(Deliver{Txn: t})
