@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -55,7 +56,8 @@ type nodeLife struct {
 }
 
 // replayCommitted replays h.Committed, checking every plain read at its reply zxid on
-// the way (reads.go) and the ephemerals' lifetimes (sessions.go).
+// the way (reads.go), and the ephemerals each read and each server's final tree show
+// (sessions.go).
 func replayCommitted(h *History, cfg tree.Config, r *Report) *replayed {
 	rp := &replayed{
 		applied:        map[sessionXid]appliedTxn{},
@@ -69,10 +71,16 @@ func replayCommitted(h *History, cfg tree.Config, r *Report) *replayed {
 	reads := readsByZxid(h)
 	eph := newEphemeralTracker()
 	next := 0 // next read to check
+	replicas := replicasByZxid(h)
+	nextReplica := 0
 	for i, c := range h.Committed {
 		for next < len(reads) && reads[next].Zxid < c.Zxid {
 			checkRead(t, reads[next], r)
+			eph.checkRead(reads[next], r)
 			next++
+		}
+		for ; nextReplica < len(replicas) && replicas[nextReplica].Zxid < c.Zxid; nextReplica++ {
+			eph.checkReplica(replicas[nextReplica], r)
 		}
 		if c.Zxid <= rp.lastZxid {
 			r.add(Violation{Check: CheckCommittedOrder,
@@ -91,14 +99,24 @@ func replayCommitted(h *History, cfg tree.Config, r *Report) *replayed {
 		}
 		rp.lastZxid = c.Zxid
 		rp.record(c, a)
-		eph.observe(t, c, a, r)
+		eph.observe(c)
 	}
 	rp.complete = true
 	for ; next < len(reads); next++ {
 		checkRead(t, reads[next], r)
+		eph.checkRead(reads[next], r)
 	}
-	eph.finish(t, r)
+	for ; nextReplica < len(replicas); nextReplica++ {
+		eph.checkReplica(replicas[nextReplica], r)
+	}
 	return rp
+}
+
+// replicasByZxid returns h.Replicas ordered by zxid (stable).
+func replicasByZxid(h *History) []ReplicaState {
+	rs := slices.Clone(h.Replicas)
+	slices.SortStableFunc(rs, func(a, b ReplicaState) int { return cmp.Compare(a.Zxid, b.Zxid) })
+	return rs
 }
 
 // applySafely applies one txn; zab/tree panics on a txn that cannot apply (its Prepare

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,6 +100,105 @@ func TestSessionMutationsFail(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			requireViolation(t, tc.make(), tc.check)
+		})
+	}
+}
+
+// ephemeralRun: b's ephemeral /d/e is read in every way, then b expires and c takes /g;
+// the end records the server's final ephemerals.
+func ephemeralRun() (f *fakeZK, ops map[string]int) {
+	f = newFakeZK()
+	a, b := f.connect(0), f.connect(1)
+	f.do(a, create("/d", ""))
+	f.do(b, createMode("/d/e", "", wire.ModeEphemeral))
+	ops = map[string]int{
+		"exists live":  f.do(a, exists("/d/e", false)),
+		"getData live": f.do(a, getData("/d/e", false)),
+		"children":     f.do(a, children("/d", false)),
+	}
+	f.expire(b)
+	ops["exists ended"] = f.do(a, exists("/d/e", false))
+	c := f.connect(2)
+	ops["create g"] = f.do(c, createMode("/g", "", wire.ModeEphemeral))
+	ops["children root"] = f.do(a, children("/", false))
+	ops["exists persistent"] = f.do(a, exists("/d", false))
+	f.finish()
+	return f, ops
+}
+
+func TestEphemeralRunPasses(t *testing.T) {
+	f, ops := ephemeralRun()
+	requireOK(t, &f.h)
+	require.Equal(t, wire.ErrNoNode, f.h.Ops[ops["exists ended"]].Err, "b's ephemeral is gone after b expired")
+	require.Equal(t, []Ephemeral{{Path: "/g", Owner: f.h.Ops[ops["create g"]].Session}}, f.h.Replicas[0].Ephemerals,
+		"the server ends with c's ephemeral only")
+}
+
+// Every branch of the ephemeral check fails a mutated history. The check follows the
+// ephemerals from the committed txns alone, so it does not share a bug of zab/tree's
+// close with the replay: a server's final tree that no read looked at fails it and
+// nothing else.
+func TestEphemeralMutationsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		only   bool // CheckEphemeral is the only failed check
+		break_ func(h *History, ops map[string]int)
+	}{
+		{"a read misses a live session's ephemeral", false, func(h *History, ops map[string]int) {
+			o := &h.Ops[ops["exists live"]]
+			o.Err, o.Reply = wire.ErrNoNode, Reply{}
+		}},
+		{"a read shows the ephemeral of an expired session", false, func(h *History, ops map[string]int) {
+			o := &h.Ops[ops["exists ended"]]
+			o.Err, o.Reply = wire.ErrOK, h.Ops[ops["exists live"]].Reply
+		}},
+		{"a read shows another owner", false, func(h *History, ops map[string]int) {
+			o := &h.Ops[ops["getData live"]]
+			st := *o.Reply.Stat
+			st.EphemeralOwner = h.Ops[0].Session
+			o.Reply.Stat = &st
+		}},
+		{"a read shows a live session's ephemeral as persistent", false, func(h *History, ops map[string]int) {
+			o := &h.Ops[ops["getData live"]]
+			st := *o.Reply.Stat
+			st.EphemeralOwner = 0
+			o.Reply.Stat = &st
+		}},
+		{"a read shows a persistent znode as a live session's ephemeral", false, func(h *History, ops map[string]int) {
+			o := &h.Ops[ops["exists persistent"]]
+			st := *o.Reply.Stat
+			st.EphemeralOwner = h.Ops[0].Session
+			o.Reply.Stat = &st
+		}},
+		{"a listing leaves a live session's ephemeral out", false, func(h *History, ops map[string]int) {
+			h.Ops[ops["children"]].Reply.Children = []string{}
+		}},
+		{"a listing of the root leaves a live session's ephemeral out", false, func(h *History, ops map[string]int) {
+			o := &h.Ops[ops["children root"]]
+			o.Reply.Children = slices.DeleteFunc(slices.Clone(o.Reply.Children), func(c string) bool { return c == "g" })
+		}},
+		{"a server keeps the ephemeral of an expired session", true, func(h *History, ops map[string]int) {
+			b := h.Ops[ops["exists live"]].Reply.Stat.EphemeralOwner
+			h.Replicas[0].Ephemerals = append(h.Replicas[0].Ephemerals, Ephemeral{Path: "/d/e", Owner: b})
+		}},
+		{"a server lacks a live session's ephemeral", true, func(h *History, ops map[string]int) {
+			h.Replicas[0].Ephemerals = nil
+		}},
+		{"a server holds an ephemeral for another owner", true, func(h *History, ops map[string]int) {
+			h.Replicas[0].Ephemerals[0].Owner = h.Ops[0].Session
+		}},
+		{"a server holds an ephemeral of a session never created", true, func(h *History, ops map[string]int) {
+			h.Replicas[0].Ephemerals = append(h.Replicas[0].Ephemerals, Ephemeral{Path: "/d/x", Owner: 0x999})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ops := ephemeralRun()
+			h := f.h.clone()
+			tc.break_(h, ops)
+			r := requireViolation(t, h, CheckEphemeral)
+			if tc.only {
+				require.Equal(t, []string{CheckEphemeral}, r.Failed(), "only the ephemeral check sees a server's final tree:\n%s", r.String())
+			}
 		})
 	}
 }
