@@ -13,53 +13,69 @@ import (
 	"github.com/zabkit/zabkit/sim/cluster"
 )
 
-// replay runs one saved fault schedule, or one swarm seed, and reports it.
+// replay runs one saved fault schedule, or one swarm seed, prints its settings and its
+// whole trace, and with -html writes its timeline.
 func replay(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("schedule", "", "fault schedule file to run (scenarios/failover's text form)")
 	seed := fs.Uint64("seed", 0, "with -schedule: run it on this seed instead of its own; alone: the swarm seed to replay")
-	duration := fs.Duration("duration", 2*time.Second, "without -schedule: the swarm seed's fault phase")
-	verbose := fs.Bool("v", false, "print the settings and the whole trace")
+	sf := addSeedFlags(fs)
+	htmlPath := fs.String("html", "", "write the run's HTML timeline to this file")
+	quiet := fs.Bool("q", false, "do not print the trace (the summary and -html only)")
+	fs.Bool("v", true, "print the settings and the whole trace (the default; kept for old commands)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	seedSet := false
-	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "zabsim replay: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
 	if *path == "" {
-		if !seedSet {
+		if !set["seed"] {
 			fmt.Fprintln(stderr, "zabsim replay: needs -schedule FILE or -seed N")
 			return 2
 		}
-		if *duration <= 0 {
-			fmt.Fprintln(stderr, "zabsim replay: -duration must be positive")
+		sw, err := sf.sweep(stdout, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "zabsim replay: %v\n", err)
 			return 2
 		}
-		sw := sweep{duration: *duration, verbose: *verbose, stdout: stdout, stderr: stderr, replayDuration: replayFlag(*duration)}
+		sw.verbose, sw.html = !*quiet, *htmlPath
 		return sw.run([]uint64{*seed}, 1)
+	}
+	for _, name := range []string{"stack", "duration", "buggify", "bug"} {
+		if set[name] {
+			fmt.Fprintf(stderr, "zabsim replay: -%s is for -seed alone: a schedule file names its own configuration\n", name)
+			return 2
+		}
 	}
 	s, err := readSchedule(*path)
 	if err != nil {
 		fmt.Fprintf(stderr, "zabsim replay: %v\n", err)
 		return 2
 	}
-	if seedSet {
+	if set["seed"] {
 		s.Seed = *seed
 	}
-	run := s.Run
-	if *verbose {
-		run = s.Replay
-	}
-	r, err := run()
+	var world *sim.World
+	o, err := s.Options()
 	if err != nil {
 		fmt.Fprintf(stderr, "zabsim replay: %s: %v\n", *path, err)
 		return 2
 	}
-	if *verbose {
+	o.Record = true
+	steps := o.Hooks.Start
+	o.Hooks.Start = func(c *cluster.Cluster) {
+		world = c.World()
+		if steps != nil {
+			steps(c)
+		}
+	}
+	r := cluster.Run(o)
+	if !*quiet {
 		fmt.Fprintf(stdout, "schedule %s:\n%s\nsettings:\n%s", *path, s, r.SettingsText())
 		for _, l := range r.Trace {
 			fmt.Fprintln(stdout, l)
@@ -67,6 +83,18 @@ func replay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "trace hash %016x, %d events\n", r.TraceHash, r.Events)
 	}
 	fmt.Fprintf(stdout, "stats %+v\n", r.Stats)
+	if *htmlPath != "" && world != nil {
+		t := timeline{title: fmt.Sprintf("zabsim: schedule %s, seed %d", *path, s.Seed), seed: s.Seed, settings: r.SettingsText(),
+			events: world.Trace.Events(), replay: fmt.Sprintf("go run ./cmd/zabsim replay -schedule %s", *path)}
+		if r.Failed() {
+			t.failure, t.failKind, t.failAt = r.Failure.Detail, r.Failure.Kind.String(), r.Failure.At
+		}
+		if err := writeTimelineFile(*htmlPath, t); err != nil {
+			fmt.Fprintf(stderr, "zabsim replay: %v\n", err)
+			return 2
+		}
+		fmt.Fprintf(stdout, "timeline: %s\n", *htmlPath)
+	}
 	if r.Failed() {
 		fmt.Fprintf(stdout, "FAILED: schedule %s (%d steps, seed %d): %v\n", *path, len(s.Steps), s.Seed, r.Failure)
 		return 1
