@@ -364,3 +364,46 @@ func TestCreateSessionArguments(t *testing.T) {
 		assert.Equal(t, tc.want, got.Err, "%s: createSession id %d timeout %d ms", tc.name, tc.id, tc.timeoutMs)
 	}
 }
+
+// TestMultiInvalidCreateFlagFailsTheOp pins what Apache ZooKeeper 3.8.0 does with a create
+// sub-op whose flags are no create mode (zk-protocol.md §6.1 and §10.1 say the whole request
+// fails with MarshallingError; 3.8.0 does not):
+//   - MultiOperationRecord.deserialize builds the op with Op.create(path, data, acl, flags[,
+//     ttl]), which maps the flags with CreateMode.fromFlag(flags, PERSISTENT): an unknown
+//     value falls back to PERSISTENT, so the body decodes and the op becomes a plain create
+//     (opcode 1) whatever its header said, createTTL included;
+//   - PrepRequestProcessor's multi case runs pRequest2TxnCreate for it, whose
+//     CreateMode.fromFlag(flags) throws BadArgumentsException, a KeeperException: that op's
+//     result is BadArguments, the ops before it report 0 and the ones after
+//     RuntimeInconsistency, the header err is 0, and nothing is applied.
+func TestMultiInvalidCreateFlagFailsTheOp(t *testing.T) {
+	bodies := map[wire.OpCode]func(flags wire.CreateMode) wire.Record{
+		wire.OpCreate:  func(f wire.CreateMode) wire.Record { return &wire.CreateRequest{Path: "/bad", ACL: OpenACL, Flags: f} },
+		wire.OpCreate2: func(f wire.CreateMode) wire.Record { return &wire.CreateRequest{Path: "/bad", ACL: OpenACL, Flags: f} },
+		wire.OpCreateContainer: func(f wire.CreateMode) wire.Record {
+			return &wire.CreateRequest{Path: "/bad", ACL: OpenACL, Flags: f}
+		},
+		wire.OpCreateTTL: func(f wire.CreateMode) wire.Record {
+			return &wire.CreateTTLRequest{Path: "/bad", ACL: OpenACL, Flags: f, TTLMs: 5000}
+		},
+	}
+	for _, typ := range []wire.OpCode{wire.OpCreate, wire.OpCreate2, wire.OpCreateContainer, wire.OpCreateTTL} {
+		for _, flags := range []wire.CreateMode{7, -1, 1 << 20} {
+			h := errorFixture(t, Config{ExtendedTypesEnabled: true})
+			got := h.write(1, aliceIDs, wire.OpMulti, &wire.MultiRequest{Ops: []wire.MultiOp{
+				{Type: wire.OpCreate, Body: &wire.CreateRequest{Path: "/first", ACL: OpenACL}},
+				{Type: typ, Body: bodies[typ](flags)},
+				{Type: wire.OpSetData, Body: &wire.SetDataRequest{Path: "/p", Version: -1}},
+			}})
+			what := fmt.Sprintf("multi [create /first, op %d with flags %d, setData /p]", typ, flags)
+			assert.Equal(t, wire.ErrOK, got.Err, "%s: header err", what)
+			assert.Equal(t, &wire.MultiResponse{Results: []wire.MultiResult{
+				{Type: wire.OpError, Err: wire.ErrOK},
+				{Type: wire.OpError, Err: wire.ErrBadArguments},
+				{Type: wire.OpError, Err: wire.ErrRuntimeInconsistency},
+			}}, got.Body, "%s: results", what)
+			_, err := h.tree.Exists("/first", nil)
+			assert.Equal(t, wire.ErrNoNode, err, "%s: nothing applied", what)
+		}
+	}
+}

@@ -276,6 +276,9 @@ func (p *prep) op(typ wire.OpCode, body wire.Record) (Txn, wire.Err) {
 func (p *prep) create(typ wire.OpCode, path string, data []byte, acl []wire.ACL,
 	flags wire.CreateMode, ttlMs int64) (Txn, wire.Err) {
 	// 1-2. Mode and TTL (CreateMode.fromFlag, validateCreateRequest, EphemeralType.validateTTL).
+	// Inside a multi too an unknown mode is this op's BadArguments, not a MarshallingError of
+	// the request: Apache 3.8.0's MultiOperationRecord decodes it (Op.create falls back to
+	// PERSISTENT) and only pRequest2TxnCreate's fromFlag refuses it.
 	if flags < wire.ModePersistent || flags > wire.ModePersistentSequentialWithTTL {
 		return Txn{}, wire.ErrBadArguments
 	}

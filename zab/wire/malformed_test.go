@@ -137,6 +137,11 @@ func TestDecodeRequestIsLenientLikeTheReference(t *testing.T) {
 			Request{RequestHeader{6, OpMulti}, &MultiRequest{}}},
 		{"multi terminator type and err are ignored", cat(hdr(7, OpMulti), mh(OpDelete, false, 0), str("/a"), be32(-1), mh(42, true, 0)),
 			Request{RequestHeader{7, OpMulti}, &MultiRequest{Ops: []MultiOp{{OpDelete, &DeleteRequest{Path: "/a", Version: -1}}}}}},
+		// Apache 3.8.0's MultiOperationRecord maps flags with CreateMode.fromFlag(flags,
+		// PERSISTENT), which never throws: a create mode that does not exist decodes, and the
+		// tree answers that op BadArguments (zab/tree TestMultiInvalidCreateFlagFailsTheOp).
+		{"multi create with an invalid mode", cat(hdr(10, OpMulti), mh(OpCreate, false, -1), str("/a"), be32(-1), be32(-1), be32(7), multiDone),
+			Request{RequestHeader{10, OpMulti}, &MultiRequest{Ops: []MultiOp{{OpCreate, &CreateRequest{Path: "/a", Flags: 7}}}}}},
 		{"auth with a null buffer", cat(hdr(-4, OpAuth), be32(0), str("digest"), be32(-1)),
 			Request{RequestHeader{-4, OpAuth}, &AuthPacket{Scheme: "digest"}}},
 		{"whoAmI without body", hdr(8, OpWhoAmI), Request{RequestHeader{8, OpWhoAmI}, nil}},
