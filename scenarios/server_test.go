@@ -1,7 +1,11 @@
 package scenarios
 
 import (
+	"flag"
+	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,23 +15,59 @@ import (
 	"github.com/zabkit/zabkit/sim/zk"
 )
 
-// serverFaultPhase is the fault phase of a whole-server seed; the liveness phase and the
-// quiet end follow it.
-const serverFaultPhase = 3 * time.Second
+// TestServers' flags: together with -seed they name one configuration exactly, and every
+// failing whole-server run prints them (zk.Result.ReplayCommand).
+var (
+	kindFlag = flag.String("kind", "",
+		"TestServers: the configuration kind of every seed, one of "+strings.Join(zk.Kinds, ", ")+" (default: the mix)")
+	faultFlag   = flag.Duration("fault", zk.DefaultFaultPhase, "TestServers: the fault phase of swarm and pause seeds")
+	buggifyFlag = flag.Bool("buggify", false, "TestServers: BUGGIFY on in every server (zk.Options.Buggify)")
+)
+
+// serverRun is what TestServers' flags say about a seed's configuration.
+type serverRun struct {
+	kind    string // "" : the mix
+	fault   time.Duration
+	buggify bool
+}
+
+// serverRunOfFlags reads the flags; ZABKIT_HARSH=1 is the older spelling of -kind=harsh.
+func serverRunOfFlags() serverRun {
+	r := serverRun{kind: *kindFlag, fault: *faultFlag, buggify: *buggifyFlag}
+	if r.kind == "" && os.Getenv("ZABKIT_HARSH") != "" {
+		r.kind = "harsh"
+	}
+	return r
+}
+
+// options is the configuration of a seed: the named kind, or the mix (every fourth seed
+// harsh, every fourth from seed 2 paused leaders, the others the default swarm).
+func (r serverRun) options(seed uint64) (zk.Options, error) {
+	kind := r.kind
+	if kind == "" {
+		kind = []string{"harsh", "swarm", "pause", "swarm"}[seed%4]
+	}
+	o, err := zk.Build(kind, seed, r.fault)
+	o.Buggify = r.buggify
+	return o, err
+}
 
 // TestServers runs whole zab/node servers (3 or 5 voters, sometimes an observer) with
 // simulated ZooKeeper clients, one configuration per seed, and checks every history
 // (sim/zk): ZAB invariants, replica digests, linearizable writes and sync+reads, reads at
 // their zxid, watches, sessions, recipes, liveness after the heal. The mix: every fourth
-// seed is a zk.Harsh configuration (faults every few ticks, sessions of a few ticks), the
+// seed a zk.Harsh configuration (faults every few ticks, sessions of a few ticks), every
+// fourth from seed 2 a zk.Paused one (leaders frozen while their followers move on), the
 // others the default swarm. -seed=N (or ZABKIT_SEED=N) runs one seed; -seeds=N a longer
-// sweep; ZABKIT_HARSH=1 makes every seed harsh.
+// sweep; -kind, -fault and -buggify pin the configuration, as a failure's replay command
+// does.
 func TestServers(t *testing.T) {
 	var total zk.Stats
 	list := seeds(t, 60)
-	harsh := os.Getenv("ZABKIT_HARSH") != ""
+	run := serverRunOfFlags()
 	for _, seed := range list {
-		o := serverOptions(seed, harsh)
+		o, err := run.options(seed)
+		require.NoError(t, err, "-kind=%q", run.kind)
 		r := zk.Run(o)
 		if r.Failed() {
 			t.Fatalf("%v", r)
@@ -42,37 +82,85 @@ func TestServers(t *testing.T) {
 		total.Expired += s.Expired
 		total.Elections += s.Elections
 		total.Restarts += s.Restarts
+		total.Pauses += s.Pauses
 		total.ConnLosses += s.ConnLosses
 		total.WatchEvents += s.WatchEvents
 		total.RecipeHolds += s.RecipeHolds
 		total.VirtualTime += s.VirtualTime
 	}
-	t.Logf("%d seeds: %v virtual, %d commits, %d ops, %d sessions (%d expired), %d elections, %d restarts, %d connection losses, %d watch events, %d recipe holds",
+	t.Logf("%d seeds: %v virtual, %d commits, %d ops, %d sessions (%d expired), %d elections, %d restarts, %d pauses, %d connection losses, %d watch events, %d recipe holds",
 		len(list), total.VirtualTime, total.Commits, total.Ops, total.Sessions, total.Expired, total.Elections, total.Restarts,
-		total.ConnLosses, total.WatchEvents, total.RecipeHolds)
+		total.Pauses, total.ConnLosses, total.WatchEvents, total.RecipeHolds)
 }
 
-// serverOptions is TestServers' configuration of a seed: harsh for every fourth seed (or
-// every seed with allHarsh), else the default swarm. A failure's replay command (-seed=N, or
-// ZABKIT_HARSH=1 -seed=N for a harsh one) rebuilds the same configuration.
-func serverOptions(seed uint64, allHarsh bool) zk.Options {
-	if allHarsh || seed%4 == 0 {
-		return zk.Harsh(seed)
+// Every printed replay command names its run exactly: the flags it passes rebuild the same
+// options, for each kind, a fault phase other than the default, and BUGGIFY.
+func TestServerReplayCommandRebuildsTheRun(t *testing.T) {
+	for _, tc := range []struct {
+		kind    string
+		seed    uint64
+		fault   time.Duration
+		buggify bool
+	}{
+		{"quiet", 1, 0, false},
+		{"swarm", 5, zk.DefaultFaultPhase, false},
+		{"swarm", 7, 700 * time.Millisecond, true},
+		{"harsh", 8, 0, false},
+		{"pause", 6, 900 * time.Millisecond, false},
+	} {
+		o, err := zk.Build(tc.kind, tc.seed, tc.fault)
+		require.NoError(t, err)
+		o.Buggify = tc.buggify
+		o.OutDir = t.TempDir()
+		r := zk.Run(o)
+		cmd := r.ReplayCommand()
+		fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+		seed := fs.Uint64("seed", 0, "")
+		kind := fs.String("kind", "", "")
+		fault := fs.Duration("fault", zk.DefaultFaultPhase, "")
+		buggify := fs.Bool("buggify", false, "")
+		fs.String("run", "", "")
+		fs.Bool("v", false, "")
+		args := strings.Fields(strings.ReplaceAll(cmd, "'", ""))
+		require.Equal(t, []string{"go", "test", "./scenarios"}, args[:3], "replay command %q", cmd)
+		require.NoError(t, fs.Parse(args[3:]), "replay command %q", cmd)
+		require.Empty(t, fs.Args(), "replay command %q: arguments no flag takes", cmd)
+		again, err := serverRun{kind: *kind, fault: *fault, buggify: *buggify}.options(*seed)
+		require.NoError(t, err, "replay command %q", cmd)
+		again.OutDir = o.OutDir
+		require.Equal(t, o, again, "%s seed %d (fault %v, buggify %v): the replay command %q builds other options",
+			tc.kind, tc.seed, tc.fault, tc.buggify, cmd)
+		if !r.Failed() {
+			rerun := zk.Run(again)
+			require.Equal(t, r.TraceHash, rerun.TraceHash, "replay command %q: another run", cmd)
+		}
 	}
-	return zk.Swarm(seed, serverFaultPhase)
 }
 
-// The same seed gives the same trace hash, servers and clients included.
+// The same seed gives the same trace hash, servers and clients included: twice in a row
+// (one run recording every event, one not) with GOMAXPROCS 2, and once more with GOMAXPROCS
+// 1; a seed of each kind.
 func TestServersSameSeedSameTrace(t *testing.T) {
-	for _, seed := range seeds(t, 3) {
-		err := sim.CheckDeterminism(func(record bool) *sim.Trace {
-			o := zk.Swarm(seed, time.Second)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, seed := range seeds(t, 4) {
+		kind := zk.Kinds[seed%uint64(len(zk.Kinds))]
+		replay := fmt.Sprintf("go test ./scenarios -run TestServersSameSeedSameTrace -seed=%d -v (kind %s)", seed, kind)
+		hashes := map[int]uint64{}
+		trace := func(procs int, record bool) *sim.Trace {
+			runtime.GOMAXPROCS(procs)
+			o, err := zk.Build(kind, seed, time.Second)
+			require.NoError(t, err)
 			o.Record = record
 			c, err := zk.New(o)
 			require.NoError(t, err)
 			c.Run()
+			hashes[procs] = c.World().Trace.Hash()
 			return c.World().Trace
-		})
-		require.NoError(t, err, "seed %d\nreplay: go test ./scenarios -run TestServersSameSeedSameTrace -seed=%d -v", seed, seed)
+		}
+		require.NoError(t, sim.CheckDeterminism(func(record bool) *sim.Trace { return trace(2, record) }),
+			"seed %d, GOMAXPROCS=2\nreplay: %s", seed, replay)
+		trace(1, false)
+		require.Equal(t, hashes[2], hashes[1], "seed %d (%s): the trace hash differs between GOMAXPROCS=2 and 1\nreplay: %s",
+			seed, kind, replay)
 	}
 }

@@ -69,6 +69,7 @@ func New(o Options) (*Cluster, error) {
 	if o.Nemesis.Interval > 0 {
 		sim.StartNemesis(c.world, o.Nemesis)
 	}
+	c.startPauses()
 	return c, nil
 }
 

@@ -53,6 +53,8 @@ type Options struct {
 	// the network heals, links stop losing, every server restarts.
 	Nemesis    sim.NemesisOptions
 	FaultUntil time.Duration
+	// Pauses freezes server processes during the fault phase (zero Interval: none).
+	Pauses Pauses
 	// LivenessBoundTicks is how long after the heal every request pending on a session
 	// whose client is connected to a live server may take to complete, and how long the
 	// liveness phase runs new requests for.
@@ -89,6 +91,16 @@ const (
 	// (the host rewrites the reply): the read checks must catch it.
 	bugStaleReads
 )
+
+func (b hostBug) String() string {
+	switch b {
+	case bugDropWatchEvents:
+		return "host:dropWatchEvents"
+	case bugStaleReads:
+		return "host:staleReads"
+	}
+	return fmt.Sprintf("host:%d", uint8(b))
+}
 
 // Quiet is a fault-free run of three voters and four clients.
 func Quiet(seed uint64) Options {
@@ -175,6 +187,44 @@ func Harsh(seed uint64) Options {
 	return o
 }
 
+// Paused is a swarm configuration whose only faults are process pauses (Options.Pauses),
+// most of them of the leader, each long enough for the followers to elect another leader
+// and commit writes (syncLimit plus three ticks) and short enough that the paused server's
+// clients keep their connections (sessions of 20 ticks, the servers' maximum, time a
+// connection out after two thirds of it). When the paused leader wakes it handles what its
+// clients sent in the meantime before its tick tells it that it lost its quorum: the
+// ZOOKEEPER-1675 setting, two servers that believe they lead. duration is the fault phase.
+func Paused(seed uint64, duration time.Duration) Options {
+	o := Swarm(seed, duration)
+	o.Kind = "pause"
+	tick := time.Duration(o.TickMillis) * time.Millisecond
+	o.SessionTimeoutMs = int32(20 * o.TickMillis)
+	o.Nemesis = sim.NemesisOptions{}
+	o.Pauses = Pauses{Interval: 300 * time.Millisecond, DurationMin: time.Duration(o.SyncLimitTicks+3) * tick,
+		DurationMax: 12 * tick, LeaderPercent: 70}
+	return o
+}
+
+// Kinds are the configuration builders a replay command can name (Options.Kind).
+var Kinds = []string{"quiet", "swarm", "harsh", "pause"}
+
+// Build is the configuration of a kind: Quiet(seed), Swarm(seed, faultPhase), Harsh(seed)
+// (its own six-second fault phase) or Paused(seed, faultPhase). Result.ReplayCommand names
+// the kind and the fault phase, and scenarios' TestServers builds the run again with Build.
+func Build(kind string, seed uint64, faultPhase time.Duration) (Options, error) {
+	switch kind {
+	case "quiet":
+		return Quiet(seed), nil
+	case "swarm":
+		return Swarm(seed, faultPhase), nil
+	case "harsh":
+		return Harsh(seed), nil
+	case "pause":
+		return Paused(seed, faultPhase), nil
+	}
+	return Options{}, fmt.Errorf("zk: no configuration kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
+}
+
 // ServerName is the host name of server id: "s1", "s2", ...
 func ServerName(id int) string { return fmt.Sprintf("s%d", id) }
 
@@ -211,6 +261,9 @@ func (o *Options) validate() error {
 	if err := o.Workload.validate(); err != nil {
 		return err
 	}
+	if err := o.Pauses.validate(); err != nil {
+		return err
+	}
 	return o.Link.Validate()
 }
 
@@ -225,6 +278,9 @@ func (o *Options) record(w *sim.World) {
 	w.Set("clients", fmt.Sprintf("n=%d sessionTimeout=%dms", o.Clients, o.SessionTimeoutMs))
 	w.Set("workload", o.Workload.String())
 	w.Set("faultUntil", o.FaultUntil)
+	if o.Pauses.Interval > 0 {
+		w.Set("pauses", o.Pauses.String())
+	}
 	w.Set("livenessBound", fmt.Sprintf("%d ticks", o.LivenessBoundTicks))
 	if o.Bugs.Any() {
 		w.Set("bugs", strings.Join(o.Bugs.Names(), ","))

@@ -73,6 +73,7 @@ type Stats struct {
 	Replies, WatchEvents         int // server replies and watch events the clients received
 	ConnLosses, ConnBreaks       int // connections the clients lost; of them, broken by a lost packet
 	RecipeHolds                  int // lock holds and leaderships
+	Pauses                       int // server processes paused (Options.Pauses)
 	Ops, UnknownOps              int // requests recorded; of them, without a reply
 	Events                       int64
 	VirtualTime                  time.Duration
@@ -81,11 +82,14 @@ type Stats struct {
 
 // Result is the outcome of one run.
 type Result struct {
-	Seed     uint64
-	Kind     string // Options.Kind
-	Failure  *Failure
-	Settings string
-	Stats    Stats
+	Seed uint64
+	Kind string // Options.Kind
+	// FaultPhase is Options.FaultUntil; Bugs names the switches of Options.Bugs that were on.
+	FaultPhase time.Duration
+	Bugs       string
+	Failure    *Failure
+	Settings   string
+	Stats      Stats
 	// TraceHash fingerprints the run: the same seed on the same code gives the same hash.
 	TraceHash uint64
 	// Report is the checker's verdict (nil when the run failed before the checks).
@@ -105,24 +109,28 @@ type Result struct {
 // Failed reports whether the run failed.
 func (r Result) Failed() bool { return r.Failure != nil }
 
-// ReplayCommand is the command that runs this seed again: scenarios' TestServers runs swarm
-// configurations, and harsh ones for every fourth seed or with ZABKIT_HARSH=1 (which this
-// command sets, so any harsh seed replays); quiet ones are sim/zk's tests.
+// DefaultFaultPhase is the fault phase scenarios' TestServers gives swarm and pause
+// configurations unless its -fault flag says otherwise.
+const DefaultFaultPhase = 3 * time.Second
+
+// ReplayCommand is the command that runs this configuration again: scenarios' TestServers
+// with the seed, the kind (Options.Kind, built again by Build), the fault phase when it is
+// not DefaultFaultPhase, and -buggify when the run had Options.Buggify. The switches of
+// Options.Bugs and the host's deliberate defects are test-only and named in a comment.
 func (r Result) ReplayCommand() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "go test ./scenarios -run 'TestServers$' -seed=%d -kind=%s", r.Seed, r.Kind)
+	if (r.Kind == "swarm" || r.Kind == "pause") && r.FaultPhase != DefaultFaultPhase {
+		fmt.Fprintf(&b, " -fault=%v", r.FaultPhase)
+	}
 	if r.Buggified {
-		harsh := ""
-		if r.Kind == "harsh" {
-			harsh = "ZABKIT_HARSH=1 "
-		}
-		return fmt.Sprintf("%sZABKIT_SEED=%d go test ./sim/zk -run TestBuggifiedRunsPassEveryCheck -v", harsh, r.Seed)
+		b.WriteString(" -buggify")
 	}
-	switch r.Kind {
-	case "harsh":
-		return fmt.Sprintf("ZABKIT_HARSH=1 go test ./scenarios -run 'TestServers$' -seed=%d -v", r.Seed)
-	case "quiet":
-		return fmt.Sprintf("go test ./sim/zk -run TestQuietRunPassesEveryCheck -v  # with Quiet(%d)", r.Seed)
+	b.WriteString(" -v")
+	if r.Bugs != "" {
+		fmt.Fprintf(&b, "  # with the bug switches %s on (sim/zk's TestNodeBugsAreCaught)", r.Bugs)
 	}
-	return fmt.Sprintf("go test ./scenarios -run 'TestServers$' -seed=%d -v", r.Seed)
+	return b.String()
 }
 
 // String summarizes the run; a failure with everything needed to replay and study it.
@@ -156,6 +164,11 @@ func (r Result) String() string {
 
 func (c *Cluster) result(r Result, wall time.Duration) Result {
 	r.Seed, r.Kind, r.Failure, r.Settings, r.WallTime = c.opts.Seed, c.opts.Kind, c.failure, c.world.SettingsText(), wall
+	bugs := c.opts.Bugs.Names()
+	if c.opts.bug != noBug {
+		bugs = append(bugs, c.opts.bug.String())
+	}
+	r.FaultPhase, r.Bugs = c.opts.FaultUntil, strings.Join(bugs, ",")
 	r.TraceHash = c.traceHash()
 	r.Buggified, r.Buggify = c.opts.Buggify, c.buggify.Counts()
 	s := c.stats

@@ -48,6 +48,10 @@ type life struct {
 	inbound map[zab.PeerID]*peerInbound
 	// Client connections by connection id.
 	conns map[uint64]*serverConn
+
+	// paused freezes the process (Options.Pauses): inputs are held until resume.
+	paused bool
+	held   []node.Input
 }
 
 // randSource adapts math/rand to zab.Rand.
@@ -60,6 +64,10 @@ func (l *life) Handle(nowMs int64, ins []node.Input) []node.Output {
 	if l.node == nil {
 		return nil
 	}
+	if l.paused {
+		l.hold(ins)
+		return nil
+	}
 	var outs []node.Output
 	for _, in := range ins {
 		outs = append(outs, l.node.Handle(zab.Time(nowMs), in)...)
@@ -69,7 +77,7 @@ func (l *life) Handle(nowMs int64, ins []node.Input) []node.Output {
 
 // NextDeadline is the node's next deadline.
 func (l *life) NextDeadline() (int64, bool) {
-	if l.node == nil {
+	if l.node == nil || l.paused {
 		return 0, false
 	}
 	return int64(l.node.NextDeadline()), true

@@ -103,7 +103,8 @@ func TestHostBugsAreCaught(t *testing.T) {
 		require.Equal(t, FailCheck, r.Failure.Kind, "bug %d: %v", tc.bug, r.Failure)
 		require.NotNil(t, r.Report)
 		require.Contains(t, r.Report.Failed(), tc.check, "bug %d: %v", tc.bug, r.Report.Failed())
-		require.Contains(t, r.String(), "Quiet(2)", "the report names the replay command")
+		require.Contains(t, r.String(), "replay: go test ./scenarios -run 'TestServers$' -seed=2 -kind=quiet -v", "the report names the replay command")
+		require.Contains(t, r.String(), tc.bug.String(), "the replay command names the host defect it cannot switch on")
 		require.NoError(t, r.TraceError, "a failing run writes its trace")
 		require.FileExists(t, r.TracePath, "a failing run writes its trace")
 	}
