@@ -371,3 +371,68 @@ func TestBugQuorumOffByOne(t *testing.T) {
 		require.Equal(t, on, chose, "bug=%v: a leader with no registered follower picks an epoch (one of three voters taken as a quorum)", on)
 	}
 }
+
+func TestBugCommitRedeliversLast(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		r := startLearner(t, Recovered{}, Bugs{CommitRedeliversLast: on})
+		_, proposal, _ := r.syncDiff1()
+		epochWrite := persists(r.durable(persists(proposal)...))
+		require.Len(t, epochWrite, 1)
+		r.durable(epochWrite...)
+		r.recv(Message{Type: MsgUpToDate, Zxid: zx(0, 1)})
+		require.Equal(t, []Zxid{zx(0, 1)}, r.sm.zxids, "bug=%v: UPTODATE(0.1) applies 0.1", on)
+		a := persists(r.recv(Message{Type: MsgProposal, Zxid: zx(1, 1), PrevZxid: zx(0, 1), Data: []byte("b")}))
+		r.durable(a...)
+		r.recv(Message{Type: MsgCommit, Zxid: zx(1, 1)})
+		want := []Zxid{zx(0, 1), zx(1, 1)}
+		if on {
+			want = []Zxid{zx(0, 1), zx(0, 1), zx(1, 1)}
+		}
+		require.Equal(t, want, r.sm.zxids, "bug=%v: txns applied after COMMIT(1.1), the last committed being 0.1", on)
+	}
+}
+
+func TestBugProposalBufferReused(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		bugs := Bugs{ProposalBufferReused: on}
+		r := startLeader(t, Recovered{}, bugs)
+		r.establish(bugs)
+		r.now++
+		var first Message
+		for _, m := range sends(r.p.Handle(r.now, Propose{Data: []byte("x")})) {
+			if m.Type == MsgProposal {
+				first = m
+			}
+		}
+		require.Equal(t, "x", string(first.Data), "the first PROPOSAL carries its txn")
+		r.now++
+		r.p.Handle(r.now, Propose{Data: []byte("yz")})
+		want := "x"
+		if on {
+			want = "y"
+		}
+		require.Equal(t, want, string(first.Data), "bug=%v: the first txn's bytes after the second proposal", on)
+	}
+}
+
+func TestBugInitialHistoryLate(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		bugs := Bugs{InitialHistoryLate: on}
+		r := startLeader(t, Recovered{AcceptedEpoch: 1, CurrentEpoch: 1, Log: txns(zx(1, 1))}, bugs)
+		sm := r.p.cfg.StateMachine.(*applied)
+		r.establish(bugs)
+		want := []Zxid{zx(1, 1)}
+		if on {
+			want = nil
+		}
+		require.Equal(t, want, sm.zxids, "bug=%v: applied once the epoch is established with the initial history 1.1", on)
+		r.now++
+		r.durableAll(r.p.Handle(r.now, Propose{Data: []byte("x")}))
+		r.recv(Message{Type: MsgAck, From: 1, Epoch: r.p.Epoch(), Zxid: zx(2, 1)})
+		want = []Zxid{zx(1, 1), zx(2, 1)}
+		if on {
+			want = []Zxid{zx(2, 1), zx(1, 1)}
+		}
+		require.Equal(t, want, sm.zxids, "bug=%v: applied once 2.1 is committed", on)
+	}
+}
