@@ -23,8 +23,9 @@ type Message struct {
 	Payload   any // never inspected; senders must not mutate it after Send
 	SizeBytes int
 
-	// toLife is the receiver's life when the message was sent. A copy that arrives in a
-	// later life was addressed to a process that has since crashed, and vanishes with it.
+	// toLife is the receiver's life when the message was sent. A copy that arrives in
+	// another life was addressed to a process that has since crashed (or, if it was sent
+	// while the receiver was down, to no process at all), and vanishes.
 	toLife uint64
 }
 
@@ -41,7 +42,7 @@ type Network struct {
 	index     map[string]Endpoint
 	handlers  []Handler
 	down      []bool
-	life      []uint64 // per endpoint, bumped each time it goes down
+	life      []uint64 // per endpoint, bumped each time it goes down or comes up
 	cut       [][]bool // cut[from][to]: messages from -> to are dropped
 	overrides map[[2]Endpoint]Link
 
@@ -118,8 +119,14 @@ func (n *Network) link(from, to Endpoint) *Link {
 // down that had not arrived yet, even when it comes back up before that message's arrival
 // time. The messages were addressed to a process that no longer exists, as a TCP segment
 // of a dead connection is refused by the restarted host.
+//
+// Every change of state starts a new life of the endpoint, and a copy is dropped (as
+// DropDown) when it arrives in a life other than the one it was sent to. The drop of a
+// message sent while the receiver is down therefore happens at its arrival time, not at
+// Send: Send makes the same random draws whatever the receiver's state, so a crash shifts
+// no later draw of the network's stream and a seed's other deliveries stay where they were.
 func (n *Network) SetUp(e Endpoint, up bool) {
-	if !up && !n.down[e] {
+	if up == n.down[e] {
 		n.life[e]++
 	}
 	n.down[e] = !up
@@ -137,10 +144,6 @@ func (n *Network) Send(from, to Endpoint, payload any, sizeBytes int) uint64 {
 	n.stats.Sent++
 	n.stats.SentBytes += int64(sizeBytes)
 	n.observe(EventSend, m, "")
-	if n.down[to] {
-		n.drop(m, DropDown)
-		return m.ID
-	}
 	if n.cut[from][to] {
 		n.drop(m, DropPartition)
 		return m.ID

@@ -219,3 +219,24 @@ func TestInvalidLinksAreRefused(t *testing.T) {
 		require.Error(t, l.Validate(), "%+v", l)
 	}
 }
+
+// TestADownReceiverShiftsNoDraw: sending to a down endpoint makes the same random draws as
+// sending to an up one, so a crash changes nothing about the delivery of other messages.
+func TestADownReceiverShiftsNoDraw(t *testing.T) {
+	l := Link{Latency: Latency{Min: 0, Typical: 3 * time.Millisecond, Tail: 9 * time.Millisecond, TailProbability: 0.1}, LossProbability: 0.1, DuplicateProbability: 0.1}
+	arrivals := func(bDown bool) []time.Duration {
+		var at []time.Duration
+		w := newWorld(t, 5, l, "a", "b")
+		c := w.net.Attach("c", func(Message) { at = append(at, w.clock.Now()) })
+		w.net.SetUp(w.eps[1], !bDown)
+		for i := range 200 {
+			w.net.Send(w.eps[0], w.eps[1], i, 1)
+			w.net.Send(w.eps[0], c, i, 1)
+		}
+		w.clock.Advance(time.Minute)
+		return at
+	}
+	up, down := arrivals(false), arrivals(true)
+	require.NotEmpty(t, up)
+	require.Equal(t, up, down, "c's arrivals must not depend on whether b was down")
+}
