@@ -20,7 +20,12 @@ import (
 //     member of Z at or below it. So equality and order relations survive (czxid == mzxid
 //     after a create, mzxid growing, a reply reflecting the latest write) while the raw
 //     counters, and whether failed writes consume a zxid, do not matter;
-//   - times as T (a wall-clock millisecond), 0, or a flag when mtime < ctime;
+//   - ctime/mtime by rank, as zxids: every time a Stat reports forms the run's set of
+//     times; a time prints as t<rank>, zero as 0, and mtime < ctime is flagged. The runner
+//     starts every request in a later millisecond than the previous reply (runner.request),
+//     so two transactions of a run never share a millisecond on any server, and the ranks of
+//     their times follow the ranks of their zxids: a node's mtime equals its ctime exactly
+//     when it was never changed, and a setData that leaves mtime alone is caught;
 //   - session ids as the session number that received them, passwords by length and
 //     sameness;
 //   - the run prefix as "~", children as sorted sets (their order is unspecified, §4.5),
@@ -29,6 +34,7 @@ import (
 type canon struct {
 	t     *Transcript
 	zxids []int64 // sorted, distinct
+	times []int64 // sorted, distinct ctime/mtime values above 0
 }
 
 // CanonicalLines renders a transcript, grouped by step: lines[i] are the lines of
@@ -36,6 +42,7 @@ type canon struct {
 func CanonicalLines(t *Transcript, steps int) [][]string {
 	c := &canon{t: t}
 	c.collectZxids()
+	c.collectTimes()
 	lines := make([][]string, steps+2)
 	for _, o := range t.Observations {
 		i := o.Step + 1
@@ -70,6 +77,28 @@ func (c *canon) collectZxids() {
 		c.zxids = append(c.zxids, z)
 	}
 	sort.Slice(c.zxids, func(i, j int) bool { return c.zxids[i] < c.zxids[j] })
+}
+
+// collectTimes gathers the ctime and mtime values of every Stat of a successful reply.
+func (c *canon) collectTimes() {
+	set := map[int64]bool{}
+	for _, o := range c.t.Observations {
+		ex := o.Exchange
+		if ex == nil || ex.Outcome != Replied || ex.Reply.Header.Err != wire.ErrOK {
+			continue
+		}
+		forEachStat(ex.Reply.Body, func(s *wire.Stat) {
+			for _, ms := range []int64{s.Ctime, s.Mtime} {
+				if ms > 0 {
+					set[ms] = true
+				}
+			}
+		})
+	}
+	for ms := range set {
+		c.times = append(c.times, ms)
+	}
+	sort.Slice(c.times, func(i, j int) bool { return c.times[i] < c.times[j] })
 }
 
 func forEachStat(body wire.Record, f func(*wire.Stat)) {
@@ -145,6 +174,8 @@ func (c *canon) headerZxid(z int64) string {
 // wallMsMin is a sanity floor for ctime/mtime: the year 2001.
 const wallMsMin = 978307200000
 
+// time renders a ctime or mtime: its rank among the run's times (collectTimes), 0, or the raw
+// value when it is not a plausible wall-clock millisecond.
 func (c *canon) time(ms int64) string {
 	if ms == 0 {
 		return "0"
@@ -152,7 +183,11 @@ func (c *canon) time(ms int64) string {
 	if ms < wallMsMin || ms > time.Now().Add(24*time.Hour).UnixMilli() {
 		return fmt.Sprintf("bad-time(%d)", ms)
 	}
-	return "T"
+	i := sort.Search(len(c.times), func(i int) bool { return c.times[i] >= ms })
+	if i < len(c.times) && c.times[i] == ms {
+		return fmt.Sprintf("t%d", i)
+	}
+	return "T" // not from a Stat of a successful reply (never rendered today)
 }
 
 func (c *canon) session(id int64) string {

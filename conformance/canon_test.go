@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -33,11 +34,11 @@ func TestCanonicalLinesAbstractWhatServersMayChoose(t *testing.T) {
 	got := CanonicalLines(tr, 5)
 	assert.Equal(t, [][]string{
 		nil,
-		{`s0 create2 → replied err=OK(0) zxid=z0 path="~/a" stat={czxid=z0 mzxid=z0 pzxid=z0 ctime=T mtime=T version=0 cversion=0 aversion=0 owner=s0 dataLength=1 numChildren=0}`},
+		{`s0 create2 → replied err=OK(0) zxid=z0 path="~/a" stat={czxid=z0 mzxid=z0 pzxid=z0 ctime=t1 mtime=t1 version=0 cversion=0 aversion=0 owner=s0 dataLength=1 numChildren=0}`},
 		{`s0 create → replied err=NodeExists(-110) zxid=z0`},
-		{`s0 setData → replied err=OK(0) zxid=z1 stat={czxid=z0 mzxid=z1 pzxid=z0 ctime=T mtime=T version=0 cversion=0 aversion=0 owner=s0 dataLength=1 numChildren=0}`},
+		{`s0 setData → replied err=OK(0) zxid=z1 stat={czxid=z0 mzxid=z1 pzxid=z0 ctime=t1 mtime=t2 version=0 cversion=0 aversion=0 owner=s0 dataLength=1 numChildren=0}`},
 		{`s0 getChildren → replied err=OK(0) zxid=z1 children=["a" "b"] events-before=[NodeDataChanged("~/a" state=3)]`},
-		{`s0 getData → replied err=OK(0) zxid=z1 data=null stat={czxid=z0 mzxid=z1 pzxid=z0 ctime=T mtime=T(<ctime!) version=0 cversion=0 aversion=0 owner=s0 dataLength=1 numChildren=0}`},
+		{`s0 getData → replied err=OK(0) zxid=z1 data=null stat={czxid=z0 mzxid=z1 pzxid=z0 ctime=t1 mtime=t0(<ctime!) version=0 cversion=0 aversion=0 owner=s0 dataLength=1 numChildren=0}`},
 		nil,
 	}, got)
 
@@ -57,6 +58,18 @@ func TestCanonicalLinesAbstractWhatServersMayChoose(t *testing.T) {
 		}
 	}
 	assert.Nil(t, Compare(tr, tr2, make([]Step, 5)), "histories equal up to the abstracted fields")
+
+	// A server whose setData leaves mtime alone: mtime stays ctime's rank, not the setData's.
+	good := &Transcript{Prefix: tr.Prefix, SessionIDs: tr.SessionIDs, Observations: slices.Clone(tr.Observations)}
+	good.Observations[4] = replied(4, wire.OpGetData, 0x107, wire.ErrOK, &wire.GetDataResponse{Data: nil, Stat: stat(0x105, 0x107, 0x105, now, now+3)})
+	stale := &Transcript{Prefix: tr.Prefix, SessionIDs: tr.SessionIDs, Observations: slices.Clone(good.Observations)}
+	staleStat := stat(0x105, 0x107, 0x105, now, now)
+	stale.Observations[2] = replied(2, wire.OpSetData, 0x107, wire.ErrOK, &wire.SetDataResponse{Stat: staleStat})
+	stale.Observations[4] = replied(4, wire.OpGetData, 0x107, wire.ErrOK, &wire.GetDataResponse{Data: nil, Stat: staleStat})
+	if d := Compare(good, stale, make([]Step, 5)); assert.NotNil(t, d, "an mtime not moved by setData must diverge") {
+		assert.Equal(t, 2, d.Step, "at the setData:\n%s", d.Report)
+		assert.Contains(t, d.Report, "ctime=t0 mtime=t0 version=0", "B's setData Stat:\n%s", d.Report)
+	}
 
 	// A real difference is reported at its step.
 	tr2.Observations[2].Exchange.Reply.Body.(*wire.SetDataResponse).Stat.Version = 1

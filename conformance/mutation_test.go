@@ -160,6 +160,30 @@ func bumpGetDataVersion(op wire.OpCode, p []byte) []byte {
 	return p
 }
 
+// staleMtime makes setData and getData replies report mtime = ctime, as a server that never
+// updates mtime would: the Stat follows the header in a setData reply and the data buffer in
+// a getData reply; ctime and mtime are its third and fourth longs.
+func staleMtime(op wire.OpCode, p []byte) []byte {
+	h, _ := replyHeader(p)
+	if h.Err != wire.ErrOK {
+		return p
+	}
+	stat := 16
+	switch op {
+	case wire.OpSetData:
+	case wire.OpGetData:
+		n := int32(binary.BigEndian.Uint32(p[16:20]))
+		stat = 20 + int(max(n, 0))
+	default:
+		return p
+	}
+	if stat+32 > len(p) {
+		return p
+	}
+	copy(p[stat+24:stat+32], p[stat+16:stat+24])
+	return p
+}
+
 // nodeExistsAsNoNode turns the error NodeExists into NoNode.
 func nodeExistsAsNoNode(_ wire.OpCode, p []byte) []byte {
 	if h, _ := replyHeader(p); h.Err == wire.ErrNodeExists {
@@ -197,6 +221,17 @@ func TestDifferentialReportsAMutatedReply(t *testing.T) {
 				{Session: 0, Kind: StepRequest, Op: wire.OpGetData, Path: "~/a"},
 			},
 			wantStep: 2, wantA: "version=0", wantB: "version=1",
+		},
+		{
+			name:   "mtime left at ctime by setData",
+			mutate: staleMtime,
+			steps: []Step{
+				connect(0),
+				{Session: 0, Kind: StepRequest, Op: wire.OpCreate2, Path: "~/a", ACL: "open", Text: "x"},
+				{Session: 0, Kind: StepRequest, Op: wire.OpSetData, Path: "~/a", Text: "y", Version: -1},
+				{Session: 0, Kind: StepRequest, Op: wire.OpGetData, Path: "~/a"},
+			},
+			wantStep: 2, wantA: "ctime=t1 mtime=t2", wantB: "ctime=t1 mtime=t1",
 		},
 		{
 			name:   "error code of a create",

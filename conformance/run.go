@@ -83,7 +83,25 @@ type runner struct {
 	// server" must be ahead of it, whatever the server's epoch (Apache's standalone zxids
 	// start at epoch 0, zabd's at epoch 1).
 	maxZxid int64
+	// lastReplyMs is the wall-clock millisecond in which the last request's wait ended.
+	lastReplyMs int64
 }
+
+// nextMillisecond waits (at most about a millisecond) until the clock has left the
+// millisecond of the previous reply. A server stamps a transaction's ctime/mtime with its
+// wall clock between request and reply, on the machine the runner runs on; so two
+// transactions of one run always get different times, on every target, and the canonical
+// form can rank times as it ranks zxids (canon.time) without two fast writes sharing a
+// millisecond on one server and not on the other.
+func (r *runner) nextMillisecond() {
+	for i := 0; i < nextMillisecondPollsMax && time.Now().UnixMilli() <= r.lastReplyMs; i++ {
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// nextMillisecondPollsMax bounds nextMillisecond's wait (a clock stepped backwards must not
+// stall the run).
+const nextMillisecondPollsMax = 50
 
 // Run executes steps against target under prefix (a node the runner creates first) and
 // returns the transcript. Every connection it opens is closed before it returns.
@@ -176,7 +194,9 @@ func (r *runner) request(s Step) {
 		xid = wire.XidAuth
 	}
 	frame := s.frame(r.t.Prefix, xid, ss.lastZxid, wire.FrameBytesMaxDefault)
+	r.nextMillisecond()
 	ex := ss.conn.Call(xid, s.Op, frame)
+	r.lastReplyMs = time.Now().UnixMilli()
 	if ex.Outcome == Replied && ex.Reply.Header.Zxid > ss.lastZxid {
 		ss.lastZxid = ex.Reply.Header.Zxid
 	}
