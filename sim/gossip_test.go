@@ -299,7 +299,7 @@ func persist(h *sim.Host[gossipIn, gossipOut], rumors []string) {
 	if _, err := f.Write(data); err != nil {
 		panic(err)
 	}
-	h.After(time.Duration(100+h.Rand().IntN(900))*time.Microsecond, func() {
+	h.After(time.Duration(100+h.Stream("disk").IntN(900))*time.Microsecond, func() {
 		if err := f.Sync(); err != nil {
 			panic(err)
 		}

@@ -62,6 +62,7 @@ type Host[In, Out any] struct {
 	program  Program[In, Out]
 	options  HostOptions
 	rng      *rand.Rand
+	streams  map[string]*rand.Rand // Stream's, by name
 
 	machine    Machine[In, Out]
 	running    bool
@@ -102,9 +103,26 @@ func (h *Host[In, Out]) World() *World { return h.world }
 // Machine is the running machine, or nil while the host is crashed.
 func (h *Host[In, Out]) Machine() Machine[In, Out] { return h.machine }
 
-// Rand is the host's own random stream (for disk latency and the like; a machine gets
-// its randomness through its config, typically from this stream).
+// Rand is the host's own random stream: a machine gets its randomness through its config,
+// typically from this stream. Draws the host makes for the world around the machine (disk
+// latency, retransmission delays) belong in named streams (Stream), so that they do not
+// shift the machine's draws.
 func (h *Host[In, Out]) Rand() *rand.Rand { return h.rng }
+
+// Stream returns the host's random stream called name ("host/<host>/<name>" of the world's
+// seed), the same one on every call and across crashes. Each stream is independent of the
+// others and of Rand: a new draw from one shifts no other.
+func (h *Host[In, Out]) Stream(name string) *rand.Rand {
+	r, ok := h.streams[name]
+	if !ok {
+		if h.streams == nil {
+			h.streams = map[string]*rand.Rand{}
+		}
+		r = h.world.Stream("host/" + h.name + "/" + name)
+		h.streams[name] = r
+	}
+	return r
+}
 
 // Disk is the host's disk.
 func (h *Host[In, Out]) Disk() Disk { return h.options.Disk }
@@ -123,13 +141,17 @@ func (h *Host[In, Out]) Send(to string, payload any, sizeBytes int) {
 }
 
 // After runs f after d of global time unless the host crashes first: a pending disk
-// write or timer dies with the process.
+// write or timer dies with the process. Either way its coming due is a trace line, so a
+// trace shows every timer the world ran, even one that did nothing.
 func (h *Host[In, Out]) After(d time.Duration, f func()) {
 	gen := h.generation
 	h.world.Clock.AfterFunc(d, func() {
-		if h.running && h.generation == gen {
-			f()
+		if !h.running || h.generation != gen {
+			h.world.Trace.Add(Event{At: h.world.Now(), Kind: KindTimer, Host: h.name, Text: "void"})
+			return
 		}
+		h.world.Trace.Add(Event{At: h.world.Now(), Kind: KindTimer, Host: h.name})
+		f()
 	})
 }
 

@@ -68,6 +68,9 @@ func (n *Nemesis) next() {
 	})
 }
 
+// inject draws one fault and carries it out. A draw that cannot act (a crash with DownMax
+// hosts down, a restart with none down, a cut from a host to itself) leaves a KindNemesis
+// line, so the trace shows every time the nemesis woke.
 func (n *Nemesis) inject() {
 	o := n.opts
 	weights := []int{o.CrashWeight, o.RestartWeight, o.PartitionWeight, o.CutWeight, o.IsolateWeight, o.HealWeight, o.CorruptWeight}
@@ -75,7 +78,9 @@ func (n *Nemesis) inject() {
 	for _, wt := range weights {
 		total += wt
 	}
+	w := n.world
 	if total == 0 {
+		n.idle("idle, every weight is zero")
 		return
 	}
 	pick := n.rng.IntN(total)
@@ -85,24 +90,28 @@ func (n *Nemesis) inject() {
 		kind++
 	}
 	up, down := n.partitionByState()
-	w := n.world
 	switch kind {
 	case 0:
-		if len(down) < o.DownMax && len(up) > 0 {
-			victim := up[n.rng.IntN(len(up))]
-			w.Fault("crash " + victim)
-			w.Crash(victim)
-			n.faults++
+		if len(down) >= o.DownMax || len(up) == 0 {
+			n.idle(fmt.Sprintf("no crash, %d of %d hosts down (DownMax %d)", len(down), len(o.Hosts), o.DownMax))
+			return
 		}
+		victim := up[n.rng.IntN(len(up))]
+		w.Fault("crash " + victim)
+		w.Crash(victim)
+		n.faults++
 	case 1:
-		if len(down) > 0 {
-			back := down[n.rng.IntN(len(down))]
-			w.Fault("restart " + back)
-			w.Restart(back)
-			n.faults++
+		if len(down) == 0 {
+			n.idle("no restart, no host is down")
+			return
 		}
+		back := down[n.rng.IntN(len(down))]
+		w.Fault("restart " + back)
+		w.Restart(back)
+		n.faults++
 	case 2:
 		if len(o.Hosts) < 2 {
+			n.idle("no partition of a single host")
 			return
 		}
 		hosts := slices.Clone(o.Hosts)
@@ -113,15 +122,19 @@ func (n *Nemesis) inject() {
 		w.Net.Partition(n.endpoints(a), n.endpoints(b))
 		n.faults++
 	case 3:
-		if len(o.Hosts) > 1 {
-			from := o.Hosts[n.rng.IntN(len(o.Hosts))]
-			to := o.Hosts[n.rng.IntN(len(o.Hosts))]
-			if from != to {
-				w.Fault(fmt.Sprintf("cut %s->%s", from, to))
-				w.Net.Cut(w.Endpoint(from), w.Endpoint(to))
-				n.faults++
-			}
+		if len(o.Hosts) < 2 {
+			n.idle("no cut of a single host")
+			return
 		}
+		from := o.Hosts[n.rng.IntN(len(o.Hosts))]
+		to := o.Hosts[n.rng.IntN(len(o.Hosts))]
+		if from == to {
+			n.idle(fmt.Sprintf("no cut, drew %s->%s", from, to))
+			return
+		}
+		w.Fault(fmt.Sprintf("cut %s->%s", from, to))
+		w.Net.Cut(w.Endpoint(from), w.Endpoint(to))
+		n.faults++
 	case 4:
 		victim := o.Hosts[n.rng.IntN(len(o.Hosts))]
 		w.Fault("isolate " + victim)
@@ -137,6 +150,11 @@ func (n *Nemesis) inject() {
 			n.faults++
 		}
 	}
+}
+
+// idle records a wake-up that injected nothing (see KindNemesis).
+func (n *Nemesis) idle(text string) {
+	n.world.Trace.Add(Event{At: n.world.Now(), Kind: KindNemesis, Text: text})
 }
 
 // end closes the fault phase: heal everything and restart every crashed host.
