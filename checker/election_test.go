@@ -89,3 +89,13 @@ func TestElectionCheckerForgetsEndedElections(t *testing.T) {
 		require.Len(t, c.Observe(voted(1, 1, 1, z(1, 1), 0)), 1, "but within it the vote still may not move down")
 	}
 }
+
+// An event of a kind the checker does not know is reported whatever checks are on: it
+// would otherwise be skipped silently.
+func TestElectionCheckerRefusesUnknownEvents(t *testing.T) {
+	c := NewElectionChecker(ElectionChecks{})
+	got := c.Observe(ElectionEvent{Kind: 99, Node: 1})
+	require.Len(t, got, 1, "an unknown kind is one violation, got %v", got)
+	require.Equal(t, Integrity, got[0].Invariant, "%v", got[0])
+	require.Equal(t, got, c.Violations(), "Violations returns what Observe reported")
+}

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,19 @@ func TestNonLinearizableHistoriesFail(t *testing.T) {
 			require.Contains(t, r.String(), r.Visualizations[0], "the report names the visualization file")
 		})
 	}
+}
+
+// A visualization that cannot be written does not hide the violation: the report says why.
+func TestUnwritableVisualizationIsReported(t *testing.T) {
+	l := new(linHist).
+		op(0, 0, 1, create("/k", "v0"), 0, Reply{Path: "/k"}).
+		op(1, 2, 3, create("/k", "v1"), 0, Reply{Path: "/k"})
+	var r Report
+	missing := filepath.Join(t.TempDir(), "no-such-dir")
+	CheckLinearizability(&l.h, Config{PartitionTimeout: 5 * time.Second, VisualizationDir: missing}, &r)
+	require.Equal(t, []string{CheckLinearizable}, r.Failed(), "created twice is not linearizable: %s", r.String())
+	require.Empty(t, r.Visualizations, "no file was written")
+	require.Contains(t, r.Violations[0].Detail, "visualization not written", "the report says the visualization is missing")
 }
 
 // A partition porcupine cannot decide in time is a failure, not a pass.

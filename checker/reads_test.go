@@ -99,6 +99,19 @@ func TestReadMutationsFail(t *testing.T) {
 		{"multi result differs", CheckWriteReply, func(h *History, at map[string]int) {
 			h.Ops[at["failedMulti"]].Reply.Results[1].Err = wire.ErrNoNode
 		}},
+		{"multi reply for a txn that is no multi", CheckWriteReply, func(h *History, at map[string]int) {
+			o := &h.Ops[at["setA"]]
+			o.Type, o.Reply = wire.OpMulti, Reply{Results: []Result{{}}}
+		}},
+		{"multi reply with a result missing", CheckWriteReply, func(h *History, at map[string]int) {
+			o := &h.Ops[at["multi"]]
+			o.Reply.Results = o.Reply.Results[:2]
+		}},
+		{"multi sub-result's path differs", CheckWriteReply, func(h *History, at map[string]int) {
+			o := &h.Ops[at["multi"]]
+			o.Reply.Results = append([]Result(nil), o.Reply.Results...)
+			o.Reply.Results[2].Path = "/d"
+		}},
 		{"committed order goes backwards", CheckCommittedOrder, func(h *History, at map[string]int) {
 			h.Committed[3], h.Committed[4] = h.Committed[4], h.Committed[3]
 		}},

@@ -251,6 +251,12 @@ func TestWatchEventLostAfterLastReplyFails(t *testing.T) {
 			require.Contains(t, r.String(), "by the end of the run", "the violation names the end of the run")
 		})
 	}
+	t.Run("an event revealed lost by a later one is reported once", func(t *testing.T) {
+		f, _, w := endWorkload()
+		f.finish()
+		r := requireViolation(t, dropped(&f.h, w, wire.EventNodeCreated), CheckWatchDelivered)
+		require.Len(t, r.Violations, 1, "the later NodeDataChanged reports the lost NodeCreated; the end does not again:\n%s", r.String())
+	})
 	// Where the history cannot tell a lost event from one in flight, the check stays
 	// silent rather than guess.
 	for _, tc := range []struct {
@@ -269,6 +275,13 @@ func TestWatchEventLostAfterLastReplyFails(t *testing.T) {
 		}},
 		{"w expired", func(f *fakeZK, m, w int64) {
 			f.expire(w)
+			f.finish()
+			// Even if a recorder kept w as connected, its watches died with it.
+			f.h.Connected = append(f.h.Connected, ConnectedSession{Client: 1, Session: w, Server: "fake",
+				AppliedZxid: f.t.LastZxid(), Time: f.now})
+		}},
+		{"w's last setWatches lost", func(f *fakeZK, m, w int64) {
+			f.reconnectLost(w, 0)
 			f.finish()
 		}},
 	} {
