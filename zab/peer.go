@@ -227,10 +227,14 @@ func (p *Peer) commitUpTo(z Zxid) {
 		batch = append([]Txn{t}, batch...) // mutation: the batch starts at the commit point, inclusive
 	}
 	if p.ld != nil && p.cfg.Bugs.InitialHistoryLate {
-		// mutation: the leader's own epoch first, the initial history after it
-		own := func(t Txn) bool { return t.Zxid.Epoch() == p.ld.epoch }
-		batch = append(slices.Clone(slices.DeleteFunc(slices.Clone(batch), func(t Txn) bool { return !own(t) })),
-			slices.DeleteFunc(slices.Clone(batch), own)...)
+		batch = slices.Clone(batch) // mutation: the leader's own epoch first, its initial history after
+		older := func(t Txn) int {
+			if t.Zxid.Epoch() == p.ld.epoch {
+				return 0
+			}
+			return 1
+		}
+		slices.SortStableFunc(batch, func(a, b Txn) int { return older(a) - older(b) })
 	}
 	for _, t := range batch {
 		p.cfg.StateMachine.Apply(t.Zxid, t.Data)
