@@ -12,14 +12,21 @@ import (
 // Virtual is the simulator's event queue. It is not safe for concurrent use; the simulator
 // runs on one goroutine.
 type Virtual struct {
-	now    time.Duration
-	seq    uint64
-	timers timerHeap
-	fired  uint64
+	now       time.Duration
+	seq       uint64
+	timers    timerHeap
+	fired     uint64
+	timersMax int
 }
 
+// TimersMax bounds the timers a Virtual clock holds at once. A simulated run holds a few
+// per host plus one per message in flight, thousands at most; a million pending timers is
+// a leak or a runaway feedback loop, and the clock stops it with a panic rather than let
+// the run eat the machine's memory.
+const TimersMax = 1 << 21
+
 // NewVirtual returns a virtual clock at time zero with no timers.
-func NewVirtual() *Virtual { return &Virtual{} }
+func NewVirtual() *Virtual { return &Virtual{timersMax: TimersMax} }
 
 // Now is the current virtual time.
 func (v *Virtual) Now() time.Duration { return v.now }
@@ -39,6 +46,10 @@ func (v *Virtual) AfterFunc(d time.Duration, f func()) Timer {
 func (v *Virtual) At(at time.Duration, f func()) *VirtualTimer {
 	if at < v.now {
 		panic(fmt.Sprintf("clock: timer at %v is before now %v", at, v.now))
+	}
+	if len(v.timers) >= v.timersMax {
+		panic(fmt.Sprintf("clock: %d timers pending, the most a run may hold, at %v (earliest at %v, latest at %v, %d fired so far, next seq %d): a timer leak or a feedback loop",
+			len(v.timers), v.now, v.timers[0].at, v.timers.latest(), v.fired, v.seq+1))
 	}
 	v.seq++
 	t := &VirtualTimer{clock: v, at: at, seq: v.seq, f: f, index: -1}
@@ -112,6 +123,16 @@ func (h timerHeap) less(i, j int) bool {
 		return h[i].at < h[j].at
 	}
 	return h[i].seq < h[j].seq
+}
+
+// latest is the deadline of the last timer due, for the overflow panic (a scan, but
+// only once).
+func (h timerHeap) latest() time.Duration {
+	var at time.Duration
+	for _, t := range h {
+		at = max(at, t.at)
+	}
+	return at
 }
 
 func (h timerHeap) swap(i, j int) {

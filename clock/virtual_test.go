@@ -119,3 +119,26 @@ func TestDriftLocalAndGlobalAreInverse(t *testing.T) {
 	require.Equal(t, time.Second+200*time.Microsecond, Drift{DriftPPM: 200}.Local(time.Second))
 	require.Error(t, Drift{DriftPPM: -1_000_000}.Validate())
 }
+
+// TestVirtualTimersMaxPanics: a clock refuses a timer beyond its bound, and the panic
+// prints the state a reader needs to find the leak.
+func TestVirtualTimersMaxPanics(t *testing.T) {
+	v := NewVirtual()
+	require.Equal(t, TimersMax, v.timersMax, "a new clock has the default bound")
+	v.timersMax = 3
+	v.Advance(time.Second)
+	for i := range 3 {
+		v.AfterFunc(time.Duration(i+1)*time.Millisecond, func() {})
+	}
+	require.PanicsWithValue(t,
+		"clock: 3 timers pending, the most a run may hold, at 1s (earliest at 1.001s, latest at 1.003s, 0 fired so far, next seq 4): a timer leak or a feedback loop",
+		func() { v.AfterFunc(time.Hour, func() {}) })
+
+	v = NewVirtual()
+	v.timersMax = 3
+	for range 3 {
+		v.AfterFunc(time.Millisecond, func() {})
+	}
+	v.Step()
+	require.NotPanics(t, func() { v.AfterFunc(time.Millisecond, func() {}) }, "a fired timer frees its place")
+}

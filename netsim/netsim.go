@@ -8,6 +8,7 @@ package netsim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/zabkit/zabkit/clock"
@@ -46,10 +47,18 @@ type Network struct {
 	cut       [][]bool // cut[from][to]: messages from -> to are dropped
 	overrides map[[2]Endpoint]Link
 
-	nextID   uint64
-	stats    Stats
-	observer func(Event)
+	nextID      uint64
+	stats       Stats
+	observer    func(Event)
+	inFlight    int   // copies scheduled and not yet delivered or dropped
+	inFlightTo  []int // the same, per receiving endpoint, for the overflow panic
+	inFlightMax int
 }
+
+// InFlightMax bounds the message copies in flight at once. A simulated run has at most a
+// few thousand; a million is a send loop, and the network stops it with a panic rather
+// than let the run eat the machine's memory.
+const InFlightMax = 1 << 20
 
 // New returns a network on the world's clock, drawing from rng, with every link
 // configured as defaults until SetLink says otherwise.
@@ -57,7 +66,7 @@ func New(c *clock.Virtual, rng *rand.Rand, defaults Link) *Network {
 	if err := defaults.Validate(); err != nil {
 		panic(err)
 	}
-	return &Network{clock: c, rng: rng, defaults: defaults, index: map[string]Endpoint{}}
+	return &Network{clock: c, rng: rng, defaults: defaults, index: map[string]Endpoint{}, inFlightMax: InFlightMax}
 }
 
 // Attach adds a named endpoint whose deliveries go to h. Names are unique.
@@ -71,6 +80,7 @@ func (n *Network) Attach(name string, h Handler) Endpoint {
 	n.handlers = append(n.handlers, h)
 	n.down = append(n.down, false)
 	n.life = append(n.life, 0)
+	n.inFlightTo = append(n.inFlightTo, 0)
 	for i := range n.cut {
 		n.cut[i] = append(n.cut[i], false)
 	}
@@ -92,6 +102,9 @@ func (n *Network) Endpoints() int { return len(n.names) }
 
 // Stats returns the counters so far.
 func (n *Network) Stats() Stats { return n.stats }
+
+// InFlight is the number of message copies sent and not yet delivered or dropped.
+func (n *Network) InFlight() int { return n.inFlight }
 
 // SetObserver registers f to see every send, delivery, drop and duplication.
 func (n *Network) SetObserver(f func(Event)) { n.observer = f }
@@ -166,11 +179,30 @@ func (n *Network) Send(from, to Endpoint, payload any, sizeBytes int) uint64 {
 }
 
 func (n *Network) schedule(m Message, l *Link) {
+	if n.inFlight >= n.inFlightMax {
+		panic(n.overflow())
+	}
+	n.inFlight++
+	n.inFlightTo[m.To]++
 	delay := l.Latency.Draw(n.rng)
 	n.clock.AfterFunc(delay, func() { n.deliver(m) })
 }
 
+// overflow describes the network when it has too many copies in flight.
+func (n *Network) overflow() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "netsim: %d message copies in flight, the most a run may hold, at %v: a send loop?\n  stats %+v\n  in flight to:", n.inFlight, n.clock.Now(), n.stats)
+	for e, k := range n.inFlightTo {
+		if k > 0 {
+			fmt.Fprintf(&b, " %s=%d", n.names[e], k)
+		}
+	}
+	return b.String()
+}
+
 func (n *Network) deliver(m Message) {
+	n.inFlight--
+	n.inFlightTo[m.To]--
 	switch {
 	case n.down[m.To] || n.life[m.To] != m.toLife:
 		n.drop(m, DropDown)

@@ -240,3 +240,27 @@ func TestADownReceiverShiftsNoDraw(t *testing.T) {
 	require.NotEmpty(t, up)
 	require.Equal(t, up, down, "c's arrivals must not depend on whether b was down")
 }
+
+// TestInFlightMaxPanics: the network refuses a copy beyond its bound, and the panic
+// prints the counters and where the copies are headed.
+func TestInFlightMaxPanics(t *testing.T) {
+	w := newWorld(t, 1, fixed, "a", "b", "c")
+	require.Equal(t, InFlightMax, w.net.inFlightMax, "a new network has the default bound")
+	w.net.inFlightMax = 3
+	w.net.Send(w.eps[0], w.eps[1], "x", 1)
+	w.net.Send(w.eps[0], w.eps[1], "x", 1)
+	w.net.Send(w.eps[1], w.eps[2], "x", 1)
+	require.Equal(t, 3, w.net.InFlight())
+	require.PanicsWithValue(t, "netsim: 3 message copies in flight, the most a run may hold, at 0s: a send loop?\n"+
+		"  stats {Sent:4 Delivered:0 Duplicated:0 DroppedLoss:0 DroppedPartition:0 DroppedDown:0 SentBytes:4 DeliveredBytes:0 DroppedBytes:0 DuplicatedBytes:0}\n"+
+		"  in flight to: b=2 c=1",
+		func() { w.net.Send(w.eps[2], w.eps[0], "x", 1) })
+
+	w = newWorld(t, 1, fixed, "a", "b")
+	w.net.inFlightMax = 1
+	w.net.SetUp(w.eps[1], false)
+	w.net.Send(w.eps[0], w.eps[1], "x", 1)
+	w.clock.Advance(time.Second)
+	require.Zero(t, w.net.InFlight(), "a dropped copy is no longer in flight")
+	require.NotPanics(t, func() { w.net.Send(w.eps[0], w.eps[1], "x", 1) })
+}
