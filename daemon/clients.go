@@ -58,6 +58,16 @@ type request struct {
 
 const inflightMax = 4096
 
+// Read flow control (ZooKeeper stops reading a connection's socket while too many of its
+// requests, or of the server's, are outstanding: ServerCnxn throttling and
+// globalOutstandingLimit). TCP then pushes back on the client; the connection stays open.
+// The per-connection bound sits below the node's RequestsPerConnectionMax (1000), so a deep
+// pipeline waits instead of being closed as "too many pending requests".
+const (
+	connRequestsInFlightMax   = 500
+	serverRequestsInFlightMax = 2000
+)
+
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
 	var backoff time.Duration
@@ -123,6 +133,11 @@ func (c *clientConn) forget() {
 	if s.conns[c.id] != c {
 		return
 	}
+	c.mu.Lock()
+	s.requestsInFlight.Add(-int64(len(c.inflight)))
+	c.inflight = nil
+	c.mu.Unlock()
+	defer s.wakeReaders()
 	delete(s.conns, c.id)
 	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
 		delete(s.perIP, c.ip)
@@ -147,6 +162,14 @@ func (c *clientConn) readLoop() {
 	fr := wire.NewFrameReader(bufio.NewReaderSize(c.nc, 64<<10), wireFrameBytesMax)
 	first := true
 	for {
+		if !c.waitForRoom() {
+			// The socket was closed under us (the node closed it, or a write failed) or the
+			// server stops.
+			if c.told.Load() {
+				s.input(node.ClientClosed{Conn: c.id})
+			}
+			return
+		}
 		c.nc.SetReadDeadline(time.Now().Add(c.readTimeout(first)))
 		payload, err := fr.Next()
 		if err != nil {
@@ -220,12 +243,60 @@ func (c *clientConn) noteRequest(frame []byte) {
 	}
 	if len(c.inflight) >= inflightMax {
 		c.inflight = c.inflight[1:]
+		c.s.requestsInFlight.Add(-1)
 	}
 	c.inflight = append(c.inflight, request{xid: xid, op: op, at: time.Now()})
+	c.s.requestsInFlight.Add(1)
 }
 
-// noteReply matches a reply frame (length prefix included) to its request.
+// waitForRoom blocks the reader while the connection, or the server as a whole, has too many
+// requests read and not answered; false once the connection is closed or the server stops.
+// Replies (noteReply), closes (abort, forget) and Close wake it.
+func (c *clientConn) waitForRoom() bool {
+	s := c.s
+	s.flowMu.Lock()
+	defer s.flowMu.Unlock()
+	waited := false
+	for {
+		select {
+		case <-c.done:
+			return false
+		case <-s.stop:
+			return false
+		default:
+		}
+		c.mu.Lock()
+		mine := len(c.inflight)
+		c.mu.Unlock()
+		if mine < connRequestsInFlightMax && s.requestsInFlight.Load() < serverRequestsInFlightMax {
+			return true
+		}
+		if !waited {
+			waited = true
+			s.metrics.readsThrottled.Inc()
+		}
+		s.flowCond.Wait()
+	}
+}
+
+// wakeReaders wakes readers waiting in waitForRoom to look again.
+func (s *Server) wakeReaders() {
+	s.flowMu.Lock()
+	s.flowCond.Broadcast()
+	s.flowMu.Unlock()
+}
+
+// noteReply matches a reply frame (length prefix included) to its request, and wakes a
+// reader waiting for room when that answered requests.
 func (c *clientConn) noteReply(frame []byte) {
+	if c.matchReply(frame) {
+		c.s.wakeReaders()
+	}
+}
+
+// matchReply records a reply; true when it answered requests (dropping them from inflight,
+// with any earlier ones that get no reply, such as a check that passed).
+func (c *clientConn) matchReply(frame []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.handshaken {
@@ -235,14 +306,14 @@ func (c *clientConn) noteReply(frame []byte) {
 			c.timeoutMs = int32(binary.BigEndian.Uint32(frame[8:]))
 			c.sessionID = int64(binary.BigEndian.Uint64(frame[12:]))
 		}
-		return
+		return false
 	}
 	if len(frame) < 16 {
-		return
+		return false
 	}
 	xid := int32(binary.BigEndian.Uint32(frame[4:]))
 	if xid == wire.XidNotification {
-		return
+		return false
 	}
 	c.lastZxid = int64(binary.BigEndian.Uint64(frame[8:]))
 	for i, r := range c.inflight {
@@ -253,9 +324,11 @@ func (c *clientConn) noteReply(frame []byte) {
 			c.lat.add(d)
 			c.s.metrics.observeLatency(r.op, d)
 			c.inflight = c.inflight[i+1:]
-			return
+			c.s.requestsInFlight.Add(-int64(i + 1))
+			return true
 		}
 	}
+	return false
 }
 
 // clientSend queues a frame for the connection's writer (node goroutine).
@@ -328,6 +401,7 @@ func (c *clientConn) abort() {
 	c.doneOnce.Do(func() {
 		close(c.done)
 		c.nc.Close()
+		c.s.wakeReaders()
 	})
 }
 

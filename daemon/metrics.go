@@ -53,6 +53,7 @@ type metrics struct {
 	committed       prometheus.Counter
 	badFrames       prometheus.Counter
 	connRejected    prometheus.Counter
+	readsThrottled  prometheus.Counter
 	fourLetter      *prometheus.CounterVec
 	fsyncs          prometheus.Gauge
 	leader          prometheus.Gauge
@@ -71,6 +72,7 @@ func newMetrics(s *Server) *metrics {
 	m.committed = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_committed_txns_total", Help: "Txns this member applied."})
 	m.badFrames = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_client_bad_frames_total", Help: "Client connections closed for an out-of-range frame length."})
 	m.connRejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_client_connections_rejected_total", Help: "Connections refused by maxClientCnxns."})
+	m.readsThrottled = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_client_reads_throttled_total", Help: "Times a client connection's reads paused because it or the server had too many requests outstanding."})
 	m.fourLetter = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "zabkit_four_letter_words_total", Help: "Four-letter words received."}, []string{"word"})
 	m.fsyncs = prometheus.NewGauge(prometheus.GaugeOpts{Name: "zabkit_log_fsyncs", Help: "Group-commit fsync rounds of the txn log."})
 	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "zabkit_leader", Help: "1 while this member is the established leader."})
@@ -82,7 +84,7 @@ func newMetrics(s *Server) *metrics {
 	counter := func(name, help string, v *atomic.Uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
 	}
-	m.reg.MustRegister(m.committed, m.badFrames, m.connRejected, m.fourLetter, m.fsyncs, m.leader, m.elections, m.requestLatency,
+	m.reg.MustRegister(m.committed, m.badFrames, m.connRejected, m.readsThrottled, m.fourLetter, m.fsyncs, m.leader, m.elections, m.requestLatency,
 		counter("packets_received", "Client frames received (ZooKeeper's name).", &m.packetsReceived),
 		counter("packets_sent", "Client frames sent (ZooKeeper's name).", &m.packetsSent),
 		nodeCollector{s})

@@ -83,6 +83,12 @@ type Server struct {
 	err        error
 	killed     atomic.Bool
 	closeStart atomic.Bool
+
+	// Read flow control (clients.go waitForRoom): requests read from every client and not
+	// yet answered; readers wait on flowCond while it or their own count is at its bound.
+	requestsInFlight atomic.Int64
+	flowMu           sync.Mutex
+	flowCond         *sync.Cond
 }
 
 // pendingPersist is a Persist written but not yet durable: its messages wait for it.
@@ -110,6 +116,7 @@ func Start(opts Options) (*Server, error) {
 		perIP:    map[string]int{},
 		onCommit: opts.Committed,
 	}
+	s.flowCond = sync.NewCond(&s.flowMu)
 	cleanup := func() {
 		for _, l := range []net.Listener{opts.ClientListener, opts.PeerListener} {
 			if l != nil {
@@ -267,6 +274,7 @@ func (s *Server) halt(err error) {
 			s.errMu.Unlock()
 		}
 		close(s.stop)
+		s.wakeReaders()
 	})
 }
 

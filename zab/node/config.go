@@ -49,7 +49,8 @@ type Config struct {
 	ProposalsInFlightMax int
 	// ConnectTimeoutTicks closes a connection that has not completed the handshake, and
 	// ForwardTimeoutTicks one whose oldest forwarded request has no answer (it was lost
-	// with the leader or the network), after that many ticks. Defaults 10 and 10.
+	// with the leader or the network) while none of its other requests was answered either,
+	// after that many ticks. Defaults 10 and 10.
 	ConnectTimeoutTicks int64
 	ForwardTimeoutTicks int64
 	// ReapIntervalTicks is how often the leader deletes empty containers and expired TTL

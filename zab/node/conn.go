@@ -31,6 +31,9 @@ type conn struct {
 
 	early [][]byte // frames received during the handshake, processed after it
 	queue []*item  // requests in arrival order; replies leave from the head only
+	// answeredAt is when the leader last answered one of its forwarded requests: a deep
+	// pipeline waiting behind a busy leader is making progress, not lost.
+	answeredAt zab.Time
 }
 
 type itemKind uint8
@@ -288,6 +291,7 @@ func (n *Node) answer(c *conn, a appliedTxn) {
 	n.assertf(it != nil && it.seq == a.txn.Origin.Seq, "txn %v answers seq %d of connection %d out of order",
 		a.zxid, a.txn.Origin.Seq, c.id)
 	it.done = true
+	c.answeredAt = n.now
 	h := wire.ReplyHeader{Xid: it.req.Header.Xid, Zxid: int64(a.zxid), Err: a.result.Err}
 	op := it.req.Header.Type
 	switch {
@@ -385,8 +389,10 @@ func (n *Node) dropConn(c *conn) {
 }
 
 // expireConns closes connections stuck in the handshake, or whose oldest forwarded request
-// got no answer in time (lost with the network or the leader: the outcome is unknown, as
-// for any ZooKeeper client whose connection drops).
+// got no answer in time while no other one was answered either (lost with the network or
+// the leader: the outcome is unknown, as for any ZooKeeper client whose connection drops).
+// A pipeline deeper than the leader clears in ForwardTimeoutTicks keeps its connection as
+// long as answers keep coming.
 func (n *Node) expireConns() {
 	connectLimit := n.now - zab.Time(n.cfg.ConnectTimeoutTicks*n.cfg.TickMillis)
 	forwardLimit := n.now - zab.Time(n.cfg.ForwardTimeoutTicks*n.cfg.TickMillis)
@@ -400,7 +406,7 @@ func (n *Node) expireConns() {
 		}
 		for _, it := range c.queue {
 			if it.kind == itemForwarded && !it.done {
-				if it.sentAt <= forwardLimit {
+				if max(it.sentAt, c.answeredAt) <= forwardLimit {
 					n.closeConn(c, "forwarded request timed out")
 				}
 				break

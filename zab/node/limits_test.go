@@ -136,3 +136,23 @@ func TestFullWindowMakesRequestsWait(t *testing.T) {
 	require.Positive(t, w.stats.windowWaits, "requests must have waited for the window, or this test tests nothing")
 	require.Zero(t, leader.n.Stats().ForwardsWaiting, "nothing is left waiting once every request is answered")
 }
+
+// The forward timeout detects a request lost with the leader or the network, not a deep
+// pipeline behind a busy leader: a connection whose oldest request is older than
+// ForwardTimeoutTicks keeps going while the leader keeps answering it.
+func TestDeepPipelineThatKeepsGettingAnswersIsNotTimedOut(t *testing.T) {
+	w := newWorld(t, 9, worldOptions{members: 3, configure: func(c *Config) {
+		c.ProposalsInFlightMax = 4
+		c.ForwardTimeoutTicks = 1 // 100 ms: the pipeline below takes far longer to clear
+	}})
+	w.stable()
+	c := w.session(w.follower().id)
+	start := w.now
+	const depth = 120 // within the 32 × 4 that may wait
+	for range depth {
+		c.send(wire.OpCreate, createReq("/q", "", wire.ModePersistentSequential))
+	}
+	w.runUntil("every pipelined create answered", 60_000, func() bool { return c.closed || len(c.received) == depth })
+	require.False(t, c.closed, "the connection must stay open, closed: %q (seed %d)", c.closeReason, w.seed)
+	require.Greater(t, w.now-start, zab.Time(2*100), "the pipeline (%d ms) must outlast the forward timeout, or this test tests nothing", w.now-start)
+}
