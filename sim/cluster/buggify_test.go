@@ -2,11 +2,14 @@ package cluster
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 )
 
 // TestBuggifiedSwarmSeedsKeepInvariantsAndRecover is the swarm sweep with FoundationDB's
@@ -59,4 +62,32 @@ func TestBuggifiedSeedReplays(t *testing.T) {
 		})
 		require.NoError(t, err, "seed %d: reproduce: ZABKIT_SEED=%d go test ./sim/cluster -run TestBuggifiedSeedReplays", seed, seed)
 	}
+}
+
+// The host's BUGGIFY sites (hostio's slow fsyncs and lagging members) are drawn with the
+// core's: buggified swarm seeds reach both, slow fsyncs and lagging members show in the
+// trace, and every run still passes every check (the sites are legal).
+func TestHostBuggifySitesFireAndRunsPass(t *testing.T) {
+	const seedsMax = 40
+	fired := map[string]int{}
+	lagged := 0
+	for seed := uint64(1); seed <= seedsMax && (fired[hostio.BuggifySlowFsync] == 0 || lagged == 0); seed++ {
+		o := Swarm(seed, time.Second)
+		o.Buggify, o.Record = true, true
+		r := Run(o)
+		requireOK(t, r)
+		for _, c := range r.Buggify {
+			fired[c.Site] += c.Fired
+		}
+		for _, l := range r.Trace {
+			if strings.Contains(l, "buggify: lagging member") {
+				lagged++
+				break
+			}
+		}
+	}
+	require.Positive(t, fired[hostio.BuggifySlowFsync], "no slow fsync in %d buggified seeds: %v", seedsMax, fired)
+	require.Positive(t, fired[hostio.BuggifyLaggingMember], "no lagging member in %d buggified seeds: %v", seedsMax, fired)
+	require.Positive(t, lagged, "a lagging member is noted in the trace")
+	t.Logf("host sites fired: slow fsync %d, lagging member %d", fired[hostio.BuggifySlowFsync], fired[hostio.BuggifyLaggingMember])
 }

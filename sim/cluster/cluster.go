@@ -49,6 +49,7 @@ func New(o Options) (*Cluster, error) {
 			c: c, id: zab.PeerID(i), name: name,
 			disk:      sim.NewDisk(c.world, name, vdisk.Faults{}),
 			zabRand:   c.world.Stream("zab/" + name),
+			lagRand:   c.world.Stream("lag/" + name),
 			snapCount: o.SnapCount/2 + snapRand.IntN(o.SnapCount),
 		}
 		s.disk.SetFaults(o.DiskFaults) // recorded once, in disk.faults

@@ -55,5 +55,7 @@ func (l *life) skipGap(from zab.PeerID, boot int, seq uint64) {
 	if in == nil || in.boot != boot || !in.order.Missing(seq) {
 		return
 	}
-	l.s.host.Input(input{batch: in.order.SkipTo(seq), from: from})
+	if in := l.hand(from, in.order.SkipTo(seq)); len(in.batch) > 0 {
+		l.s.host.Input(in)
+	}
 }

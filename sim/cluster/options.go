@@ -8,6 +8,7 @@ import (
 	"github.com/zabkit/zabkit/clock"
 	"github.com/zabkit/zabkit/netsim"
 	"github.com/zabkit/zabkit/sim"
+	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/sim/vdisk"
 	"github.com/zabkit/zabkit/zab"
 )
@@ -65,8 +66,9 @@ type Options struct {
 	// ZabBugs switches re-introduced ZooKeeper bugs on in every server's zab.Config (the
 	// bug zoo, scenarios/bugzoo).
 	ZabBugs zab.Bugs
-	// Buggify gives every server's zab.Config the world's BUGGIFY hook (sim.Buggify, drawn
-	// from the seed's "buggify" stream): each of zab.BuggifySites active with probability
+	// Buggify gives every server's zab.Config and host (hostio's slow fsyncs and lagging
+	// members) the world's BUGGIFY hook (sim.Buggify, drawn from the seed's "buggify"
+	// stream): each of zab.BuggifySites and hostio.BuggifySites active with probability
 	// 1/4, an active site firing 1/4 of the times it is asked. The sites are legal, so runs
 	// with it must pass every check; the active ones are recorded as the setting "buggify".
 	Buggify bool
@@ -223,7 +225,7 @@ func (o *Options) buggify(w *sim.World) *sim.Buggify {
 	if !o.Buggify {
 		return nil
 	}
-	return w.NewBuggify(zab.BuggifySites())
+	return w.NewBuggify(append(zab.BuggifySites(), hostio.BuggifySites()...))
 }
 
 // SwarmBuggify draws, from its own stream of the seed, whether a swarm seed runs with

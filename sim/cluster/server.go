@@ -24,6 +24,7 @@ type server struct {
 	host      *sim.Host[input, zab.Output]
 	disk      *vdisk.Disk
 	zabRand   *rand.Rand // one stream across lives, so session nonces never repeat
+	lagRand   *rand.Rand // BUGGIFY's lagging-member draws, apart from every other stream
 	snapCount int
 
 	boots int
@@ -50,6 +51,9 @@ type life struct {
 	// The FIFO connections (fifo.go).
 	outSeq  map[zab.PeerID]uint64
 	inbound map[zab.PeerID]*inbound
+	// lag is how late every peer message reaches this life (BUGGIFY's lagging member;
+	// zero: on arrival).
+	lag time.Duration
 }
 
 // input is what a host hands its life: one zab input, or the marshaled peer messages a
@@ -172,8 +176,14 @@ func (s *server) boot(h *sim.Host[input, zab.Output]) sim.Machine[input, zab.Out
 			c.fail(FailStorage, "%s: storage %s: %v\npeer: role=%v last=%v committed=%v", s.name, op, err,
 				l.peer.Role(), l.peer.LastLogged(), l.peer.Committed())
 		},
-		Bugs: hostio.WriterBugs{AckBeforeSync: c.opts.bug == bugAckBeforeSync, IgnoreTrunc: c.opts.bug == bugIgnoreTrunc},
+		Bugs:    hostio.WriterBugs{AckBeforeSync: c.opts.bug == bugAckBeforeSync, IgnoreTrunc: c.opts.bug == bugIgnoreTrunc},
+		Buggify: c.buggifyHook(), Tick: c.ticks(1),
 	})
+	if c.buggify != nil {
+		if l.lag = hostio.MemberLag(c.buggify, s.lagRand, c.ticks(1)); l.lag > 0 {
+			h.Note(fmt.Sprintf("buggify: lagging member, every peer message reaches it %v late", l.lag))
+		}
+	}
 	h.Note(hostio.BootNote(s.boots, rec))
 	c.observe(checker.ZabEvent{Kind: checker.ZabRestored, Node: uint64(s.id), Zxid: rec.Snapshot.Zxid})
 	return l
@@ -196,9 +206,7 @@ func (s *server) config(sm zab.StateMachine) zab.Config {
 		Rand: s.zabRand, StateMachine: sm, DiffTxnsMax: o.DiffTxnsMax, SnapshotEveryTxns: s.snapCount,
 		Bugs: o.ZabBugs,
 	}
-	if s.c.buggify != nil {
-		cfg.Buggify = s.c.buggify
-	}
+	cfg.Buggify = s.c.buggifyHook()
 	cfg.Voters, cfg.Observers = hostio.Ensemble(o.Voters, o.Observers)
 	return cfg
 }
@@ -213,7 +221,22 @@ func (s *server) message(from string, payload any) input {
 	if l == nil || l.peer == nil {
 		return input{}
 	}
-	return input{from: zab.PeerID(id), batch: l.accept(zab.PeerID(id), payload.(envelope))}
+	return l.hand(zab.PeerID(id), l.accept(zab.PeerID(id), payload.(envelope)))
+}
+
+// hand is how the messages a connection made deliverable reach the peer: at once, or a
+// lagging life's lag later (the same lag for every message, so the order holds).
+func (l *life) hand(from zab.PeerID, batch []hostio.Packet[[]byte]) input {
+	if l.lag == 0 || len(batch) == 0 {
+		return input{from: from, batch: batch}
+	}
+	h := l.s.host
+	h.After(l.lag, func() {
+		if l.s.current() == l {
+			h.Input(input{from: from, batch: batch})
+		}
+	})
+	return input{}
 }
 
 // decode unmarshals a peer message: every message crosses the wire encoded, so the codec
@@ -329,4 +352,14 @@ func (l *life) persist(p zab.Persist) {
 	if l.writer.Write(p, p.After) && p.Snapshot != nil && p.Snapshot.Zxid != l.restored {
 		s.c.stats.Snapshots++
 	}
+}
+
+// buggifyHook is the run's BUGGIFY hook as the core and the host ask it: nil without
+// Options.Buggify (a nil *sim.Buggify in the interface would never fire, but would not be
+// a nil interface).
+func (c *Cluster) buggifyHook() zab.Buggify {
+	if c.buggify == nil {
+		return nil
+	}
+	return c.buggify
 }

@@ -49,6 +49,11 @@ type WriterConfig[M any] struct {
 	// member asked for something storage refuses, a bug that fails the run.
 	Refused func(op string, err error)
 
+	// Buggify is the run's BUGGIFY hook (nil: never fires), asked at BuggifySlowFsync; Tick
+	// is the ensemble's tick, which scales a slow fsync.
+	Buggify zab.Buggify
+	Tick    time.Duration
+
 	// Bugs break the host on purpose, so tests can show the checks catch it.
 	Bugs WriterBugs
 }
@@ -134,6 +139,11 @@ func (w *Writer[M]) Write(p zab.Persist, after []M) bool {
 		d := w.cfg.DiskLatencyMin
 		if span := w.cfg.DiskLatencyMax - w.cfg.DiskLatencyMin; span > 0 {
 			d += time.Duration(w.cfg.Host.Rand().Int64N(int64(span) + 1))
+		}
+		if w.cfg.Buggify != nil && w.cfg.Buggify.Fire(BuggifySlowFsync) {
+			slow := SlowFsync(w.cfg.Host.Rand(), w.cfg.Tick)
+			w.cfg.Host.Note(fmt.Sprintf("buggify: slow fsync, %v more", slow))
+			d += slow
 		}
 		w.cfg.Host.After(d, w.flush)
 	}

@@ -2,6 +2,7 @@ package hostio
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -37,7 +38,10 @@ type rig struct {
 
 const diskLatency = 2 * time.Millisecond
 
-func newRig(t *testing.T, bugs WriterBugs) *rig {
+func newRig(t *testing.T, bugs WriterBugs) *rig { return newBuggifiedRig(t, bugs, nil) }
+
+// newBuggifiedRig is a rig whose Writer asks b at its BUGGIFY sites.
+func newBuggifiedRig(t *testing.T, bugs WriterBugs, b zab.Buggify) *rig {
 	r := &rig{w: sim.NewWorld(sim.Options{Seed: 1})}
 	r.disk = sim.NewDisk(r.w, "s1", vdisk.Faults{})
 	r.host = sim.AddHost(r.w, "s1", sim.Program[int, int]{
@@ -55,6 +59,7 @@ func newRig(t *testing.T, bugs WriterBugs) *rig {
 				Truncated:    func(zs []uint64) { r.truncated = append(r.truncated, zs) },
 				Refused:      func(op string, err error) { r.refused = append(r.refused, fmt.Sprintf("%s: %v", op, err)) },
 				Bugs:         bugs,
+				Buggify:      b, Tick: testTick,
 			})
 			return idle{}
 		},
@@ -176,4 +181,55 @@ func TestDurableWritesAreRecovered(t *testing.T) {
 	require.Equal(t, zab.Txn{Zxid: zx(2, 1), Data: []byte(fmt.Sprint(zx(2, 1)))}, got.Log[0])
 	require.Equal(t, zx(2, 2), got.Log[1].Zxid)
 	require.Contains(t, BootNote(r.boots, r.recovered), "boot 2: acceptedEpoch=2 currentEpoch=2")
+}
+
+// always fires the sites it lists, and counts the asks.
+type always struct {
+	sites []string
+	asked map[string]int
+}
+
+func (a *always) Fire(site string) bool {
+	if a.asked == nil {
+		a.asked = map[string]int{}
+	}
+	a.asked[site]++
+	return slices.Contains(a.sites, site)
+}
+
+const testTick = 20 * time.Millisecond
+
+// BUGGIFY's slow fsync holds a group Sync half a tick to two ticks past the disk's latency:
+// nothing leaves and nothing is durable until it is done, then the batch completes as usual.
+func TestWriterSlowFsync(t *testing.T) {
+	b := &always{sites: []string{BuggifySlowFsync}}
+	r := newBuggifiedRig(t, WriterBugs{}, b)
+	require.True(t, r.writer.Write(appendOf(1, zx(1, 1)), []string{"ack 1"}))
+	r.run(diskLatency + testTick/2 - time.Microsecond)
+	require.Empty(t, r.sent, "a slow fsync lets nothing leave before %v", diskLatency+testTick/2)
+	require.Empty(t, r.persisted)
+	r.run(testTick*3/2 + time.Microsecond)
+	require.Equal(t, []string{"ack 1"}, r.sent, "the slow fsync completes within %v", diskLatency+2*testTick)
+	require.Equal(t, []uint64{1}, r.persisted)
+	require.Equal(t, uint64(zx(1, 1)), r.store.DurableZxid())
+	require.Equal(t, 1, b.asked[BuggifySlowFsync], "the site is asked once per group Sync")
+
+	plain := newRig(t, WriterBugs{})
+	plain.writer.Write(appendOf(1, zx(1, 1)), []string{"ack 1"})
+	plain.run(diskLatency)
+	require.Equal(t, []string{"ack 1"}, plain.sent, "without BUGGIFY the Sync takes the disk's latency")
+}
+
+// BUGGIFY's lagging member: a lag between a tenth and half a tick for the life, zero when
+// the site does not fire or there is no hook.
+func TestMemberLag(t *testing.T) {
+	tick := 20 * time.Millisecond
+	rng := sim.Stream(1, "lag")
+	for range 100 {
+		lag := MemberLag(&always{sites: []string{BuggifyLaggingMember}}, rng, tick)
+		require.GreaterOrEqual(t, lag, tick/10)
+		require.LessOrEqual(t, lag, tick/2)
+	}
+	require.Zero(t, MemberLag(&always{}, rng, tick), "the site did not fire")
+	require.Zero(t, MemberLag(nil, rng, tick), "no hook")
 }
