@@ -69,8 +69,19 @@ type clientConn struct {
 type call struct {
 	req  checker.Request
 	xid  int32
-	op   int // index of the recorded op; -1 for pings
+	op   int // index of the recorded op; -1 for pings and auth
 	done func(res result)
+	// body, when set, is sent instead of the one encodeRequest makes from req (auth: the
+	// history's Request has no fields for it).
+	body wire.Record
+}
+
+// encode is the call's op code and wire body.
+func (k *call) encode() (wire.OpCode, wire.Record) {
+	if k.body != nil {
+		return k.req.Type, k.body
+	}
+	return encodeRequest(k.req)
 }
 
 // result is what a call came back with: a server reply or an error the client made up.
@@ -307,7 +318,7 @@ func (cl *client) do(req checker.Request, done func(result)) {
 }
 
 func (cl *client) transmit(cc *clientConn, k *call) {
-	op, body := encodeRequest(k.req)
+	op, body := k.encode()
 	cl.transmitBody(cc, k, op, body)
 }
 
@@ -316,9 +327,15 @@ func (cl *client) transmitBody(cc *clientConn, k *call, op wire.OpCode, body wir
 	if len(cc.pending) >= clientRequestsMax {
 		panic(fmt.Sprintf("zk: %s has %d requests outstanding", cl.name, len(cc.pending)))
 	}
-	if op == wire.OpPing {
+	switch op {
+	case wire.OpPing:
 		k.xid = wire.XidPing
-	} else {
+	case wire.OpAuth:
+		// Auth travels with its reserved xid and its reply carries zxid 0 (zk-protocol.md;
+		// Apache answers it so too), so it stays out of the history, whose session order
+		// check would read that as the session's zxid going back.
+		k.xid, k.op = wire.XidAuth, -1
+	default:
 		cl.xid++
 		k.xid = cl.xid
 		k.op = cl.c.rec.call(checker.Op{Client: cl.idx, Session: cl.session, Xid: k.xid, Call: int64(cl.now()),
@@ -346,7 +363,7 @@ func (cl *client) frame(cc *clientConn, payload []byte) {
 	}
 	k := cc.pending[0]
 	cc.pending = cc.pending[1:]
-	op, _ := encodeRequest(k.req)
+	op, _ := k.encode()
 	r, err := wire.DecodeReply(payload, op)
 	if err != nil {
 		cl.c.fail(FailProtocol, "%s: reply to %v from %s does not decode: %v", cl.name, k.req, cc.server, err)
@@ -357,7 +374,10 @@ func (cl *client) frame(cc *clientConn, payload []byte) {
 		return
 	}
 	if k.op < 0 {
-		return // a ping
+		if k.done != nil { // auth; pings have no callback
+			k.done(result{err: r.Header.Err, zxid: r.Header.Zxid})
+		}
+		return
 	}
 	res := result{err: r.Header.Err, zxid: r.Header.Zxid}
 	if r.Header.Err == wire.ErrOK {
@@ -386,6 +406,18 @@ func (cl *client) arm(req checker.Request, err wire.Err) {
 			cl.watches.recursive[req.Path] = true
 		} else {
 			cl.watches.persistent[req.Path] = true
+		}
+		return
+	}
+	if req.Type == wire.OpRemoveWatches && err == wire.ErrOK {
+		// The server dropped the standard watches of that type on the path (the workload
+		// never removes a path that holds a persistent watch of the session).
+		if req.WatchType == wire.WatcherData || req.WatchType == wire.WatcherAny {
+			delete(cl.watches.data, req.Path)
+			delete(cl.watches.exist, req.Path)
+		}
+		if req.WatchType == wire.WatcherChildren || req.WatchType == wire.WatcherAny {
+			delete(cl.watches.child, req.Path)
 		}
 		return
 	}
@@ -446,7 +478,7 @@ func (cl *client) lose(cc *clientConn, reason string) {
 		}
 	}
 	for _, k := range pending {
-		if k.op >= 0 {
+		if k.done != nil {
 			k.done(result{err: wire.ErrConnectionLoss})
 		}
 	}

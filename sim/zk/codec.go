@@ -56,6 +56,30 @@ func encodeRequest(r checker.Request) (wire.OpCode, wire.Record) {
 		return r.Type, &wire.SetWatches{} // the body is built by client.setWatches; decoding needs only the op
 	case wire.OpSetWatches2:
 		return r.Type, &wire.SetWatches2{}
+	case wire.OpSetACL:
+		// The history's Request has no ACL field: every setACL sets the open ACL again
+		// (it still commits a txn and bumps the aversion), as the checker's replay assumes
+		// world-readable znodes.
+		return r.Type, &wire.SetACLRequest{Path: r.Path, ACL: openACL, Version: r.Version}
+	case wire.OpGetACL:
+		return r.Type, &wire.GetACLRequest{Path: r.Path}
+	case wire.OpCheckWatches:
+		return r.Type, &wire.CheckWatchesRequest{Path: r.Path, Type: r.WatchType}
+	case wire.OpRemoveWatches:
+		return r.Type, &wire.RemoveWatchesRequest{Path: r.Path, Type: r.WatchType}
+	case wire.OpGetEphemerals:
+		return r.Type, &wire.GetEphemeralsRequest{PrefixPath: r.Path}
+	case wire.OpGetAllChildrenNumber:
+		return r.Type, &wire.GetAllChildrenNumberRequest{Path: r.Path}
+	case wire.OpMultiRead:
+		m := &wire.MultiRequest{Ops: make([]wire.MultiOp, len(r.Ops))}
+		for i, sub := range r.Ops {
+			op, body := encodeRequest(sub)
+			m.Ops[i] = wire.MultiOp{Type: op, Body: body}
+		}
+		return wire.OpMultiRead, m
+	case wire.OpWhoAmI:
+		return r.Type, nil
 	}
 	panic(fmt.Sprintf("zk: the workload made a request of type %d", r.Type))
 }
@@ -81,6 +105,15 @@ func replyOf(body wire.Record) checker.Reply {
 	case *wire.SetDataResponse:
 		st := b.Stat
 		return checker.Reply{Stat: &st}
+	case *wire.SetACLResponse:
+		st := b.Stat
+		return checker.Reply{Stat: &st}
+	case *wire.GetACLResponse:
+		// The ACL itself has no field in the history (and is always the open one).
+		st := b.Stat
+		return checker.Reply{Stat: &st}
+	case *wire.GetEphemeralsResponse:
+		return checker.Reply{Children: nonNil(b.Ephemerals)}
 	case *wire.GetChildrenResponse:
 		return checker.Reply{Children: nonNil(b.Children)}
 	case *wire.GetChildren2Response:

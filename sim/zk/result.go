@@ -74,6 +74,7 @@ type Stats struct {
 	ConnLosses, ConnBreaks       int // connections the clients lost; of them, broken by a lost packet
 	RecipeHolds                  int // lock holds and leaderships
 	Pauses                       int // server processes paused (Options.Pauses)
+	Auths                        int // addAuth requests answered OK (not in the history)
 	Ops, UnknownOps              int // requests recorded; of them, without a reply
 	Events                       int64
 	VirtualTime                  time.Duration

@@ -25,12 +25,16 @@ type Workload struct {
 	// Reaped is the weight of container and TTL node lives (under /c, each its own path:
 	// the leader's reaping deletes them, which no client op models for porcupine).
 	Reaped int
+	// Admin is the weight of the remaining ops, one drawn per task: setACL (of the open
+	// ACL), getACL, addAuth, removeWatches, checkWatches, getEphemerals,
+	// getAllChildrenNumber, multiRead and whoAmI.
+	Admin int
 }
 
 // DefaultWorkload is a mix of every op.
 func DefaultWorkload() Workload {
 	return Workload{Subtrees: 4, Keys: 3, ThinkMin: time.Millisecond, ThinkMax: 15 * time.Millisecond, WatchPercent: 40,
-		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1, AddWatch: 1, Reaped: 2}
+		Create: 6, Delete: 3, SetData: 6, Read: 8, Multi: 3, SyncRead: 3, Lock: 2, Election: 1, CloseSession: 1, AddWatch: 1, Reaped: 2, Admin: 2}
 }
 
 // SwarmWorkload draws a mix: every kind stays possible, the proportions change.
@@ -50,7 +54,7 @@ func SwarmWorkload(r *rand.Rand) Workload {
 }
 
 func (w Workload) weights() []int {
-	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped}
+	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped, w.Admin}
 }
 
 func (w Workload) validate() error {
@@ -68,8 +72,8 @@ func (w Workload) validate() error {
 }
 
 func (w Workload) String() string {
-	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d reaped=%d",
-		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped)
+	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d reaped=%d admin=%d",
+		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped, w.Admin)
 }
 
 // Recipe locations.
@@ -190,6 +194,8 @@ func (wl *workload) next() {
 		wl.addWatch()
 	case 10:
 		wl.reaped()
+	case 11:
+		wl.admin()
 	}
 }
 
@@ -477,4 +483,113 @@ func (wl *workload) reaped() {
 			})
 		})
 	})
+}
+
+// admin runs one of the ops the other tasks leave out. The checker replays setACL's txn and
+// checks its reply; the reads among them (getACL, checkWatches, getEphemerals,
+// getAllChildrenNumber, multiRead, whoAmI) it checks only for session order (reply zxids
+// never go back, FIFO), as its read model covers exists, getData and getChildren alone;
+// removeWatches updates its watch model. addAuth (digest, never needed: every ACL is open)
+// stays out of the history, see transmitBody.
+func (wl *workload) admin() {
+	switch wl.rng().IntN(9) {
+	case 0:
+		path := wl.pickPath()
+		version := int32(-1)
+		if wl.rng().IntN(4) == 0 {
+			version = int32(wl.rng().IntN(3)) // the aversion: a wrong guess gives BadVersion
+		}
+		wl.cl.do(checker.Request{Type: wire.OpSetACL, Path: path, Version: version}, func(res result) {
+			wl.learn(path, res)
+			wl.done()
+		})
+	case 1:
+		path := wl.pickPath()
+		wl.cl.do(checker.Request{Type: wire.OpGetACL, Path: path}, func(res result) {
+			wl.learn(path, res)
+			wl.done()
+		})
+	case 2:
+		wl.addAuth()
+	case 3:
+		wl.removeWatch()
+	case 4:
+		path, typ := wl.watchedPath()
+		wl.cl.do(checker.Request{Type: wire.OpCheckWatches, Path: path, WatchType: typ}, func(result) { wl.done() })
+	case 5:
+		prefix := wl.pickSubtree()
+		if wl.rng().IntN(4) == 0 {
+			prefix = "/"
+		}
+		wl.cl.do(checker.Request{Type: wire.OpGetEphemerals, Path: prefix}, func(result) { wl.done() })
+	case 6:
+		wl.cl.do(checker.Request{Type: wire.OpGetAllChildrenNumber, Path: wl.pickSubtree()}, func(result) { wl.done() })
+	case 7:
+		root := wl.pickSubtree()
+		ops := make([]checker.Request, 2+wl.rng().IntN(2))
+		for i := range ops {
+			ops[i] = checker.Request{Type: wire.OpGetData, Path: wl.pickKey(root)}
+			if wl.rng().IntN(3) == 0 {
+				ops[i] = checker.Request{Type: wire.OpGetChildren, Path: root}
+			}
+		}
+		wl.cl.do(checker.Request{Type: wire.OpMultiRead, Ops: ops}, func(result) { wl.done() })
+	case 8:
+		wl.cl.do(checker.Request{Type: wire.OpWhoAmI}, func(result) { wl.done() })
+	}
+}
+
+// addAuth adds a digest identity to the connection (the Java client would send it again
+// after a reconnect; nothing here needs it, every ACL is open).
+func (wl *workload) addAuth() {
+	cl := wl.cl
+	auth := &wire.AuthPacket{Scheme: "digest", Auth: fmt.Appendf(nil, "%s:secret", cl.name)}
+	k := &call{req: checker.Request{Type: wire.OpAuth}, body: auth, done: func(res result) {
+		if res.err == wire.ErrOK {
+			cl.c.stats.Auths++
+		}
+		wl.done()
+	}}
+	if cl.conn != nil && cl.conn.open {
+		cl.transmit(cl.conn, k)
+		return
+	}
+	wl.done()
+}
+
+// watchedPath is a path with a standard watch of the session and its type, or a random
+// key when there is none (checkWatches then answers NoWatcher).
+func (wl *workload) watchedPath() (string, wire.WatcherType) {
+	t := wl.cl.watches
+	var paths []string
+	var types []wire.WatcherType
+	for _, p := range sortedSet(t.data) {
+		paths, types = append(paths, p), append(types, wire.WatcherData)
+	}
+	for _, p := range sortedSet(t.exist) {
+		paths, types = append(paths, p), append(types, wire.WatcherData)
+	}
+	for _, p := range sortedSet(t.child) {
+		paths, types = append(paths, p), append(types, wire.WatcherChildren)
+	}
+	if len(paths) == 0 || wl.rng().IntN(5) == 0 {
+		return wl.pickPath(), []wire.WatcherType{wire.WatcherData, wire.WatcherChildren, wire.WatcherAny}[wl.rng().IntN(3)]
+	}
+	i := wl.rng().IntN(len(paths))
+	if wl.rng().IntN(4) == 0 {
+		return paths[i], wire.WatcherAny
+	}
+	return paths[i], types[i]
+}
+
+// removeWatch removes a standard watch of the session, never on a path where it also holds
+// a persistent watch (removeWatches' effect on those differs between Apache versions).
+func (wl *workload) removeWatch() {
+	path, typ := wl.watchedPath()
+	t := wl.cl.watches
+	if t.persistent[path] || t.recursive[path] {
+		wl.read()
+		return
+	}
+	wl.cl.do(checker.Request{Type: wire.OpRemoveWatches, Path: path, WatchType: typ}, func(result) { wl.done() })
 }

@@ -35,9 +35,12 @@ func TestQuietRunPassesEveryCheck(t *testing.T) {
 		}
 	}
 	for _, want := range []wire.OpCode{wire.OpCreate, wire.OpCreate2, wire.OpDelete, wire.OpSetData, wire.OpExists,
-		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession, wire.OpAddWatch, wire.OpCreateContainer, wire.OpCreateTTL} {
+		wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2, wire.OpMulti, wire.OpSync, wire.OpCloseSession, wire.OpAddWatch, wire.OpCreateContainer, wire.OpCreateTTL,
+		wire.OpSetACL, wire.OpGetACL, wire.OpRemoveWatches, wire.OpCheckWatches, wire.OpGetEphemerals, wire.OpGetAllChildrenNumber,
+		wire.OpMultiRead, wire.OpWhoAmI} {
 		require.True(t, seen[want], "seed 1: no successful op %d in a quiet run; the workload must cover every op", want)
 	}
+	require.Positive(t, r.Stats.Auths, "seed 1: no addAuth succeeded (it is counted, not recorded: its reply carries zxid 0)")
 	require.Len(t, modes, 7, "seed 1: every create mode must succeed at least once, got %v", modes)
 	reaped := 0
 	for _, c := range r.History.Committed {
