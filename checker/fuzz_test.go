@@ -15,6 +15,7 @@ func FuzzCheck(f *testing.F) {
 	f.Add([]byte{5, 0, 1, 6, 2, 3, 7, 1, 9, 8, 4, 4, 255, 255})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		base, _ := workload()
+		base.finish()
 		h := base.h.clone()
 		byteAt := func(i int) int {
 			if i < len(b) {
@@ -35,9 +36,9 @@ func FuzzCheck(f *testing.F) {
 // from v.
 func mutate(h *History, what, at, v int) {
 	paths := []string{"/a", "/b", "/c", "/e", "/", "", "/a/b", "bad", "/zookeeper"}
-	if n := len(h.Ops); n > 0 && what%12 < 8 {
+	if n := len(h.Ops); n > 0 && what%14 < 8 {
 		o := &h.Ops[at%n]
-		switch what % 12 {
+		switch what % 14 {
 		case 0:
 			o.Zxid = int64(v) - 3 + o.Zxid
 		case 1:
@@ -57,7 +58,7 @@ func mutate(h *History, what, at, v int) {
 		}
 		return
 	}
-	switch what % 12 {
+	switch what % 14 {
 	case 8:
 		if n := len(h.Committed); n > 0 {
 			c := &h.Committed[at%n]
@@ -76,5 +77,16 @@ func mutate(h *History, what, at, v int) {
 	case 11:
 		h.Recipes = append(h.Recipes, RecipeEvent{Recipe: "r", Kind: RecipeEventKind(v % 3),
 			Session: int64(0x100 + v%3), Node: paths[at%len(paths)], Zxid: 1<<32 | int64(v)})
+	case 12:
+		if n := len(h.Connected); n > 0 {
+			c := &h.Connected[at%n]
+			c.AppliedZxid, c.Session = 1<<32|int64(v%32), int64(0x100+v%4)
+		}
+	case 13:
+		if n := len(h.Replicas); n > 0 {
+			rs := &h.Replicas[at%n]
+			rs.Zxid = 1<<32 | int64(v%32)
+			rs.Ephemerals = append(rs.Ephemerals, Ephemeral{Path: paths[v%len(paths)], Owner: int64(0x100 + at%4)})
+		}
 	}
 }

@@ -209,6 +209,9 @@ func joinPath(parent, name string) string {
 // splitPath splits a znode path into its parent and last name ("/a/b" -> "/a", "b").
 func splitPath(path string) (parent, name string) {
 	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return "", path // not a path: the replay refuses it before it gets here
+	}
 	if i == 0 {
 		return "/", path[1:]
 	}
