@@ -47,6 +47,9 @@ func zooBugs() []zooBug {
 		{"quorum off by one", Bugs{QuorumOffByOne: true}, 60, nil, "CommittedLogDurability"},
 		{"leader ack before persist", Bugs{LeaderAckBeforePersist: true}, 400, slowDisks, "core assertion: truncation after N would cut committed txns up to N"},
 		{"commit out of order", Bugs{CommitOutOfOrder: true}, 60, nil, "state machine order"},
+		{"commit redelivers the last committed txn", Bugs{CommitRedeliversLast: true}, 60, nil, "state machine order"},
+		{"proposal buffer reused", Bugs{ProposalBufferReused: true}, 60, nil, "Integrity"},
+		{"initial history applied late", Bugs{InitialHistoryLate: true}, 60, nil, "PrimaryIntegrity"},
 	}
 }
 
