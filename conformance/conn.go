@@ -230,7 +230,8 @@ func replyHeader(payload []byte) (wire.ReplyHeader, error) {
 }
 
 // drain collects the notifications still queued until the stream ends or stays quiet for a
-// short while; it reports ClosedSilent when the stream ended.
+// short while; it reports ClosedSilent when the stream ended, and BadFrame (with Err) when a
+// notification does not decode, instead of passing over it.
 func (c *Conn) drain() Exchange {
 	var ex Exchange
 	deadline := time.Now().Add(closeWaitMax)
@@ -240,39 +241,60 @@ func (c *Conn) drain() Exchange {
 			ex.Outcome = outcome
 			return ex
 		}
-		if h, err := replyHeader(f.payload); err == nil && h.Xid == wire.XidNotification {
-			rep, err := wire.DecodeReply(f.payload, wire.OpDelete)
-			if err != nil {
-				continue
-			}
-			ex.Events = append(ex.Events, *rep.Body.(*wire.WatcherEvent))
+		ev, isNote, err := notification(f.payload)
+		if err != nil {
+			ex.Outcome, ex.Err = BadFrame, err
+			return ex
+		}
+		if isNote {
+			ex.Events = append(ex.Events, ev)
 		}
 	}
 	ex.Outcome = NoReply
 	return ex
 }
 
+// notification decodes a server frame that is a watch event (xid -1); isNote is false for any
+// other frame (a ping reply, say), err set when the frame is a notification that does not
+// decode or has no reply header at all.
+func notification(payload []byte) (ev wire.WatcherEvent, isNote bool, err error) {
+	h, err := replyHeader(payload)
+	if err != nil {
+		return ev, false, err
+	}
+	if h.Xid != wire.XidNotification {
+		return ev, false, nil
+	}
+	rep, err := wire.DecodeReply(payload, wire.OpNotification)
+	if err != nil {
+		return ev, true, fmt.Errorf("notification %x: %w", payload, err)
+	}
+	return *rep.Body.(*wire.WatcherEvent), true, nil
+}
+
 // WaitClosed reads until the server closes the connection (after a closeSession reply or an
 // auth failure) or wait passes, collecting notifications; it reports whether the stream ended.
-func (c *Conn) WaitClosed(wait time.Duration) (closed bool, events []wire.WatcherEvent) {
+// A notification that does not decode ends the wait with err set (the events before it are
+// returned): the caller records it as a BadFrame rather than losing it.
+func (c *Conn) WaitClosed(wait time.Duration) (closed bool, events []wire.WatcherEvent, err error) {
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		f, outcome := c.next(time.Until(deadline))
 		switch outcome {
 		case ClosedSilent:
-			return true, events
+			return true, events, nil
 		case NoReply:
-			return false, events
+			return false, events, nil
 		}
-		if h, err := replyHeader(f.payload); err == nil && h.Xid == wire.XidNotification {
-			rep, err := wire.DecodeReply(f.payload, wire.OpDelete)
-			if err != nil {
-				continue
-			}
-			events = append(events, *rep.Body.(*wire.WatcherEvent))
+		ev, isNote, err := notification(f.payload)
+		if err != nil {
+			return false, events, err
+		}
+		if isNote {
+			events = append(events, ev)
 		}
 	}
-	return false, events
+	return false, events, nil
 }
 
 // StartPinger sends a ping every interval until the connection is closed, as every client

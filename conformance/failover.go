@@ -59,7 +59,9 @@ type FailoverRun struct {
 	EphemeralLeft bool
 	ZxidBackwards string // a non-empty description if a session saw its zxid go backwards
 	NewLeader     bool   // the two survivors elected a leader
-	Log           []string
+	// BadFrames are server frames that did not decode (a notification, say).
+	BadFrames []string
+	Log       []string
 }
 
 // Outcome is the part of a run that does not depend on timing: two conforming ensembles
@@ -116,6 +118,9 @@ func (r *FailoverRun) Violations() []string {
 	}
 	if !r.NewLeader {
 		v = append(v, "the two survivors did not elect a leader")
+	}
+	for _, f := range r.BadFrames {
+		v = append(v, "a frame that does not decode: "+f)
 	}
 	return v
 }
@@ -319,8 +324,12 @@ func RunFailover(name string, members []EnsembleMember, leader int, prefix strin
 		}
 	}
 	if rd.conn != nil {
-		_, evs := rd.conn.WaitClosed(time.Second)
+		_, evs, err := rd.conn.WaitClosed(time.Second)
 		rd.take(evs)
+		if err != nil {
+			rd.logf("undecodable frame after the sync: %v", err)
+			r.BadFrames = append(r.BadFrames, err.Error())
+		}
 	}
 	for _, ev := range rd.events {
 		if ev.Path == watched {

@@ -255,6 +255,20 @@ func TestDifferentialReportsAMutatedReply(t *testing.T) {
 			},
 			wantStep: 5, wantA: `NodeDeleted("~/a" state=3)`, wantB: "",
 		},
+		{
+			// No later request of the watcher reads the event: it is queued when the watcher
+			// closes its connection, and must be compared all the same.
+			name:   "a lost NodeDeleted event, the watcher then disconnecting",
+			mutate: dropNodeDeleted,
+			steps: []Step{
+				connect(0), connect(1),
+				{Session: 0, Kind: StepRequest, Op: wire.OpCreate, Path: "~/a", ACL: "open"},
+				{Session: 1, Kind: StepRequest, Op: wire.OpExists, Path: "~/a", Watch: true},
+				{Session: 0, Kind: StepRequest, Op: wire.OpDelete, Path: "~/a", Version: -1},
+				{Session: 1, Kind: StepDisconnect},
+			},
+			wantStep: 5, wantA: `NodeDeleted("~/a" state=3)`, wantB: "",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

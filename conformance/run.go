@@ -227,24 +227,54 @@ func closesConnection(s Step, err wire.Err) bool {
 // waitClosed records whether the server closes c within closeWaitMax after what (the reply
 // or handshake just recorded), with the notifications it sent before closing.
 func (r *runner) waitClosed(session int, c *Conn, what string) bool {
-	closed, events := c.WaitClosed(closeWaitMax)
+	closed, events, err := c.WaitClosed(closeWaitMax)
 	note := "connection stays open"
 	if closed {
 		note = "server closed the connection"
 	}
-	r.record(Observation{Session: session, What: what, Exchange: &Exchange{Outcome: Replied, Events: events}, Note: note})
+	ex := &Exchange{Outcome: Replied, Events: events}
+	if err != nil {
+		note = ""
+		ex.Outcome, ex.Err = BadFrame, err
+	}
+	r.record(Observation{Session: session, What: what, Exchange: ex, Note: note})
 	return closed
 }
 
-// lost forgets a session's connection after the server closed it (or it failed).
+// lost forgets a session's connection after the server closed it (or it failed). What the
+// server sent on it and was not read yet (notifications after a request that got no reply,
+// say) is recorded first, so no watch event escapes the comparison.
 func (r *runner) lost(session int) {
 	ss := r.sessions[session]
 	if ss.conn == nil {
 		return
 	}
+	if ex := ss.conn.drain(); len(ex.Events) > 0 || ex.Outcome == BadFrame {
+		note := ""
+		if ex.Outcome != BadFrame {
+			note = "unread notifications"
+		}
+		r.record(Observation{Session: session, What: "left on the connection", Exchange: &ex, Note: note})
+	}
 	ss.conn.Close()
 	ss.conn = nil
 	r.waitExpiry(session)
+}
+
+// beforeClientClose reads, before the client closes a session's connection itself, every
+// notification the server has sent on it: it sends exists("/") and waits for the reply, which
+// the server queues behind the notifications of every transaction applied before it (the
+// barrier a real client gets from any request). The events collected, or what became of the
+// barrier, go into the observation of the close.
+func (r *runner) beforeClientClose(ss *session) *Exchange {
+	ss.xid++
+	xid := ss.xid
+	ex := ss.conn.Call(xid, wire.OpExists, wire.AppendRequest(nil, wire.RequestHeader{Xid: xid, Type: wire.OpExists},
+		&wire.ExistsRequest{Path: "/"}))
+	if ex.Outcome == Replied && ex.Reply.Header.Zxid > ss.lastZxid {
+		ss.lastZxid = ex.Reply.Header.Zxid
+	}
+	return &Exchange{Outcome: ex.Outcome, Events: ex.Events, Err: ex.Err}
 }
 
 // waitExpiry waits, for a short session that has just lost its connection, until the server
@@ -265,7 +295,12 @@ func (r *runner) disconnect(s Step) {
 		r.record(Observation{Session: s.Session, What: s.String(), Note: "not connected"})
 		return
 	}
-	r.record(Observation{Session: s.Session, What: s.String(), Note: "client closed the connection"})
+	ex := r.beforeClientClose(ss)
+	note := "client closed the connection"
+	if ex.Outcome != Replied {
+		note = fmt.Sprintf("client closed the connection (the barrier before it: %s)", ex.Outcome)
+	}
+	r.record(Observation{Session: s.Session, What: s.String(), Exchange: ex, Note: note})
 	r.lost(s.Session)
 }
 
@@ -320,7 +355,12 @@ func (r *runner) expire(s Step) {
 		return
 	}
 	if ss.conn != nil {
-		r.record(Observation{Session: s.Session, What: s.String(), Note: "client closed the connection"})
+		ex := r.beforeClientClose(ss)
+		note := "client closed the connection"
+		if ex.Outcome != Replied {
+			note = fmt.Sprintf("client closed the connection (the barrier before it: %s)", ex.Outcome)
+		}
+		r.record(Observation{Session: s.Session, What: s.String(), Exchange: ex, Note: note})
 		r.lost(s.Session)
 	}
 	r.reconnect(Step{Session: s.Session, Kind: StepReconnect})
