@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -114,7 +115,7 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if !strings.Contains(path, "/") || strings.Contains(path, "\x00") {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
-		fixed, err := fixupACL(acl, c.ids)
+		fixed, err := refFixupACL(acl, c.ids)
 		if err != wire.ErrOK {
 			return err, wire.MultiResult{}, nil
 		}
@@ -123,13 +124,13 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if parent == nil {
 			return wire.ErrNoNode, wire.MultiResult{}, nil
 		}
-		if !Permitted(parent.acl, wire.PermCreate, c.ids) {
+		if !refPermitted(parent.acl, wire.PermCreate, c.ids) {
 			return wire.ErrNoAuth, wire.MultiResult{}, nil
 		}
 		if flags == 2 || flags == 3 || flags == 6 {
 			path += fmt.Sprintf("%010d", parent.creates)
 		}
-		if !ValidPath(path) {
+		if !refValidPath(path) {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
 		if m.nodes[path] != nil {
@@ -167,7 +168,7 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if typ == wire.OpDelete && !live {
 			return wire.ErrSessionExpired, wire.MultiResult{}, nil
 		}
-		if !strings.Contains(r.Path, "/") || strings.Contains(r.Path, "\x00") || isSystemPath(r.Path) {
+		if !strings.Contains(r.Path, "/") || strings.Contains(r.Path, "\x00") || refSystemPath(r.Path) {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
 		parent := m.nodes[refParent(r.Path)]
@@ -186,7 +187,7 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 			if parent == nil {
 				return wire.ErrNoNode, wire.MultiResult{}, nil
 			}
-			if !Permitted(parent.acl, wire.PermDelete, c.ids) {
+			if !refPermitted(parent.acl, wire.PermDelete, c.ids) {
 				return wire.ErrNoAuth, wire.MultiResult{}, nil
 			}
 			if n == nil {
@@ -205,14 +206,14 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if !live {
 			return wire.ErrSessionExpired, wire.MultiResult{}, nil
 		}
-		if !ValidPath(r.Path) {
+		if !refValidPath(r.Path) {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
 		n := m.nodes[r.Path]
 		if n == nil {
 			return wire.ErrNoNode, wire.MultiResult{}, nil
 		}
-		if !Permitted(n.acl, wire.PermWrite, c.ids) {
+		if !refPermitted(n.acl, wire.PermWrite, c.ids) {
 			return wire.ErrNoAuth, wire.MultiResult{}, nil
 		}
 		if r.Version != -1 && r.Version != n.stat.Version {
@@ -231,10 +232,10 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if !live {
 			return wire.ErrSessionExpired, wire.MultiResult{}, nil
 		}
-		if !ValidPath(r.Path) {
+		if !refValidPath(r.Path) {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
-		fixed, err := fixupACL(r.ACL, c.ids)
+		fixed, err := refFixupACL(r.ACL, c.ids)
 		if err != wire.ErrOK {
 			return err, wire.MultiResult{}, nil
 		}
@@ -242,7 +243,7 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if n == nil {
 			return wire.ErrNoNode, wire.MultiResult{}, nil
 		}
-		if !Permitted(n.acl, wire.PermAdmin, c.ids) {
+		if !refPermitted(n.acl, wire.PermAdmin, c.ids) {
 			return wire.ErrNoAuth, wire.MultiResult{}, nil
 		}
 		if r.Version != -1 && r.Version != n.stat.Aversion {
@@ -259,14 +260,14 @@ func (m *refModel) exec(c refCtx, typ wire.OpCode, body wire.Record) (wire.Err, 
 		if !live {
 			return wire.ErrSessionExpired, wire.MultiResult{}, nil
 		}
-		if !ValidPath(r.Path) {
+		if !refValidPath(r.Path) {
 			return wire.ErrBadArguments, wire.MultiResult{}, nil
 		}
 		n := m.nodes[r.Path]
 		if n == nil {
 			return wire.ErrNoNode, wire.MultiResult{}, nil
 		}
-		if !Permitted(n.acl, wire.PermRead, c.ids) {
+		if !refPermitted(n.acl, wire.PermRead, c.ids) {
 			return wire.ErrNoAuth, wire.MultiResult{}, nil
 		}
 		if r.Version != -1 && r.Version != n.stat.Version {
@@ -306,7 +307,10 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 				mine = append(mine, p)
 			}
 		}
-		mine = JavaCloseOrder(mine, func(p string) int64 { return m.nodes[p].stat.Czxid })
+		slices.SortFunc(mine, func(a, b string) int {
+			return cmp.Or(cmp.Compare(m.nodes[a].stat.Czxid, m.nodes[b].stat.Czxid), strings.Compare(a, b))
+		})
+		mine = refCloseOrder(mine)
 		for _, p := range mine {
 			want.Events = append(want.Events, m.remove(p, c.zxid)...)
 		}
@@ -318,11 +322,11 @@ func (m *refModel) request(c refCtx, typ wire.OpCode, body wire.Record, timeoutM
 		results := []wire.MultiResult{}
 		var events []Event
 		for i, op := range ops {
-			if MultiOpUnmarshallable(op.Type, op.Body) {
+			typ, opBody, unmarshallable := refMultiOp(op.Type, op.Body)
+			if unmarshallable {
 				want.Type, want.Err = wire.OpError, wire.ErrMarshallingError
 				return m, want
 			}
-			typ, opBody := MultiCreateOp(op.Type, op.Body)
 			err, res, ev := scratch.exec(c, typ, opBody)
 			if err != wire.ErrOK {
 				results = make([]wire.MultiResult, len(ops))
@@ -420,7 +424,7 @@ func pathGen(m *refModel) *rapid.Generator[string] {
 		default:
 			var existing []string
 			for _, p := range slices.Sorted(maps.Keys(m.nodes)) {
-				if p == "/" || !isSystemPath(p) {
+				if p == "/" || !refSystemPath(p) {
 					existing = append(existing, p)
 				}
 			}

@@ -55,7 +55,7 @@ func refNotify(list *[]refWatch, events []Event) []Notification {
 		*list = keep
 		slices.Sort(hit)
 		for _, s := range hit {
-			if Permitted(ev.ACL, wire.PermRead, watcherIDs[s]) {
+			if refPermitted(ev.ACL, wire.PermRead, watcherIDs[s]) {
 				out = append(out, Notification{SessionID: s, Event: wire.WatcherEvent{Type: ev.Type, State: wire.StateSyncConnected, Path: ev.Path}})
 			}
 		}
