@@ -119,6 +119,16 @@ func (f *fakeZK) do(session int64, q Request) int {
 		}
 	case q.Type == wire.OpSync:
 		o.Zxid = f.t.LastZxid()
+	case q.Type == wire.OpRemoveWatches:
+		o.Err = f.w.Check(session, q.Path, q.WatchType, true)
+		o.Zxid = f.t.LastZxid()
+		if o.Err == wire.ErrOK && q.WatchType != wire.WatcherChildren {
+			delete(c.data, q.Path)
+			delete(c.exist, q.Path)
+		}
+		if o.Err == wire.ErrOK && q.WatchType != wire.WatcherData {
+			delete(c.child, q.Path)
+		}
 	case q.Type == wire.OpAddWatch:
 		o.Err = f.w.AddWatch(session, q.Path, q.WatchMode)
 		o.Zxid = f.t.LastZxid()
@@ -290,6 +300,9 @@ func syncOp(path string) Request   { return Request{Type: wire.OpSync, Path: pat
 func multi(ops ...Request) Request { return Request{Type: wire.OpMulti, Ops: ops} }
 func checkVersion(path string, version int32) Request {
 	return Request{Type: wire.OpCheck, Path: path, Version: version}
+}
+func removeWatches(path string, typ wire.WatcherType) Request {
+	return Request{Type: wire.OpRemoveWatches, Path: path, WatchType: typ}
 }
 func addWatch(path string, mode wire.AddWatchMode) Request {
 	return Request{Type: wire.OpAddWatch, Path: path, WatchMode: mode}

@@ -30,7 +30,10 @@ import (
 //
 // Known limits: the ACL filter of ZOOKEEPER-4799 is not modelled (workloads checked here
 // must let every session READ what it watches), nor a watch set on a lagging server
-// (after a reconnect) at a zxid below a trigger the session was already told about.
+// (after a reconnect) at a zxid below a trigger the session was already told about. A
+// persistent watch that removeWatches cut down to one table is re-armed by a reconnect as
+// it stands, which is what a client does only if it, too, kept just that half (client
+// libraries differ; sim/zk's workload never removes a type from a persistently watched path).
 
 type watchTable uint8
 
@@ -52,10 +55,32 @@ type standardWatch struct {
 	by    *Op
 }
 
+// persistentWatch is an addWatch entry. The server keeps it in both tables (zab/tree's
+// AddWatch, as ZooKeeper's WatchManager pair), and removeWatches of one type drops only that
+// table's copy, so the watch may live on in the other.
 type persistentWatch struct {
-	path      string
-	recursive bool
-	since     int64
+	path        string
+	recursive   bool
+	since       int64
+	data, child bool // the tables that still hold it
+}
+
+// fires reports whether the entry notifies tr: the data table's copy for NodeCreated and
+// NodeDataChanged, the child table's for NodeChildrenChanged (never a recursive one), either
+// for NodeDeleted; a recursive entry also for its path's descendants.
+func (p persistentWatch) fires(tr trigger) bool {
+	if p.since >= tr.zxid || (tr.path != p.path && !(p.recursive && isUnder(tr.path, p.path))) {
+		return false
+	}
+	switch tr.typ {
+	case wire.EventNodeCreated, wire.EventNodeDataChanged:
+		return p.data
+	case wire.EventNodeChildrenChanged:
+		return p.child && !p.recursive
+	case wire.EventNodeDeleted:
+		return p.data || p.child
+	}
+	return false
 }
 
 // expectedEvent is a trigger the session must be told about.
@@ -287,15 +312,7 @@ func (w *sessionWatches) matches(tr trigger, standard map[watchKey]standardWatch
 		fire(watchKey{tr.path, tableChild})
 	}
 	for _, p := range w.persistent {
-		if p.since >= tr.zxid {
-			continue
-		}
-		if p.path == tr.path && (!p.recursive || tr.typ != wire.EventNodeChildrenChanged) {
-			hit = true
-		}
-		if p.recursive && tr.typ != wire.EventNodeChildrenChanged && isUnder(tr.path, p.path) {
-			hit = true
-		}
+		hit = hit || p.fires(tr)
 	}
 	return hit
 }
@@ -377,7 +394,8 @@ func (w *sessionWatches) reply(o *Op) {
 	case wire.OpAddWatch:
 		if o.Err == wire.ErrOK {
 			w.persistent = append(w.persistent, persistentWatch{path: o.Request.Path,
-				recursive: o.Request.WatchMode == wire.AddWatchPersistentRecursive, since: o.Zxid})
+				recursive: o.Request.WatchMode == wire.AddWatchPersistentRecursive, since: o.Zxid,
+				data: true, child: true})
 		}
 	case wire.OpRemoveWatches:
 		if o.Err == wire.ErrOK {
@@ -414,7 +432,13 @@ func (w *sessionWatches) remove(path string, typ wire.WatcherType) {
 	if typ == wire.WatcherChildren || typ == wire.WatcherAny {
 		delete(w.standard, watchKey{path, tableChild})
 	}
-	w.persistent = slices.DeleteFunc(w.persistent, func(p persistentWatch) bool { return p.path == path })
+	for i := range w.persistent {
+		if p := &w.persistent[i]; p.path == path {
+			p.data = p.data && typ == wire.WatcherChildren
+			p.child = p.child && typ == wire.WatcherData
+		}
+	}
+	w.persistent = slices.DeleteFunc(w.persistent, func(p persistentWatch) bool { return !p.data && !p.child })
 }
 
 // reconnect takes a setWatches reply: the old connection's watches are gone, and the

@@ -334,3 +334,76 @@ func TestAuditLostWatchAtEnd(t *testing.T) {
 	require.Equal(t, n-1, len(f.h.Events), "exactly w's NodeDataChanged is deleted")
 	requireViolation(t, &f.h, CheckWatchDelivered)
 }
+
+// removeWorkload: w removes one type of its watches on paths watched in several ways; the
+// server drops only that table's entries, so what remains still fires.
+func removeWorkload() *fakeZK {
+	f := newFakeZK()
+	m, w := f.connect(0), f.connect(1)
+	f.do(m, create("/x", ""))
+	f.do(m, create("/p", ""))
+	f.do(m, create("/r", ""))
+	f.do(w, getData("/x", true))
+	f.do(w, children("/x", true))
+	f.do(w, removeWatches("/x", wire.WatcherData))
+	f.do(m, setData("/x", "x1", -1)) // the data watch is gone: nothing
+	f.do(m, create("/x/c", ""))      // the child watch fires
+	f.do(w, addWatch("/p", wire.AddWatchPersistent))
+	f.do(w, removeWatches("/p", wire.WatcherData))
+	f.do(m, setData("/p", "p1", -1)) // the data half is gone: nothing
+	f.do(m, create("/p/q", ""))      // the child half fires NodeChildrenChanged(/p)
+	f.do(w, addWatch("/r", wire.AddWatchPersistentRecursive))
+	f.do(w, removeWatches("/r", wire.WatcherData))
+	f.do(m, create("/r/s", "")) // the child half of a recursive watch: no NodeCreated
+	f.do(m, del("/r/s", -1))    // but NodeDeleted(/r/s)
+	f.do(w, removeWatches("/p", wire.WatcherAny))
+	f.do(m, del("/p/q", -1)) // nothing left on /p
+	f.do(w, exists("/", false))
+	return f
+}
+
+func TestRemoveWatchesPasses(t *testing.T) {
+	f := removeWorkload()
+	requireOK(t, &f.h)
+	var got []string
+	for _, e := range f.h.Events {
+		got = append(got, eventName(e.Type)+" "+e.Path)
+	}
+	require.Equal(t, []string{"NodeChildrenChanged /x", "NodeChildrenChanged /p", "NodeDeleted /r/s"}, got,
+		"the server fires what removeWatches left")
+}
+
+func TestRemoveWatchesMutationsFail(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		check  string
+		break_ func(h *History)
+	}{
+		{"event of a removed standard watch", CheckWatchOneShot, func(h *History) {
+			e := h.Events[0]
+			e.Type = wire.EventNodeDataChanged
+			h.Events = slices.Insert(h.Events, 0, e)
+		}},
+		{"event of a persistent watch's removed half", CheckWatchOneShot, func(h *History) {
+			e := h.Events[1]
+			e.Type = wire.EventNodeDataChanged
+			h.Events = slices.Insert(h.Events, 1, e)
+		}},
+		{"the remaining half of a persistent watch lost", CheckWatchDelivered, func(h *History) {
+			h.Events = slices.Delete(h.Events, 1, 2)
+		}},
+		{"the remaining half of a recursive watch lost", CheckWatchDelivered, func(h *History) {
+			h.Events = slices.Delete(h.Events, 2, 3)
+		}},
+		{"event of a persistent watch removed whole", CheckWatchOneShot, func(h *History) {
+			e := h.Events[1]
+			h.Events = append(h.Events, e) // NodeChildrenChanged(/p) for the delete of /p/q
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := removeWorkload().h.clone()
+			tc.break_(h)
+			requireViolation(t, h, tc.check)
+		})
+	}
+}
