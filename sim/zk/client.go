@@ -363,14 +363,18 @@ func (cl *client) frame(cc *clientConn, payload []byte) {
 	}
 	k := cc.pending[0]
 	cc.pending = cc.pending[1:]
+	// The xid comes first, before the body is decoded as the head request's reply (as the
+	// Java client's SendThread does): another request's reply is out of order, not garbled.
+	if len(payload) >= 4 {
+		if xid := int32(binary.BigEndian.Uint32(payload)); xid != k.xid {
+			cl.c.fail(FailProtocol, "%s: reply xid %d from %s, expected %d: replies out of request order", cl.name, xid, cc.server, k.xid)
+			return
+		}
+	}
 	op, _ := k.encode()
 	r, err := wire.DecodeReply(payload, op)
 	if err != nil {
 		cl.c.fail(FailProtocol, "%s: reply to %v from %s does not decode: %v", cl.name, k.req, cc.server, err)
-		return
-	}
-	if r.Header.Xid != k.xid {
-		cl.c.fail(FailProtocol, "%s: reply xid %d from %s, expected %d: replies out of request order", cl.name, r.Header.Xid, cc.server, k.xid)
 		return
 	}
 	if k.op < 0 {

@@ -90,6 +90,21 @@ const (
 	// bugStaleReads answers every getData with the data of the previous setData at its path
 	// (the host rewrites the reply): the read checks must catch it.
 	bugStaleReads
+	// bugDigestSkew reports a wrong tree digest for every txn server s2 applies: the
+	// replicas' digest agreement must fail the run.
+	bugDigestSkew
+	// The client-protocol defects (sim/zk's clients must fail the run with FailProtocol):
+	// bugSwapReplies sends each connection's third and fourth reply in swapped order;
+	// bugRepeatConnectResponse sends the ConnectResponse twice; bugCutReply cuts each
+	// connection's third reply to three bytes; bugCutNotification cuts every watch
+	// notification to six bytes; bugCutConnectResponse cuts the ConnectResponse to five bytes;
+	// bugOtherSessionOnResume answers a resumed session with another session id.
+	bugSwapReplies
+	bugRepeatConnectResponse
+	bugCutReply
+	bugCutNotification
+	bugCutConnectResponse
+	bugOtherSessionOnResume
 )
 
 func (b hostBug) String() string {
@@ -98,6 +113,20 @@ func (b hostBug) String() string {
 		return "host:dropWatchEvents"
 	case bugStaleReads:
 		return "host:staleReads"
+	case bugDigestSkew:
+		return "host:digestSkew"
+	case bugSwapReplies:
+		return "host:swapReplies"
+	case bugRepeatConnectResponse:
+		return "host:repeatConnectResponse"
+	case bugCutReply:
+		return "host:cutReply"
+	case bugCutNotification:
+		return "host:cutNotification"
+	case bugCutConnectResponse:
+		return "host:cutConnectResponse"
+	case bugOtherSessionOnResume:
+		return "host:otherSessionOnResume"
 	}
 	return fmt.Sprintf("host:%d", uint8(b))
 }

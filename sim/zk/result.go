@@ -129,7 +129,7 @@ func (r Result) ReplayCommand() string {
 	}
 	b.WriteString(" -v")
 	if r.Bugs != "" {
-		fmt.Fprintf(&b, "  # with the bug switches %s on (sim/zk's TestNodeBugsAreCaught)", r.Bugs)
+		fmt.Fprintf(&b, "  # with %s on, which only sim/zk's tests switch on", r.Bugs)
 	}
 	return b.String()
 }

@@ -227,6 +227,9 @@ func (s *server) execute(out node.Output) {
 		}
 	case node.Committed:
 		c.observe(checker.ZabEvent{Kind: checker.ZabDelivered, Node: uint64(s.id), Zxid: uint64(o.Zxid), Txn: o.Data})
+		if c.opts.bug == bugDigestSkew && s.id == 2 {
+			o.Digest ^= 1
+		}
 		c.committed(s, o)
 	default:
 		c.fail(FailSafety, "%s: unknown output %T", s.name, out)
@@ -329,6 +332,11 @@ type serverConn struct {
 	// requests are the decoded requests awaiting replies, for bugStaleReads only.
 	requests []wire.Request
 	answered bool // the ConnectResponse went out
+	// For the client-protocol host bugs: whether the ConnectRequest resumed a session, the
+	// replies sent after the ConnectResponse, and a reply held back to be sent late.
+	resumed  bool
+	replies  int
+	heldBack []byte
 }
 
 // acceptConn restores a client connection's order and turns its packets into node inputs.
@@ -368,6 +376,9 @@ func (l *life) acceptConn(from string, m connMsg) []node.Input {
 		msg := p.Body
 		switch msg.kind {
 		case connOpen:
+			if req, err := wire.DecodeConnectRequest(msg.frame); err == nil && req.SessionID != 0 {
+				sc.resumed = true
+			}
 			ins = append(ins, node.ClientConnected{Conn: node.ConnID(m.conn), Remote: "10.1.0." + from[1:]},
 				node.ClientFrame{Conn: node.ConnID(m.conn), Payload: msg.frame})
 		case connFrame:
@@ -399,8 +410,52 @@ func (l *life) clientSend(o node.ClientSend) {
 		}
 	case bugStaleReads:
 		payload = l.staleRead(sc, payload)
+	case bugSwapReplies, bugRepeatConnectResponse, bugCutReply, bugCutNotification, bugCutConnectResponse, bugOtherSessionOnResume:
+		for _, p := range l.breakProtocol(sc, payload) {
+			l.sendConn(sc, uint64(o.Conn), connFrame, p)
+		}
+		return
 	}
 	l.sendConn(sc, uint64(o.Conn), connFrame, payload)
+}
+
+// breakProtocol is the client-protocol host bugs: the frames to send instead of payload.
+func (l *life) breakProtocol(sc *serverConn, payload []byte) [][]byte {
+	bug := l.s.c.opts.bug
+	if !sc.answered {
+		sc.answered = true
+		switch bug {
+		case bugRepeatConnectResponse:
+			return [][]byte{payload, payload}
+		case bugCutConnectResponse:
+			return [][]byte{payload[:min(len(payload), 5)]}
+		case bugOtherSessionOnResume:
+			if r, err := wire.DecodeConnectResponse(payload); err == nil && sc.resumed && r.SessionID != 0 {
+				r.SessionID++
+				return [][]byte{wire.AppendConnectResponse(nil, &r)[4:]}
+			}
+		}
+		return [][]byte{payload}
+	}
+	if len(payload) >= 4 && int32(binary.BigEndian.Uint32(payload)) == wire.XidNotification {
+		if bug == bugCutNotification {
+			return [][]byte{payload[:min(len(payload), 6)]}
+		}
+		return [][]byte{payload}
+	}
+	sc.replies++
+	switch {
+	case bug == bugCutReply && sc.replies == 3:
+		return [][]byte{payload[:min(len(payload), 3)]}
+	case bug == bugSwapReplies && sc.replies == 3:
+		sc.heldBack = payload
+		return nil
+	case bug == bugSwapReplies && sc.replies == 4:
+		held := sc.heldBack
+		sc.heldBack = nil
+		return [][]byte{payload, held}
+	}
+	return [][]byte{payload}
 }
 
 // staleRead is bugStaleReads: a getData reply carries the data the host last saw at that
