@@ -10,6 +10,7 @@ import (
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/hostio"
+	"github.com/zabkit/zabkit/zab/wire"
 )
 
 // FailKind classifies a failed run.
@@ -75,7 +76,7 @@ type Stats struct {
 	RecipeHolds                  int // lock holds and leaderships
 	Pauses                       int // server processes paused (Options.Pauses)
 	Auths                        int // addAuth requests answered OK (not in the history)
-	Ops, UnknownOps              int // requests recorded; of them, without a reply
+	Ops, UnknownOps              int // requests recorded; of them, with an unknown outcome (no reply, or ConnectionLoss)
 	Events                       int64
 	VirtualTime                  time.Duration
 	LongestPartition, Partitions int
@@ -176,7 +177,7 @@ func (c *Cluster) result(r Result, wall time.Duration) Result {
 	s.Events, s.VirtualTime = c.events, c.world.Now()
 	s.Ops = len(c.rec.h.Ops)
 	for i := range c.rec.h.Ops {
-		if c.rec.h.Ops[i].Unknown {
+		if o := &c.rec.h.Ops[i]; o.Unknown || o.Err == wire.ErrConnectionLoss {
 			s.UnknownOps++
 		}
 	}

@@ -1,6 +1,7 @@
 package zk
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -67,6 +68,16 @@ func TestFaultsExerciseReconnectsAndExpiry(t *testing.T) {
 		o.OutDir = t.TempDir()
 		r := Run(o)
 		require.False(t, r.Failed(), "seed %d:\n%v", seed, r)
+		connLoss := 0
+		for _, op := range r.History.Ops {
+			if op.Err == wire.ErrConnectionLoss {
+				connLoss++
+			}
+		}
+		require.Positive(t, connLoss, "seed %d: no request failed with ConnectionLoss", seed)
+		require.GreaterOrEqual(t, r.Stats.UnknownOps, connLoss,
+			"seed %d: the unknown-outcome count must include the %d ConnectionLoss results", seed, connLoss)
+		require.Contains(t, r.String(), fmt.Sprintf("(%d unknown)", r.Stats.UnknownOps), "seed %d: the summary", seed)
 		total.ConnLosses += r.Stats.ConnLosses
 		total.Expired += r.Stats.Expired
 		total.Restarts += r.Stats.Restarts
