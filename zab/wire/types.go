@@ -6,8 +6,10 @@
 // with DecodeConnectRequest and every later one with DecodeRequest, whose *RequestError says
 // which error to reply and whether to close. Replies go out with AppendConnectResponse,
 // AppendReply and AppendNotification; clients (the simulator's, tests) use AppendRequest,
-// DecodeReply and DecodeConnectResponse. Nothing here panics on input bytes; the Append
-// functions panic only when handed a body that is not the op's record, a caller bug.
+// DecodeReply and DecodeConnectResponse. Nothing here panics on input bytes, and decoding a
+// payload of n bytes allocates at most DecodeBytesMax(n) = max(n, 0xfffff) + 1024 bytes
+// (budget.go); the Append functions panic only when handed a body that is not the op's
+// record, a caller bug.
 package wire
 
 // OpCode identifies a request type (ZooDefs.OpCode).
