@@ -344,13 +344,16 @@ func Without(steps []Step, names map[string]bool) []Step {
 		return steps
 	}
 	kinds := map[StepKind]string{StepRaw: "raw", StepExpire: "expire", StepDisconnect: "disconnect", StepReconnect: "reconnect"}
-	modes := watchModes{}
 	var out []Step
 	for _, s := range steps {
-		if names["watch-mode-overlap"] && modes.overlaps(s) ||
-			names["multiRead-write"] && s.Kind == StepRequest && s.Op == wire.OpMultiRead && slices.ContainsFunc(s.Sub, func(sub Step) bool {
-				return sub.Op != wire.OpGetData && sub.Op != wire.OpGetChildren
-			}) {
+		if names["watch-mode-overlap"] && len(registrations(s)) > 0 {
+			// Decided when the step runs: whether the session still holds another mode there
+			// depends on which one-shot watches have fired by then.
+			s.GuardWatchModeOverlap = true
+		}
+		if names["multiRead-write"] && s.Kind == StepRequest && s.Op == wire.OpMultiRead && slices.ContainsFunc(s.Sub, func(sub Step) bool {
+			return sub.Op != wire.OpGetData && sub.Op != wire.OpGetChildren
+		}) {
 			continue
 		}
 		if names[kinds[s.Kind]] || (s.Kind == StepRequest && names[opName(s.Op)]) ||
@@ -362,16 +365,17 @@ func Without(steps []Step, names map[string]bool) []Step {
 			continue
 		}
 		out = append(out, s)
-		modes.add(s)
 	}
 	return out
 }
 
-// watchModes remembers, per session, path and watch table, the mode of every watch a
-// sequence registered, so that Without can leave out a step that would register a second,
+// watchModes remembers, per session slot, path and watch table, the mode of the watches a
+// sequence registered, so that the runner can leave out a step that would register a second,
 // different mode for the same session, path and table ("watch-mode-overlap": Apache 3.8.0
-// keeps the last mode only, zabd keeps both as ZooKeeper 3.9 does; README.md). It is
-// conservative: a registration counts for the rest of the sequence, fired or not.
+// keeps the last mode only, zabd keeps both as ZooKeeper 3.9 does; README.md). A step counts
+// as registering when it is sent, whatever the reply (conservative); a standard (one-shot)
+// registration is forgotten once the session has received an event that consumed it, and all
+// of a slot's registrations when the slot opens a new session. Paths are in step form ("~").
 type watchModes map[watchKey]string
 
 type watchKey struct {
@@ -444,6 +448,37 @@ func (m watchModes) add(s Step) {
 	for path, regs := range registrations(s) {
 		for _, r := range regs {
 			m[watchKey{s.Session, path, r[0]}] = r[1]
+		}
+	}
+}
+
+// fired forgets the one-shot registrations an event delivered to session consumed (ZooKeeper's
+// WatchManager.triggerWatch removes a standard watcher when it fires): NodeCreated and
+// NodeDataChanged consume the data table's, NodeChildrenChanged the child table's,
+// NodeDeleted both. path is in step form.
+func (m watchModes) fired(session int, path string, ev wire.EventType) {
+	var tables []string
+	switch ev {
+	case wire.EventNodeCreated, wire.EventNodeDataChanged:
+		tables = []string{"data"}
+	case wire.EventNodeChildrenChanged:
+		tables = []string{"child"}
+	case wire.EventNodeDeleted:
+		tables = []string{"data", "child"}
+	}
+	for _, table := range tables {
+		k := watchKey{session, path, table}
+		if m[k] == "standard" {
+			delete(m, k)
+		}
+	}
+}
+
+// forgetSession drops a slot's registrations: it opened a new session, which holds none.
+func (m watchModes) forgetSession(session int) {
+	for k := range m {
+		if k.session == session {
+			delete(m, k)
 		}
 	}
 }

@@ -71,6 +71,10 @@ type Step struct {
 	// StepReconnect variants.
 	BadPassword bool
 	FutureZxid  bool
+	// GuardWatchModeOverlap (set by Without for "watch-mode-overlap") makes the runner leave
+	// the step out if, when its turn comes, it would register a second watch mode on a path
+	// and table where its session still holds another (runner.modes).
+	GuardWatchModeOverlap bool
 }
 
 // Digest returns the digest id of "user:password", as DigestAuthenticationProvider computes
