@@ -150,25 +150,27 @@ type SessionEvent struct {
 }
 
 // ConnectedSession says a session's connection was up and drained when the run ended:
-// the recorder sampled AppliedZxid, the last zxid applied by the server holding the
-// connection, once no request of the session was outstanding, then let the run go on for
-// longer than any message takes to arrive, and kept the record only because the client
-// was still on that same connection and session at the end. A server sends a watch event
-// as it applies the triggering txn (ZooKeeper's DataTree fires the watches inside the
-// apply, zk-protocol.md §8.4-8.5), so every event that server owed
-// the session for a txn up to AppliedZxid has reached the client: one still missing then
-// was lost, not late.
+// the recorder sampled AppliedZxid from the server holding the connection once no request
+// of the session was outstanding, then let the run go on for longer than any message takes
+// to arrive, and kept the record only because the client was still on that same
+// connection and session at the end. A server sends a watch event as it applies the
+// triggering txn (ZooKeeper's DataTree fires the watches inside the apply, zk-protocol.md
+// §8.4-8.5), so every event that server owed the session for a txn up to AppliedZxid has
+// reached the client: one still missing then was lost, not late.
 type ConnectedSession struct {
-	Client      int
-	Session     int64
-	Server      string // for reports
+	Client  int
+	Session int64
+	Server  string // for reports
+	// AppliedZxid is the last zxid whose watch events the server had already sent: for
+	// zab/node, LastApplied (a txn reaches it when delivered, after firing its watches),
+	// not its tree's LastZxid, which runs ahead between apply and delivery.
 	AppliedZxid int64
 	Time        int64 // when AppliedZxid was sampled
 }
 
 // ReplicaState is what one server's own tree held when the run ended, after the quiet
-// period: its last applied zxid and every ephemeral znode in it with its owner (zab/tree's
-// GetEphemerals of each session it holds). A server whose tree keeps an ephemeral of a
+// period: the zxid its tree is at (zab/tree's LastZxid) and every ephemeral znode in it
+// with its owner (GetEphemerals of each session the tree holds). A server whose tree keeps an ephemeral of a
 // closed session (zab-bugs.md Z08, Z29, Z31) agrees with no reply if no client reads that
 // znode, and with every other replica if they share the bug; it disagrees with this.
 type ReplicaState struct {
