@@ -146,9 +146,11 @@ func (n *Nemesis) inject() {
 		n.faults++
 	case 6:
 		victim := o.Hosts[n.rng.IntN(len(o.Hosts))]
-		if _, ok := w.Corrupt(victim); ok {
-			n.faults++
+		if _, err := w.Corrupt(victim); err != nil {
+			n.idle("no bitflip: " + err.Error())
+			return
 		}
+		n.faults++
 	}
 }
 

@@ -38,23 +38,31 @@ func TestNemesisCorruptWeightFlipsBits(t *testing.T) {
 }
 
 // TestCorruptNeedsSyncedData: World.Corrupt flips nothing on a host with no disk or no
-// synced block, and says so in the trace.
+// synced block, and says why; a flip is a fault line of the trace.
 func TestCorruptNeedsSyncedData(t *testing.T) {
 	gw := newGossipWorld(gossipConfig{seed: 1, hosts: 2, record: true})
-	_, ok := gw.world.Corrupt("n1")
-	require.False(t, ok, "a host without a disk cannot be corrupted")
-	require.Equal(t, "n1   note     bitflip: no corruptible disk", lastLine(gw.world.Trace))
+	_, err := gw.world.Corrupt("n1")
+	require.EqualError(t, err, "sim: host n1 has no corruptible disk")
 
 	gw = newGossipWorld(gossipConfig{seed: 1, hosts: 2, disks: true, record: true})
-	_, ok = gw.world.Corrupt("n1")
-	require.False(t, ok, "a disk with nothing synced has no block to corrupt")
-	require.Equal(t, "n1   note     bitflip: nothing synced to corrupt", lastLine(gw.world.Trace))
+	_, err = gw.world.Corrupt("n1")
+	require.EqualError(t, err, "sim: nothing synced on n1's disk")
+	require.Zero(t, gw.world.Trace.Len(), "a corruption that flipped nothing is no event")
 	gw.world.RunUntil(100*time.Millisecond, 1_000_000)
-	c, ok := gw.world.Corrupt("n1")
-	require.True(t, ok, "after 100 ms of gossip n1 has synced rumors")
+	c, err := gw.world.Corrupt("n1")
+	require.NoError(t, err, "after 100 ms of gossip n1 has synced rumors")
 	require.Equal(t, "rumors", c.File)
 	require.EqualValues(t, 1, gw.disks[0].Stats().Corruptions)
 	require.Regexp(t, `^     fault    bitflip n1 rumors offset=\d+ bit=\d$`, lastLine(gw.world.Trace))
+}
+
+// TestNemesisBitflipWithNothingSyncedIsIdle: a bitflip drawn before any disk holds synced
+// data is a nemesis line, like every other wake-up that injects nothing.
+func TestNemesisBitflipWithNothingSyncedIsIdle(t *testing.T) {
+	gw := newGossipWorld(gossipConfig{seed: 1, hosts: 2, record: true})
+	sim.StartNemesis(gw.world, sim.NemesisOptions{Hosts: []string{"n1", "n2"}, Interval: time.Millisecond, Until: 10 * time.Millisecond, CorruptWeight: 1})
+	gw.world.RunUntil(10*time.Millisecond, 1_000_000)
+	require.Regexp(t, `nemesis  no bitflip: sim: host n[12] has no corruptible disk`, strings.Join(gw.world.Trace.Lines(), "\n"))
 }
 
 // lastLine is the trace's last line without its time.

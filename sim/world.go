@@ -139,20 +139,19 @@ func (w *World) Restart(name string) {
 
 // Corrupt flips one bit in a random synced block of a random file on the named host's
 // disk (vdisk.Disk.CorruptRandomBlock), whether the host is up or down, and writes the
-// flip into the trace as a fault. ok is false, and a note says why, when the host has no
+// flip into the trace as a fault. It flips nothing, and says why, when the host has no
 // disk that can be corrupted or nothing synced on it yet.
-func (w *World) Corrupt(name string) (c vdisk.Corruption, ok bool) {
-	d, can := w.mustHost(name).disk().(corruptible)
-	if !can {
-		w.Note(name, "bitflip: no corruptible disk")
-		return c, false
+func (w *World) Corrupt(name string) (vdisk.Corruption, error) {
+	d, ok := w.mustHost(name).disk().(corruptible)
+	if !ok {
+		return vdisk.Corruption{}, fmt.Errorf("sim: host %s has no corruptible disk", name)
 	}
-	if c, ok = d.CorruptRandomBlock(); !ok {
-		w.Note(name, "bitflip: nothing synced to corrupt")
-		return c, false
+	c, ok := d.CorruptRandomBlock()
+	if !ok {
+		return vdisk.Corruption{}, fmt.Errorf("sim: nothing synced on %s's disk", name)
 	}
 	w.Fault(fmt.Sprintf("bitflip %s %s offset=%d bit=%d", name, c.File, c.OffsetBytes, c.Bit))
-	return c, true
+	return c, nil
 }
 
 // corruptible is a disk that can flip its own bits: vdisk.Disk.
