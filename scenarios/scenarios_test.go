@@ -23,7 +23,20 @@ import (
 var (
 	seedFlag  = flag.Uint64("seed", 0, "run every scenario on this seed only (or ZABKIT_SEED)")
 	seedsFlag = flag.Int("seeds", 0, "seeds per scenario (default: each scenario's CI count)")
+	budget    = flag.Duration("duration", 0, "wall-clock budget of the swarm sweep: run swarm seeds 1, 2, ... until it is spent (0: the -seeds count)")
 )
+
+// next returns a scenario's next seed: the listed ones in order, or, for the swarm with a
+// -duration budget, seeds 1, 2, ... until the budget is spent.
+func next(sc scenario, list []uint64, i int, start time.Time) (uint64, bool) {
+	if sc.name == "swarm" && *budget > 0 && *seedFlag == 0 && os.Getenv("ZABKIT_SEED") == "" {
+		return uint64(i + 1), time.Since(start) < *budget
+	}
+	if i >= len(list) {
+		return 0, false
+	}
+	return list[i], true
+}
 
 // seeds returns the seeds a scenario runs: the pinned one, or 1..n.
 func seeds(t *testing.T, n int) []uint64 {
@@ -98,7 +111,12 @@ func TestScenarios(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			w := sweep{tags: map[string]int{}, name: sc.name, nominal: sc.seeds}
 			run := seeds(t, sc.seeds)
-			for _, seed := range run {
+			start := time.Now()
+			for i := 0; ; i++ {
+				seed, ok := next(sc, run, i, start)
+				if !ok {
+					break
+				}
 				h := &hits{}
 				r := cluster.Run(sc.options(seed, h))
 				replay := fmt.Sprintf("replay: go test ./scenarios -run 'TestScenarios/%s' -seed=%d -v", sc.name, seed)
@@ -121,6 +139,10 @@ func TestScenarios(t *testing.T) {
 				sc.totals(t, w)
 			}
 			total := w.stats
+			if sc.name == "swarm" {
+				wall := time.Since(start)
+				t.Logf("swarm: %d seeds in %v (%.0f seeds/minute)", w.ran, wall.Round(time.Millisecond), float64(w.ran)/wall.Minutes())
+			}
 			t.Logf("%s: commits=%d elections=%d crashes=%d refused=%d cut=%dB DIFF=%d TRUNC=%d SNAP=%d targeted faults=%d effects=%d worst commit=%d ticks tags=%v",
 				sc.name, total.Commits, total.Elections, total.Crashes, total.Refusals, total.BytesCut,
 				total.SyncDiff, total.SyncTrunc, total.SyncSnap, w.hits, w.effects, total.WorstCommitTicks, w.tags)
@@ -725,4 +747,27 @@ func swarmTotals(t *testing.T, w sweep) {
 	}{{"DIFF", w.stats.SyncDiff}, {"TRUNC", w.stats.SyncTrunc}, {"SNAP", w.stats.SyncSnap}} {
 		require.Positive(t, m.n, "no %s sync over %d swarm seeds", m.name, w.ran)
 	}
+}
+
+// -duration turns the swarm sweep into a wall-clock budget: seeds 1, 2, ... past the -seeds
+// count while the budget lasts, none after; the other scenarios keep their seed lists.
+func TestSwarmDurationBudget(t *testing.T) {
+	if *seedFlag != 0 || os.Getenv("ZABKIT_SEED") != "" {
+		t.Skip("a pinned seed ignores the budget")
+	}
+	saved := *budget
+	defer func() { *budget = saved }()
+	*budget = time.Hour
+	swarmSc, other := scenario{name: "swarm"}, scenario{name: "voters-3"}
+	list := []uint64{1, 2}
+	seed, ok := next(swarmSc, list, 10, time.Now())
+	require.True(t, ok, "within the budget the swarm runs past its list")
+	require.Equal(t, uint64(11), seed)
+	_, ok = next(swarmSc, list, 0, time.Now().Add(-2*time.Hour))
+	require.False(t, ok, "a spent budget starts no seed")
+	_, ok = next(other, list, 2, time.Now())
+	require.False(t, ok, "other scenarios keep their seed list")
+	*budget = 0
+	_, ok = next(swarmSc, list, 2, time.Now())
+	require.False(t, ok, "without -duration the swarm runs its list")
 }

@@ -15,37 +15,72 @@ import (
 	"github.com/zabkit/zabkit/checker"
 	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/cluster"
+	"github.com/zabkit/zabkit/sim/zk"
 	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/node"
 )
 
-// zooBug is one switch of zab.Bugs with the bound of seeds the fuzzer has to find it in
-// (about three times the seed of its first detection in a 3000-seed hunt, see doc.go).
-// mix, when set, replaces the default fault mix with one tuned to the event sequence the bug
-// needs (shared/zab-bugs.md names it for each).
+// zooBug is one bug switch with the bound of seeds the fuzzer has to find it in (about
+// three times the seed of its first detection in a 3000-seed hunt, see doc.go). A switch of
+// zab.Bugs runs on sim/cluster; mix, when set, replaces the default fault mix with one tuned
+// to the event sequence the bug needs (shared/zab-bugs.md names it for each). A switch of
+// zab/node's Bugs (node set) runs whole servers with ZooKeeper clients on sim/zk, in the
+// configuration server builds, about fifty times slower a seed: slow ones run only with
+// ZABKIT_BUG_ZOO=1, and gap says why a switch is not caught yet (it then runs, and fails,
+// only with ZABKIT_BUG_ZOO=1).
 type zooBug struct {
 	name     string
 	ticket   string
 	bugs     zab.Bugs
 	seedsMax int
 	mix      func(seed uint64) cluster.Options
+
+	node   node.Bugs
+	server func(seed uint64) zk.Options
+	slow   bool
+	gap    string
 }
+
+// onServers reports whether the bug runs on sim/zk.
+func (b zooBug) onServers() bool { return b.server != nil }
 
 func zooBugs() []zooBug {
 	return []zooBug{
-		{"ack-newleader-before-synced", "ZOOKEEPER-4646 (Z18)", zab.Bugs{AckNewLeaderBeforeSynced: true}, 400, durabilityMix},
-		{"current-epoch-before-synced", "ZOOKEEPER-4643 (Z17)", zab.Bugs{CurrentEpochBeforeSynced: true}, 300, durabilityMix},
-		{"advertise-last-applied", "ZOOKEEPER-2845 (Z11)", zab.Bugs{AdvertiseLastApplied: true}, 40, nil},
-		{"diff-by-range", "ZOOKEEPER-1154 (Z01)", zab.Bugs{DiffByRange: true}, 40, nil},
-		{"vote-tie-break-ignores-epoch", "ZOOKEEPER-1419 (Z26)", zab.Bugs{VoteTieBreakIgnoresEpoch: true}, 200, nil},
-		{"propose-only-to-synced", "protocol-spec issue 1 (P1)", zab.Bugs{ProposeOnlyToSynced: true}, 100, nil},
-		{"ack-before-durable", "ZOOKEEPER-4882 (Z23)", zab.Bugs{AckBeforeDurable: true}, 300, durabilityMix},
-		{"settle-pending-at-newleader", "ZOOKEEPER-4394 (Z16)", zab.Bugs{SettlePendingAtNewLeader: true}, 40, nil},
-		{"trunc-cuts-target", "ZOOKEEPER-1156 (Z02)", zab.Bugs{TruncCutsTarget: true}, 40, nil},
-		{"stale-vote-epoch", "ZOOKEEPER-1732 (Z27)", zab.Bugs{StaleVoteEpoch: true}, 60, nil},
-		{"quorum-off-by-one", "mutation", zab.Bugs{QuorumOffByOne: true}, 40, nil},
-		{"leader-ack-before-persist", "mutation", zab.Bugs{LeaderAckBeforePersist: true}, 1000, durabilityMix},
-		{"commit-out-of-order", "mutation", zab.Bugs{CommitOutOfOrder: true}, 40, nil},
+		{name: "ack-newleader-before-synced", ticket: "ZOOKEEPER-4646 (Z18)", bugs: zab.Bugs{AckNewLeaderBeforeSynced: true}, seedsMax: 400, mix: durabilityMix},
+		{name: "current-epoch-before-synced", ticket: "ZOOKEEPER-4643 (Z17)", bugs: zab.Bugs{CurrentEpochBeforeSynced: true}, seedsMax: 300, mix: durabilityMix},
+		{name: "advertise-last-applied", ticket: "ZOOKEEPER-2845 (Z11)", bugs: zab.Bugs{AdvertiseLastApplied: true}, seedsMax: 40},
+		{name: "diff-by-range", ticket: "ZOOKEEPER-1154 (Z01)", bugs: zab.Bugs{DiffByRange: true}, seedsMax: 40},
+		{name: "vote-tie-break-ignores-epoch", ticket: "ZOOKEEPER-1419 (Z26)", bugs: zab.Bugs{VoteTieBreakIgnoresEpoch: true}, seedsMax: 200},
+		{name: "propose-only-to-synced", ticket: "protocol-spec issue 1 (P1)", bugs: zab.Bugs{ProposeOnlyToSynced: true}, seedsMax: 100},
+		{name: "ack-before-durable", ticket: "ZOOKEEPER-4882 (Z23)", bugs: zab.Bugs{AckBeforeDurable: true}, seedsMax: 300, mix: durabilityMix},
+		{name: "settle-pending-at-newleader", ticket: "ZOOKEEPER-4394 (Z16)", bugs: zab.Bugs{SettlePendingAtNewLeader: true}, seedsMax: 40},
+		{name: "trunc-cuts-target", ticket: "ZOOKEEPER-1156 (Z02)", bugs: zab.Bugs{TruncCutsTarget: true}, seedsMax: 40},
+		{name: "stale-vote-epoch", ticket: "ZOOKEEPER-1732 (Z27)", bugs: zab.Bugs{StaleVoteEpoch: true}, seedsMax: 60},
+		{name: "quorum-off-by-one", ticket: "mutation", bugs: zab.Bugs{QuorumOffByOne: true}, seedsMax: 40},
+		{name: "leader-ack-before-persist", ticket: "mutation", bugs: zab.Bugs{LeaderAckBeforePersist: true}, seedsMax: 1000, mix: durabilityMix},
+		{name: "commit-out-of-order", ticket: "mutation", bugs: zab.Bugs{CommitOutOfOrder: true}, seedsMax: 40},
+		// zab/node's switches (sim/zk/bugzoo_test.go runs the same with a control run).
+		{name: "watch-fired-twice", ticket: "mutation", node: node.Bugs{WatchFiredTwice: true}, seedsMax: 10, server: zk.Quiet},
+		{name: "watch-event-after-reply", ticket: "mutation", node: node.Bugs{WatchEventAfterReply: true}, seedsMax: 10, server: zk.Quiet},
+		{name: "ephemeral-after-close", ticket: "ZOOKEEPER-1208 (Z28)", node: node.Bugs{EphemeralAfterClose: true}, seedsMax: 10, server: zk.Quiet},
+		{name: "sync-without-quorum", ticket: "ZOOKEEPER-1675 (Z32)", node: node.Bugs{SyncWithoutQuorum: true}, seedsMax: 200,
+			server: pausedServers, slow: true},
+		{name: "serve-before-synced", ticket: "ZOOKEEPER-3911 (D1)", node: node.Bugs{ServeBeforeSynced: true}, seedsMax: 200,
+			server: harshOrPausedServers, slow: true,
+			gap: "a learner serving before UPTODATE shows clients only committed state at its reply zxid; no fault plan of sim/zk reaches the SNAP-after-setWatches window that would lose events (sim/zk/bugzoo_test.go)"},
 	}
+}
+
+// pausedServers is sim/zk's configuration with process pauses (a leader frozen while its
+// followers elect and commit: ZOOKEEPER-1675's setting).
+func pausedServers(seed uint64) zk.Options { return zk.Paused(seed, zk.DefaultFaultPhase) }
+
+// harshOrPausedServers alternates sim/zk's harsh and paused configurations.
+func harshOrPausedServers(seed uint64) zk.Options {
+	if seed%2 == 0 {
+		return pausedServers(seed)
+	}
+	return zk.Harsh(seed)
 }
 
 // faultPhase is the fault phase of a zoo run; the liveness phase follows it.
@@ -159,27 +194,74 @@ func envInt(t *testing.T, name string, def int) int {
 }
 
 // hunt runs seeds 1.. with the bug until it has detections or the seeds run out.
-func hunt(b zooBug, seedsMax, detections int, logf func(string, ...any)) (found []detection, seedsRun int) {
+func hunt(t *testing.T, b zooBug, seedsMax, detections int) (found []detection, seedsRun int) {
+	since := time.Now()
+	for seed := uint64(1); seed <= uint64(seedsMax) && len(found) < detections; seed++ {
+		failed, check, first := b.run(t, seed)
+		seedsRun++
+		if !failed {
+			continue
+		}
+		found = append(found, detection{seed: seed, check: check, wall: time.Since(since), first: first})
+		t.Logf("seed %d: %s: %s", seed, check, first)
+		if len(found) == 1 && b.onServers() {
+			b.control(t, seed)
+		}
+		since = time.Now()
+	}
+	return found, seedsRun
+}
+
+// run runs one seed with the bug on and names the check that failed it, if any.
+func (b zooBug) run(t *testing.T, seed uint64) (failed bool, check, first string) {
+	if b.onServers() {
+		o := b.server(seed)
+		o.Bugs = b.node
+		o.OutDir = t.TempDir()
+		r := zk.Run(o)
+		if !r.Failed() {
+			return false, "", ""
+		}
+		first, _, _ = strings.Cut(r.Failure.Detail, "\n")
+		if r.Report != nil && !r.Report.OK() {
+			return true, strings.Join(r.Report.Failed(), "; "), first
+		}
+		if r.Failure.Kind == zk.FailPanic {
+			return true, "core assertion (panic): " + numberRE.ReplaceAllString(first, "N"), first
+		}
+		return true, r.Failure.Kind.String() + ": " + numberRE.ReplaceAllString(first, "N"), first
+	}
 	mix := b.mix
 	if mix == nil {
 		mix = defaultMix
 	}
-	since := time.Now()
-	for seed := uint64(1); seed <= uint64(seedsMax) && len(found) < detections; seed++ {
-		o := mix(seed)
-		o.ZabBugs = b.bugs
-		r := cluster.Run(o)
-		seedsRun++
-		if !r.Failed() {
-			continue
-		}
-		first, _, _ := strings.Cut(r.Failure.Detail, "\n")
-		d := detection{seed: seed, check: checkName(r.Failure), wall: time.Since(since), first: first}
-		since = time.Now()
-		found = append(found, d)
-		logf("seed %d: %v failure at %v: %s", seed, r.Failure.Kind, r.Failure.At, first)
+	o := mix(seed)
+	o.ZabBugs = b.bugs
+	r := cluster.Run(o)
+	if !r.Failed() {
+		return false, "", ""
 	}
-	return found, seedsRun
+	first, _, _ = strings.Cut(r.Failure.Detail, "\n")
+	return true, checkName(r.Failure), first
+}
+
+// control runs a sim/zk seed that failed with the bug again without it: it must pass, or
+// the detection is not the bug's (sim/cluster's mixes have TestZooControl for that).
+func (b zooBug) control(t *testing.T, seed uint64) {
+	o := b.server(seed)
+	o.OutDir = t.TempDir()
+	if r := zk.Run(o); r.Failed() {
+		t.Errorf("bug %s: seed %d also fails without the bug, so its detection proves nothing:\n%v", b.name, seed, r)
+	}
+}
+
+// reproduce is the command that hunts one bug again with the seeds it ran.
+func (b zooBug) reproduce(seeds int) string {
+	env := ""
+	if b.slow || b.gap != "" {
+		env = "ZABKIT_BUG_ZOO=1 "
+	}
+	return fmt.Sprintf("%sZABKIT_ZOO_SEEDS=%d go test ./scenarios/bugzoo -run 'TestZoo/%s$' -v -timeout 0", env, seeds, b.name)
 }
 
 func median(ds []detection) time.Duration {
@@ -192,18 +274,35 @@ func median(ds []detection) time.Duration {
 }
 
 // TestZoo hunts every bug and prints the zoo table. Bounds: ZABKIT_ZOO_SEEDS seeds per bug
-// at most (default each bug's seedsMax), until ZABKIT_ZOO_DETECTIONS detections (default 3;
-// the median wall time is over the detections; a bug needs at least one).
+// at most (default each bug's seedsMax), until ZABKIT_ZOO_DETECTIONS detections (default 3
+// for sim/cluster's bugs and 1 for sim/zk's, whose seeds cost fifty times more; the median
+// wall time is over the detections; a bug needs at least one). sim/zk's slow bugs and its
+// known gap run only with ZABKIT_BUG_ZOO=1, where the gap must then be caught or fail.
 func TestZoo(t *testing.T) {
-	detections := envInt(t, "ZABKIT_ZOO_DETECTIONS", 3)
-	rows := []string{fmt.Sprintf("%-30s %-28s %8s %8s %10s  %s", "bug", "ticket", "1st seed", "found", "median", "caught by")}
+	all := os.Getenv("ZABKIT_BUG_ZOO") != ""
+	format := "%-30s %-28s %-7s %8s %8s %10s  %s"
+	header := fmt.Sprintf(format, "bug", "ticket", "stack", "1st seed", "found", "median", "caught by")
+	var rows []string
 	for _, b := range zooBugs() {
 		t.Run(b.name, func(t *testing.T) {
+			stack, detections := "cluster", envInt(t, "ZABKIT_ZOO_DETECTIONS", 3)
+			if b.onServers() {
+				stack, detections = "zk", envInt(t, "ZABKIT_ZOO_DETECTIONS", 1)
+			}
 			seedsMax := envInt(t, "ZABKIT_ZOO_SEEDS", b.seedsMax)
-			found, ran := hunt(b, seedsMax, detections, t.Logf)
+			if (b.slow || b.gap != "") && !all {
+				why := "slow: ZABKIT_BUG_ZOO=1 runs it (sim/zk's TestNodeBugsAreCaught does by default)"
+				if b.gap != "" {
+					why = "KNOWN GAP, not caught yet: " + b.gap
+				}
+				rows = append(rows, fmt.Sprintf(format, b.name, b.ticket, stack, "-", "not run", "-", why))
+				t.Skipf("%s\nhunt: %s", why, b.reproduce(seedsMax))
+			}
+			found, ran := hunt(t, b, seedsMax, detections)
 			if len(found) == 0 {
-				rows = append(rows, fmt.Sprintf("%-30s %-28s %8s %8s %10s  %s", b.name, b.ticket, "-", fmt.Sprintf("0/%d", ran), "-", "NOT CAUGHT"))
-				t.Errorf("bug %s (%s, %v) survived %d seeds: the checks or the fault model miss it", b.name, b.ticket, b.bugs.Names(), ran)
+				rows = append(rows, fmt.Sprintf(format, b.name, b.ticket, stack, "-", fmt.Sprintf("0/%d", ran), "-", "NOT CAUGHT"))
+				t.Errorf("bug %s (%s) survived %d seeds: the checks or the fault model miss it%s\nreproduce: %s",
+					b.name, b.ticket, ran, map[bool]string{true: " (known gap: " + b.gap + ")", false: ""}[b.gap != ""], b.reproduce(ran))
 				return
 			}
 			var checks []string
@@ -212,12 +311,23 @@ func TestZoo(t *testing.T) {
 					checks = append(checks, d.check)
 				}
 			}
-			rows = append(rows, fmt.Sprintf("%-30s %-28s %8d %8s %10v  %s", b.name, b.ticket, found[0].seed,
+			rows = append(rows, fmt.Sprintf(format, b.name, b.ticket, stack, fmt.Sprint(found[0].seed),
 				fmt.Sprintf("%d/%d", len(found), ran), median(found).Round(time.Millisecond), strings.Join(checks, "; ")))
 		})
 	}
-	t.Logf("bug zoo (seeds 1.. per bug; 1st seed = seeds until first detection; found = detections/seeds run; median = wall time to a detection):\n%s",
-		strings.Join(rows, "\n"))
+	if len(rows) == 0 {
+		t.Fatalf("no bug of the zoo ran (the -run filter matched none of: %s): an empty table proves nothing", strings.Join(zooNames(), ", "))
+	}
+	t.Logf("bug zoo (seeds 1.. per bug; 1st seed = seeds until first detection; found = detections/seeds run; median = wall time to a detection):\n%s\n%s",
+		header, strings.Join(rows, "\n"))
+}
+
+func zooNames() []string {
+	var names []string
+	for _, b := range zooBugs() {
+		names = append(names, b.name)
+	}
+	return names
 }
 
 // TestZooControl runs the zoo's fault mixes and checks with every switch off: the fixed core
@@ -271,6 +381,9 @@ func TestElectionChecksOnlyObserve(t *testing.T) {
 // reproduction), bugs included.
 func TestZooDeterministic(t *testing.T) {
 	for _, b := range zooBugs() {
+		if b.onServers() {
+			continue // sim/zk checks its own runs' determinism (scenarios' TestServersSameSeedSameTrace)
+		}
 		mix := b.mix
 		if mix == nil {
 			mix = defaultMix

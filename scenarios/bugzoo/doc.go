@@ -3,13 +3,19 @@
 // our own) it runs the simulated ensemble (sim/cluster: real storage on virtual disks over
 // the simulated network, the ZAB checker on every event, a liveness phase after the faults)
 // on seed after seed with the switch on, until the run fails, and names the check that
-// failed it. The fixed core passes the same seeds (TestZooControl).
+// failed it. The fixed core passes the same seeds (TestZooControl). The switches of
+// zab/node's Bugs run the same way on whole servers with ZooKeeper clients (sim/zk, every
+// client-level check); their seeds cost about fifty times more, so the slow one and the
+// known gap run only with ZABKIT_BUG_ZOO=1 (then the gap must be caught, or the test fails).
 //
 //	go test ./scenarios/bugzoo -v                    # the zoo table, bounded seeds per bug
 //	ZABKIT_ZOO_SEEDS=2000 ZABKIT_ZOO_DETECTIONS=10 go test ./scenarios/bugzoo -v -timeout 0
-//	go test ./scenarios/bugzoo -run 'TestZoo/ZOOKEEPER-4646' -v
+//	ZABKIT_BUG_ZOO=1 go test ./scenarios/bugzoo -run TestZoo -v -timeout 0   # sim/zk's slow ones too
+//	go test ./scenarios/bugzoo -run 'TestZoo/ack-newleader-before-synced$' -v
 //
-// A detected run prints its seed and the failure; it replays with the same bug and seed.
+// Subtests are named for the bug (the table's first column). A detected run prints its seed
+// and the failure; it replays with the same bug and seed. A -run filter that matches no bug
+// fails: an empty table proves nothing.
 //
 // Two fault mixes. The default is swarm testing (cluster.Swarm: each seed its own cluster
 // size, network, disk faults and nemesis), one seed in four fault-free, where the zoo's
@@ -34,4 +40,19 @@
 //	quorum-off-by-one             mutation                         1  10/30      24ms  Leadership; CommittedLogDurability
 //	leader-ack-before-persist     mutation                       234  10/2111   1.54s  CommittedLogDurability; core assertion
 //	commit-out-of-order           mutation                         1  10/13       1ms  state machine order (host panic)
+//
+// zab/node's switches on sim/zk (go test ./scenarios/bugzoo -run TestZoo -v, one detection
+// each; sync-without-quorum with ZABKIT_BUG_ZOO=1; 2 shared cores, 2026-11-22):
+//
+//	bug                      ticket                1st seed  found  median  caught by
+//	watch-fired-twice        mutation                     1    1/1   942ms  WatchOneShot; WatchDelivered
+//	watch-event-after-reply  mutation                     1    1/1   1.29s  WatchDelivered; WatchOneShot
+//	ephemeral-after-close    ZOOKEEPER-1208 (Z28)         1    1/1    21ms  core assertion (zab/tree's ephemeral owner)
+//	sync-without-quorum      ZOOKEEPER-1675 (Z32)           21   1/21   7.63s  SyncRead
+//	serve-before-synced      ZOOKEEPER-3911 (D1)          6   1/40   2.50s  CommittedLogDurability (ZAB level, not a client check)
+//
+// serve-before-synced stays marked a gap (it runs only with ZABKIT_BUG_ZOO=1): no
+// client-level check sees a learner serving before UPTODATE (sim/zk/bugzoo_test.go says
+// why), and its one detection in 40 seeds, paused seed 6, is a ZAB invariant whose link to
+// the switch is not understood yet (the seed passes without the switch).
 package bugzoo
