@@ -443,6 +443,9 @@ func (cl *client) event(ev wire.WatcherEvent) {
 	cl.c.rec.h.Events = append(cl.c.rec.h.Events, checker.WatchEvent{Client: cl.idx, Session: cl.session,
 		Type: ev.Type, Path: ev.Path, LastZxid: cl.lastZxid, AfterXid: cl.lastReplyXid, Time: int64(cl.now())})
 	cl.c.stats.WatchEvents++
+	if ev.Path == HotPath {
+		cl.c.stats.HotEvents++
+	}
 	switch ev.Type {
 	case wire.EventNodeCreated, wire.EventNodeDataChanged:
 		delete(cl.watches.data, ev.Path)
@@ -499,6 +502,9 @@ func (cl *client) expired() {
 	cl.c.rec.h.Sessions = append(cl.c.rec.h.Sessions, checker.SessionEvent{Client: cl.idx, Session: cl.session,
 		Kind: checker.SessionExpired, Time: int64(cl.now())})
 	cl.c.stats.Expired++
+	if r := cl.work.recipe; r != nil && r.held && !r.over {
+		cl.c.stats.HoldersExpired++
+	}
 	cl.host.Note(fmt.Sprintf("session %#x expired", cl.session))
 	cl.endSession()
 }

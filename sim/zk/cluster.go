@@ -104,6 +104,11 @@ func (c *Cluster) observe(e checker.ZabEvent) {
 func (c *Cluster) committed(s *server, o node.Committed) {
 	if _, seen := c.rec.committed[o.Zxid]; !seen {
 		c.stats.Commits++
+		if c.opts.Workload.Hot > 0 {
+			if x, err := node.DecodeTxn(o.Data); err == nil && !x.Sync && x.Tree.Path == HotPath {
+				c.stats.HotChanges++
+			}
+		}
 	}
 	if err := c.rec.commit(s.name, o); err != nil {
 		c.fail(FailSafety, "%v", err)

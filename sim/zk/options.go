@@ -234,12 +234,38 @@ func Paused(seed uint64, duration time.Duration) Options {
 	return o
 }
 
+// LockExpiry is a harsh configuration for issue 6's "sessions expiring while holding
+// ephemeral locks": sessions of two or three ticks, locks and leaderships held up to 20
+// ticks, recipes most of the work. Stats.HoldersExpired counts the holders whose client saw
+// its session expire; the recipe check must still find at most one holder at a time.
+func LockExpiry(seed uint64) Options {
+	o := Harsh(seed)
+	o.Kind = "lockexpiry"
+	r := sim.Stream(seed, "zk-lockexpiry")
+	o.SessionTimeoutMs = int32(o.TickMillis) * int32(2+r.IntN(2))
+	o.Workload.Lock, o.Workload.Election = 12, 4
+	o.Workload.HoldTicksMax = 20
+	return o
+}
+
+// Storm is a swarm configuration for issue 6's "watch storms on hot znodes": ten clients
+// that all watch HotPath and re-arm at once when it fires, while some of them change it
+// (Workload.Hot). Stats.HotEvents / Stats.HotChanges is the fan-out per change.
+func Storm(seed uint64, duration time.Duration) Options {
+	o := Swarm(seed, duration)
+	o.Kind = "storm"
+	o.Clients = clientsMax
+	o.Workload.Hot = 12
+	return o
+}
+
 // Kinds are the configuration builders a replay command can name (Options.Kind).
-var Kinds = []string{"quiet", "swarm", "harsh", "pause"}
+var Kinds = []string{"quiet", "swarm", "harsh", "pause", "lockexpiry", "storm"}
 
 // Build is the configuration of a kind: Quiet(seed), Swarm(seed, faultPhase), Harsh(seed)
-// (its own six-second fault phase) or Paused(seed, faultPhase). Result.ReplayCommand names
-// the kind and the fault phase, and scenarios' TestServers builds the run again with Build.
+// (its own six-second fault phase), Paused(seed, faultPhase), LockExpiry(seed) (Harsh's
+// phase) or Storm(seed, faultPhase). Result.ReplayCommand names the kind and the fault
+// phase, and scenarios' TestServers builds the run again with Build.
 func Build(kind string, seed uint64, faultPhase time.Duration) (Options, error) {
 	switch kind {
 	case "quiet":
@@ -250,6 +276,10 @@ func Build(kind string, seed uint64, faultPhase time.Duration) (Options, error) 
 		return Harsh(seed), nil
 	case "pause":
 		return Paused(seed, faultPhase), nil
+	case "lockexpiry":
+		return LockExpiry(seed), nil
+	case "storm":
+		return Storm(seed, faultPhase), nil
 	}
 	return Options{}, fmt.Errorf("zk: no configuration kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
 }

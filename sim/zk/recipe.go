@@ -166,7 +166,7 @@ func (r *recipe) acquired(zxid int64) {
 	cl.c.rec.h.Recipes = append(cl.c.rec.h.Recipes, checker.RecipeEvent{Recipe: r.name, Kind: checker.RecipeAcquired,
 		Client: cl.idx, Session: r.session, Node: r.node, Zxid: zxid, Time: int64(cl.now())})
 	cl.c.stats.RecipeHolds++
-	hold := time.Duration(1+cl.rng.IntN(5)) * time.Duration(cl.c.opts.TickMillis) * time.Millisecond
+	hold := time.Duration(1+cl.rng.IntN(r.wl.w.holdTicksMax())) * time.Duration(cl.c.opts.TickMillis) * time.Millisecond
 	cl.after(hold, func() {
 		if !r.over {
 			r.release()

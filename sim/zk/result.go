@@ -76,6 +76,8 @@ type Stats struct {
 	RecipeHolds                  int // lock holds and leaderships
 	Pauses                       int // server processes paused (Options.Pauses)
 	Auths                        int // addAuth requests answered OK (not in the history)
+	HoldersExpired               int // lock holders and leaders whose client saw its session expire while holding
+	HotChanges, HotEvents        int // committed changes of HotPath; watch events on it the clients received
 	Ops, UnknownOps              int // requests recorded; of them, with an unknown outcome (no reply, or ConnectionLoss)
 	Events                       int64
 	VirtualTime                  time.Duration
@@ -122,7 +124,7 @@ const DefaultFaultPhase = 3 * time.Second
 func (r Result) ReplayCommand() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "go test ./scenarios -run 'TestServers$' -seed=%d -kind=%s", r.Seed, r.Kind)
-	if (r.Kind == "swarm" || r.Kind == "pause") && r.FaultPhase != DefaultFaultPhase {
+	if (r.Kind == "swarm" || r.Kind == "pause" || r.Kind == "storm") && r.FaultPhase != DefaultFaultPhase {
 		fmt.Fprintf(&b, " -fault=%v", r.FaultPhase)
 	}
 	if r.Buggified {

@@ -29,6 +29,26 @@ type Workload struct {
 	// ACL), getACL, addAuth, removeWatches, checkWatches, getEphemerals,
 	// getAllChildrenNumber, multiRead and whoAmI.
 	Admin int
+	// Hot is the weight of tasks on the hot znode HotPath: a read that sets a watch, or a
+	// setData. With it on, every client re-reads HotPath with a watch as soon as its watch
+	// fires (a configuration watcher), so each change fires the watches of most clients at
+	// once: a watch storm on one znode.
+	Hot int
+	// HoldTicksMax bounds how long a lock or a leadership is held: 1 to HoldTicksMax ticks
+	// (zero: 5).
+	HoldTicksMax int
+}
+
+// HotPath is the hot znode of Workload.Hot (inside /t0, so porcupine keeps it in the
+// subtree's partition).
+const HotPath = "/t0/hot"
+
+// holdTicksMax is the bound of a hold.
+func (w Workload) holdTicksMax() int {
+	if w.HoldTicksMax > 0 {
+		return w.HoldTicksMax
+	}
+	return 5
 }
 
 // DefaultWorkload is a mix of every op.
@@ -54,7 +74,7 @@ func SwarmWorkload(r *rand.Rand) Workload {
 }
 
 func (w Workload) weights() []int {
-	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped, w.Admin}
+	return []int{w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped, w.Admin, w.Hot}
 }
 
 func (w Workload) validate() error {
@@ -65,15 +85,16 @@ func (w Workload) validate() error {
 		}
 		total += x
 	}
-	if total == 0 || w.Subtrees < 1 || w.Keys < 1 || w.ThinkMin <= 0 || w.ThinkMax < w.ThinkMin {
+	if total == 0 || w.Subtrees < 1 || w.Keys < 1 || w.ThinkMin <= 0 || w.ThinkMax < w.ThinkMin || w.HoldTicksMax < 0 {
 		return fmt.Errorf("zk: workload %v", w)
 	}
 	return nil
 }
 
 func (w Workload) String() string {
-	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d reaped=%d admin=%d",
-		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped, w.Admin)
+	return fmt.Sprintf("subtrees=%d keys=%d think=%v..%v watch=%d%% create=%d delete=%d setData=%d read=%d multi=%d syncRead=%d lock=%d election=%d close=%d addWatch=%d reaped=%d admin=%d hot=%d holdTicksMax=%d",
+		w.Subtrees, w.Keys, w.ThinkMin, w.ThinkMax, w.WatchPercent, w.Create, w.Delete, w.SetData, w.Read, w.Multi, w.SyncRead, w.Lock, w.Election, w.CloseSession, w.AddWatch, w.Reaped, w.Admin,
+		w.Hot, w.holdTicksMax())
 }
 
 // Recipe locations.
@@ -100,6 +121,8 @@ type workload struct {
 	// waiter is the recipe waiting for a watch event, if any.
 	waiter *recipe
 	recipe *recipe
+	// rearming: a re-read of HotPath after its watch fired is outstanding (Workload.Hot).
+	rearming bool
 }
 
 func newWorkload(cl *client) *workload {
@@ -139,6 +162,11 @@ func (wl *workload) event(ev wire.WatcherEvent) {
 	if r := wl.waiter; r != nil && ev.Path == r.waitPath {
 		wl.waiter = nil
 		r.woken()
+	}
+	if wl.w.Hot > 0 && ev.Path == HotPath && !wl.rearming && !wl.stopped {
+		// Outside the task in progress: the watcher's own thread, pipelined behind it.
+		wl.rearming = true
+		wl.cl.do(checker.Request{Type: wire.OpGetData, Path: HotPath, Watch: true}, func(result) { wl.rearming = false })
 	}
 }
 
@@ -196,6 +224,8 @@ func (wl *workload) next() {
 		wl.reaped()
 	case 11:
 		wl.admin()
+	case 12:
+		wl.hot()
 	}
 }
 
@@ -592,4 +622,20 @@ func (wl *workload) removeWatch() {
 		return
 	}
 	wl.cl.do(checker.Request{Type: wire.OpRemoveWatches, Path: path, WatchType: typ}, func(result) { wl.done() })
+}
+
+// hot reads HotPath with a watch (creating it first when it is missing) or sets its data.
+func (wl *workload) hot() {
+	if wl.rng().IntN(3) == 0 {
+		wl.cl.do(checker.Request{Type: wire.OpSetData, Path: HotPath, Data: wl.value(), Version: -1}, func(res result) {
+			if res.err == wire.ErrNoNode {
+				wl.cl.do(checker.Request{Type: wire.OpCreate, Path: HotPath, Data: wl.value(), Mode: wire.ModePersistent},
+					func(result) { wl.done() })
+				return
+			}
+			wl.done()
+		})
+		return
+	}
+	wl.cl.do(checker.Request{Type: wire.OpGetData, Path: HotPath, Watch: true}, func(result) { wl.done() })
 }
