@@ -3,6 +3,7 @@ package cluster
 import (
 	"time"
 
+	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/hostio"
 	"github.com/zabkit/zabkit/zab"
 )
@@ -18,6 +19,15 @@ type envelope struct {
 	seq    uint64
 	sentAt time.Duration
 	data   []byte // the marshaled zab.Message
+}
+
+// TraceDigest digests the envelope for the trace (sim.TraceDigester): the marshaled message
+// and the connection fields, so the determinism check compares what peers sent, not only
+// message ids and sizes.
+func (e envelope) TraceDigest() uint64 {
+	h := sim.DigestMix(sim.DigestBytes(e.data), uint64(e.boot))
+	h = sim.DigestMix(h, e.seq)
+	return sim.DigestMix(h, uint64(e.sentAt))
 }
 
 // inbound is the receiving side of one peer's current connection.
