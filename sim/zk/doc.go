@@ -18,11 +18,16 @@
 // committed txn order from the servers' Committed outputs.
 //
 // A run (Cluster.Run) has three phases: faults (a nemesis of crashes, restarts, partitions,
-// one-way cuts, isolation; netsim loss and duplication; torn disks), liveness (everything
+// one-way cuts, isolation; netsim loss and duplication; torn disks; process pauses,
+// pause.go), liveness (everything
 // healed: every request must complete within LivenessBoundTicks and every client must be
 // served again), and a quiet end. Then the checks: the ZAB invariants (fed as the run
 // goes), replica agreement on txn bytes and tree digest at every zxid, and every
 // client-level check of checker.Check (linearizable writes and sync+reads with porcupine,
 // reads at their zxid, session order, watches, ephemerals, recipes). A failure carries the
 // seed, the replay command, the trace file and porcupine's visualization.
+//
+// Configurations come from builders named by Options.Kind (Build: quiet, swarm, harsh,
+// pause, lockexpiry, storm); the replay command (Result.ReplayCommand) is scenarios'
+// TestServers with -seed, -kind, -fault and -buggify, which rebuild the same Options.
 package zk
