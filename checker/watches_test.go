@@ -251,6 +251,13 @@ func TestWatchEventLostAfterLastReplyFails(t *testing.T) {
 			require.Contains(t, r.String(), "by the end of the run", "the violation names the end of the run")
 		})
 	}
+	t.Run("replies after the sample pass", func(t *testing.T) {
+		f, m, w := endWorkload()
+		f.finish()
+		f.do(m, setData("/x", "x3", -1)) // w's data watch was consumed: no event
+		f.do(w, exists("/x", false))     // both sessions now past the sampled zxid
+		requireOK(t, &f.h)
+	})
 	t.Run("an event revealed lost by a later one is reported once", func(t *testing.T) {
 		f, _, w := endWorkload()
 		f.finish()
