@@ -30,6 +30,7 @@ func TestEnsembleFailoverAgrees(t *testing.T) {
 		{"apache-ensemble", func() ([]*Server, error) { return StartApacheEnsemble(inst, DefaultSettings, dir, 3) }},
 		{"zabd-ensemble", func() ([]*Server, error) { return StartZabdEnsemble(bin, DefaultSettings, dir, 3) }},
 	}
+	const reproduce = "reproduce: go test ./conformance -run 'TestEnsembleFailoverAgrees' -v"
 	var runs []*FailoverRun
 	mntr := map[string][]FourLetterReport{}
 	for _, st := range starters {
@@ -58,15 +59,16 @@ func TestEnsembleFailoverAgrees(t *testing.T) {
 		r := RunFailover(st.name, members, leader, nextPrefix())
 		t.Logf("%s: %v; acked %v, unknown %v, failed %v, final children %v (%v)", st.name, r.Outcome(),
 			r.Acked, r.Unknown, r.Failed, r.FinalChildren, time.Since(started).Round(time.Millisecond))
-		assert.Empty(t, r.Violations(), "%s: outcomes ZooKeeper cannot produce; the run:\n%s", st.name, strings.Join(r.Log, "\n"))
-		require.NotNil(t, r.FinalChildren, "%s: no survivor served the final read; the run:\n%s", st.name, strings.Join(r.Log, "\n"))
+		assert.Empty(t, r.Violations(), "%s: outcomes ZooKeeper cannot produce (%s); the run:\n%s", st.name, reproduce, strings.Join(r.Log, "\n"))
+		require.NotNil(t, r.FinalChildren, "%s: no survivor served the final read (%s); the run:\n%s", st.name, reproduce, strings.Join(r.Log, "\n"))
 		for _, srv := range servers {
 			srv.Stop() // free the two cores before the next ensemble starts
 		}
 		runs = append(runs, r)
 	}
-	assert.Equal(t, runs[0].Outcome(), runs[1].Outcome(), "the timing-free outcomes of the Apache run (expected) and the zabd run")
+	assert.Equal(t, runs[0].Outcome(), runs[1].Outcome(), "the timing-free outcomes of the Apache run (expected) and the zabd run (%s); logs:\n--- %s:\n%s\n--- %s:\n%s",
+		reproduce, runs[0].Name, strings.Join(runs[0].Log, "\n"), runs[1].Name, strings.Join(runs[1].Log, "\n"))
 	for role, reports := range mntr {
-		assert.Empty(t, reports[0].Diff(reports[1], "apache", "zabd"), "mntr of an ensemble %s, on the keys monitoring parses", role)
+		assert.Empty(t, reports[0].Diff(reports[1], "apache", "zabd"), "mntr of an ensemble %s, on the keys monitoring parses (%s)", role, reproduce)
 	}
 }

@@ -29,6 +29,10 @@ const (
 type Target struct {
 	Name     string
 	Addr     string
+	// Members are the client addresses of an ensemble's members, when the target is one: the
+	// session of slot i then always talks to member i mod len(Members) (a resume included),
+	// and every request is preceded by a sync of its session (runner.syncBarrier).
+	Members []string
 	Settings Settings
 }
 
@@ -160,6 +164,36 @@ func (r *runner) record(o Observation) {
 	}
 }
 
+// addr is the address a session slot talks to: its member of an ensemble, or the server.
+func (r *runner) addr(slot int) string {
+	if m := r.t.Target.Members; len(m) > 0 {
+		return m[(slot%len(m)+len(m))%len(m)] // the set-up slot is -1
+	}
+	return r.t.Target.Addr
+}
+
+// syncBarrier makes a request on an ensemble member see everything applied before it, as on a
+// single server: a sync of "/" (answered once the member has applied every transaction the
+// leader committed before it) and the notifications that came before its reply, which are
+// handed to the request's observation. Without it a read through a follower, and the events
+// it has already received, would depend on how far that follower lags. It reports false when
+// the barrier itself found the connection gone (recorded).
+func (r *runner) syncBarrier(session int, ss *session) ([]wire.WatcherEvent, bool) {
+	ss.xid++
+	xid := ss.xid
+	ex := ss.conn.Call(xid, wire.OpSync, wire.AppendRequest(nil, wire.RequestHeader{Xid: xid, Type: wire.OpSync},
+		&wire.SyncRequest{Path: "/"}))
+	if ex.Outcome == Replied {
+		if ex.Reply.Header.Zxid > ss.lastZxid {
+			ss.lastZxid = ex.Reply.Header.Zxid
+		}
+		return ex.Events, true
+	}
+	r.record(Observation{Session: session, What: "sync barrier", Exchange: &ex})
+	r.lost(session)
+	return nil, false
+}
+
 // stepPath turns a server path into step form: the run prefix becomes "~".
 func (r *runner) stepPath(p string) string {
 	if rest, ok := strings.CutPrefix(p, r.t.Prefix); ok && (rest == "" || strings.HasPrefix(rest, "/")) {
@@ -185,7 +219,7 @@ func (r *runner) connect(s Step) {
 	r.sessions[s.Session] = ss
 	r.modes.forgetSession(s.Session)
 	req := wire.ConnectRequest{TimeoutMs: s.TimeoutMs, Passwd: make([]byte, 16), HasReadOnly: s.ReadOnlyByte}
-	c, hs := Dial(r.t.Target.Addr, req)
+	c, hs := Dial(r.addr(s.Session), req)
 	r.record(Observation{Session: s.Session, What: s.String(), Handshake: &hs})
 	if c == nil {
 		return
@@ -215,10 +249,25 @@ func (r *runner) request(s Step) {
 	if s.Op == wire.OpAuth && !s.AuthXidNormal {
 		xid = wire.XidAuth
 	}
+	var before []wire.WatcherEvent
+	if len(r.t.Target.Members) > 1 {
+		evs, ok := r.syncBarrier(s.Session, ss)
+		if !ok {
+			r.record(Observation{Session: s.Session, What: s.String(), Op: s.Op, Exchange: &Exchange{Outcome: NotConnected}})
+			return
+		}
+		before = evs
+		ss.xid++
+		xid = ss.xid
+		if s.Op == wire.OpAuth && !s.AuthXidNormal {
+			xid = wire.XidAuth
+		}
+	}
 	frame := s.frame(r.t.Prefix, xid, ss.lastZxid, wire.FrameBytesMaxDefault)
 	r.nextMillisecond()
 	ex := ss.conn.Call(xid, s.Op, frame)
 	r.lastReplyMs = time.Now().UnixMilli()
+	ex.Events = append(before, ex.Events...)
 	if ex.Outcome == Replied && ex.Reply.Header.Zxid > ss.lastZxid {
 		ss.lastZxid = ex.Reply.Header.Zxid
 	}
@@ -343,7 +392,7 @@ func (r *runner) reconnect(s Step) {
 		req.LastZxidSeen = max(req.LastZxidSeen, r.maxZxid) + 1<<30
 	}
 	old := ss.conn
-	c, hs := Dial(r.t.Target.Addr, req)
+	c, hs := Dial(r.addr(s.Session), req)
 	r.record(Observation{Session: s.Session, What: s.String(), Handshake: &hs})
 	if c != nil && hs.Response.SessionID != 0 {
 		ss.conn, ss.negotiatedMs = c, hs.Response.TimeoutMs

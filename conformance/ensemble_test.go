@@ -1,0 +1,143 @@
+package conformance
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/zabkit/zabkit/zab/wire"
+)
+
+// ensembleChecksEnv overrides the number of generated sequences TestEnsembleDifferential runs
+// (each costs a few seconds on both 3-server ensembles at once).
+const ensembleChecksEnv = "ZABKIT_CONFORMANCE_ENSEMBLE_CHECKS"
+
+const (
+	ensembleChecksDefault = 4
+	ensembleStepsMax      = 24
+)
+
+// startEnsembles starts a 3-server Apache ZooKeeper ensemble and a 3-server zabd ensemble
+// and returns them as targets whose Members start with the leader: session slot 0 (and 3)
+// talks to the leader, slots 1 and 2 to the two followers.
+func startEnsembles(t *testing.T) (a, b Target) {
+	t.Helper()
+	inst := apacheInstall(t)
+	dir := t.TempDir()
+	bin, err := BuildZabd(dir)
+	require.NoError(t, err)
+	target := func(name string, start func() ([]*Server, error)) Target {
+		servers, err := start()
+		require.NoError(t, err, "starting the %s", name)
+		members := make([]EnsembleMember, len(servers))
+		for i, srv := range servers {
+			t.Cleanup(srv.Stop)
+			members[i] = EnsembleMember{Addr: srv.Addr, Kill: srv.Stop}
+		}
+		leader, err := EnsembleLeader(members, 30*time.Second)
+		require.NoError(t, err, "%s: one leader", name)
+		var addrs []string
+		for i := range members {
+			addrs = append(addrs, members[(leader+i)%len(members)].Addr)
+		}
+		return Target{Name: name, Addr: addrs[0], Settings: DefaultSettings, Members: addrs}
+	}
+	a = target("apache-ensemble", func() ([]*Server, error) { return StartApacheEnsemble(inst, DefaultSettings, dir, 3) })
+	b = target("zabd-ensemble", func() ([]*Server, error) { return StartZabdEnsemble(bin, DefaultSettings, dir, 3) })
+	return a, b
+}
+
+// TestEnsembleDifferential runs generated sequences (DrawSteps, zabd's known differences left
+// out) on a 3-server Apache ZooKeeper ensemble and a 3-server zabd ensemble, each session
+// pinned to one member (the leader for slots 0 and 3, a follower for slots 1 and 2) and every
+// request preceded by a sync of its session, so that which member serves a session does not
+// make the transcript depend on timing. Then the SessionMoved scenario, from the leader to a
+// follower and between the followers. Reproduce: go test ./conformance -run
+// TestEnsembleDifferential -v (ZABKIT_CONFORMANCE_ENSEMBLE_CHECKS=N for more sequences).
+func TestEnsembleDifferential(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two 3-server ensembles; skipped with -short")
+	}
+	checks := ensembleChecksDefault
+	if v := os.Getenv(ensembleChecksEnv); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "$%s", ensembleChecksEnv)
+		checks = n
+	}
+	a, b := startEnsembles(t)
+	exclude := map[string]bool{}
+	for _, name := range zabdKnownDifferences {
+		exclude[name] = true
+	}
+	for name, value := range map[string]string{"rapid.checks": strconv.Itoa(checks)} {
+		old := flag.Lookup(name).Value.String()
+		require.NoError(t, flag.Set(name, value))
+		t.Cleanup(func() { _ = flag.Set(name, old) })
+	}
+	t.Run("generated", func(t *testing.T) {
+		// Replies to requests of sessions on the leader (slots 0, 3) and on followers (1, 2):
+		// both must have been reached, or the run compared nothing about member placement.
+		onLeader, onFollower := 0, 0
+		rapid.Check(t, func(rt *rapid.T) {
+			steps := Without(DrawSteps(rt, ensembleStepsMax), exclude)
+			r := Differential(a, b, nextPrefix(), steps)
+			if r.Divergence != nil {
+				rt.Fatalf("%s\nreproduce: go test ./conformance -run 'TestEnsembleDifferential' -v -rapid.seed=<the seed above>", r.Divergence.Report)
+			}
+			for _, o := range r.A.Observations {
+				if o.Step >= 0 && o.Op != 0 && o.Exchange != nil && o.Exchange.Outcome == Replied {
+					if o.Session%3 == 0 {
+						onLeader++
+					} else {
+						onFollower++
+					}
+				}
+			}
+		})
+		if checks > 0 {
+			assert.Positive(t, onLeader, "no request of a session on the leader was answered in %d sequences", checks)
+			assert.Positive(t, onFollower, "no request of a session on a follower was answered in %d sequences", checks)
+		}
+		t.Logf("answered requests compared: %d through the leader, %d through followers", onLeader, onFollower)
+	})
+	t.Run("a mutated follower is caught", func(t *testing.T) {
+		mutated := b
+		mutated.Members = append([]string(nil), b.Members...)
+		for i := 1; i < len(mutated.Members); i++ {
+			mutated.Members[i] = startProxy(t, Target{Name: b.Name, Addr: b.Members[i]}, nodeExistsAsNoNode).Addr
+		}
+		steps := []Step{
+			{Session: 0, Kind: StepConnect, TimeoutMs: 60000},
+			{Session: 1, Kind: StepConnect, TimeoutMs: 60000},
+			{Session: 0, Kind: StepRequest, Op: wire.OpCreate, Path: "~/a", ACL: "open"},
+			{Session: 1, Kind: StepRequest, Op: wire.OpCreate, Path: "~/a", ACL: "open"},
+		}
+		d := Differential(a, mutated, nextPrefix(), steps).Divergence
+		require.NotNil(t, d, "NodeExists turned into NoNode on the followers must diverge")
+		assert.Equal(t, 3, d.Step, "at the follower session's create:\n%s", d.Report)
+		assert.Nil(t, Differential(a, b, nextPrefix(), steps).Divergence, "without the proxies the steps agree")
+	})
+	for _, move := range []struct {
+		name     string
+		from, to int
+	}{{"SessionMoved from the leader to a follower", 0, 1}, {"SessionMoved between the followers", 1, 2}} {
+		t.Run(move.name, func(t *testing.T) {
+			prefix := nextPrefix()
+			la := RunSessionMoved(a.Members, move.from, move.to, prefix)
+			lb := RunSessionMoved(b.Members, move.from, move.to, prefix)
+			assert.Equal(t, la, lb, "the SessionMoved scenario, %s (expected) and %s; reproduce: go test ./conformance -run 'TestEnsembleDifferential/SessionMoved' -v", a.Name, b.Name)
+			assert.Contains(t, strings.Join(la, "\n"), "write through the old connection: closed-without-reply",
+				"Apache closes the moved session's old connection instead of answering:\n%s", strings.Join(la, "\n"))
+			if testing.Verbose() {
+				t.Logf("%s:\n%s", a.Name, strings.Join(la, "\n"))
+			}
+		})
+	}
+}
