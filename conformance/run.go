@@ -27,12 +27,12 @@ const (
 // with (both sides must run with the same Settings; the runner uses TickTimeMs for expiry
 // waits).
 type Target struct {
-	Name     string
-	Addr     string
+	Name string
+	Addr string
 	// Members are the client addresses of an ensemble's members, when the target is one: the
 	// session of slot i then always talks to member i mod len(Members) (a resume included),
 	// and every request is preceded by a sync of its session (runner.syncBarrier).
-	Members []string
+	Members  []string
 	Settings Settings
 }
 
