@@ -18,12 +18,14 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -263,8 +265,9 @@ func (sw *sweep) run(seeds []uint64, parallel int) int {
 	sw.progress(sum, len(seeds), time.Since(start))
 	fmt.Fprintln(sw.stderr)
 	sum.wall = time.Since(start)
-	for _, r := range failed {
-		sw.printFailure(r)
+	slices.SortFunc(failed, func(a, b outcome) int { return cmp.Compare(a.seed, b.seed) })
+	for i, r := range failed {
+		sw.printFailure(r, i < reportsMax)
 	}
 	if sw.html != "" {
 		if len(sum.last) != 1 {
@@ -300,7 +303,11 @@ func (sw *sweep) progress(s summary, total int, elapsed time.Duration) {
 // failureLinesMax is how much of a violation a sweep prints (the report holds all).
 const failureLinesMax = 25
 
-func (sw *sweep) printFailure(r outcome) {
+// reportsMax bounds the report directories of a sweep: each reruns its seed recording the
+// whole trace, and a bug switched on can fail most seeds.
+const reportsMax = 10
+
+func (sw *sweep) printFailure(r outcome, report bool) {
 	w := sw.stdout
 	fmt.Fprintf(w, "\nFAILED seed %d: %s failure at %v\n", r.seed, r.failKind, r.failAt)
 	fmt.Fprintf(w, "replay: go run ./cmd/zabsim replay -seed %d%s -html seed-%d.html\n", r.seed, sw.replayFlags(), r.seed)
@@ -316,7 +323,11 @@ func (sw *sweep) printFailure(r outcome) {
 		}
 		fmt.Fprintf(w, "shrink its faults: go run ./cmd/zabsim shrink -seed %d%s%s\n", r.seed, dur, bug)
 	}
-	if sw.reports != "" {
+	switch {
+	case sw.reports == "":
+	case !report:
+		fmt.Fprintf(w, "report: not written (the first %d failures have one; replay it with -html)\n", reportsMax)
+	default:
 		dir, err := sw.writeReport(r)
 		if err != nil {
 			fmt.Fprintf(w, "report: not written: %v\n", err)

@@ -151,3 +151,21 @@ func TestTimelineMarksFailingOps(t *testing.T) {
 	require.Contains(t, b.String(), "partition {s1} {s2,c0} &lt;&amp;&gt;", "fault text escaped")
 	require.Contains(t, b.String(), "failing: setData(&#34;/a&#34;) -&gt; &lt;lost&gt;")
 }
+
+// A sweep writes report directories for its first reportsMax failures only: each one reruns
+// its seed with the whole trace recorded.
+func TestSweepBoundsItsReports(t *testing.T) {
+	reports := t.TempDir()
+	code, out, errOut := zabsim("run", "-seeds", fmt.Sprint(reportsMax+4), "-duration", "300ms", "-bug", "CommitOutOfOrder", "-reports", reports)
+	require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	failures := strings.Count(out, "\nFAILED seed ")
+	require.Greater(t, failures, reportsMax, "CommitOutOfOrder fails nearly every seed:\n%s", out)
+	dirs, err := os.ReadDir(reports)
+	require.NoError(t, err)
+	require.Len(t, dirs, reportsMax, "one report directory per failure, up to %d", reportsMax)
+	require.Equal(t, failures-reportsMax, strings.Count(out, "report: not written (the first"), "the failures past the bound say why they have no report")
+	seeds := regexp.MustCompile(`\nFAILED seed (\d+):`).FindAllStringSubmatch(out, -1)
+	for i := 1; i < len(seeds); i++ {
+		require.Less(t, atoi(t, seeds[i-1][1]), atoi(t, seeds[i][1]), "failures print in seed order, whatever order the workers finished in")
+	}
+}

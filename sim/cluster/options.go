@@ -220,9 +220,11 @@ func (o *Options) record(w *sim.World) {
 	}
 }
 
-// buggify returns the world's BUGGIFY hook, which records the active sites, or nil.
+// buggify returns the world's BUGGIFY hook, which records the active sites, or nil (the
+// setting then says "off", so every run's settings say whether it was buggified).
 func (o *Options) buggify(w *sim.World) *sim.Buggify {
 	if !o.Buggify {
+		w.Set("buggify", "off")
 		return nil
 	}
 	return w.NewBuggify(append(zab.BuggifySites(), hostio.BuggifySites()...))
