@@ -414,3 +414,61 @@ func TestRemoveWatchesMutationsFail(t *testing.T) {
 		})
 	}
 }
+
+// A recursive watch on the root sees every create, delete and data change in the tree,
+// and never NodeChildrenChanged.
+func TestRecursiveWatchOnRoot(t *testing.T) {
+	run := func() *fakeZK {
+		f := newFakeZK()
+		m, w := f.connect(0), f.connect(1)
+		f.do(w, addWatch("/", wire.AddWatchPersistentRecursive))
+		f.do(m, create("/a", ""))
+		f.do(m, setData("/a", "a1", -1))
+		f.do(m, create("/a/b", ""))
+		f.do(m, del("/a/b", -1))
+		f.do(w, exists("/", false))
+		return f
+	}
+	f := run()
+	requireOK(t, &f.h)
+	require.Len(t, f.h.Events, 4, "created, changed, created, deleted: %v", f.h.Events)
+	h := f.h.clone()
+	h.Events = slices.Delete(h.Events, 2, 3)
+	requireViolation(t, h, CheckWatchDelivered)
+	h = f.h.clone()
+	e := h.Events[0]
+	e.Type, e.Path = wire.EventNodeChildrenChanged, "/"
+	h.Events = slices.Insert(h.Events, 1, e)
+	requireViolation(t, h, CheckWatchOneShot)
+}
+
+// A NodeDeleted replayed by a setWatches whose reply is lost consumes both of the path's
+// watches: the next setWatches owes nothing for it.
+func TestLostSetWatchesReplayedDelete(t *testing.T) {
+	run := func() (*fakeZK, int64) {
+		f := newFakeZK()
+		m, w := f.connect(0), f.connect(1)
+		f.do(m, create("/d", ""))
+		f.do(w, getData("/d", true))
+		f.do(w, children("/d", true))
+		f.w.RemoveSession(w) // disconnected
+		f.do(m, del("/d", -1))
+		f.reconnectLost(w, 1) // NodeDeleted(/d) arrives, the reply is lost
+		f.reconnect(w)        // nothing left to replay
+		f.do(w, exists("/", false))
+		return f, w
+	}
+	f, w := run()
+	requireOK(t, &f.h)
+	require.Len(t, f.h.Events, 1, "one NodeDeleted, replayed once: %v", f.h.Events)
+	h := f.h.clone()
+	e := h.Events[0]
+	// The second setWatches replays it again: the watches it would answer were consumed.
+	for _, o := range h.Ops {
+		if o.Session == w && o.Type == wire.OpSetWatches2 && o.Err == wire.ErrOK {
+			e.Time = o.Call
+		}
+	}
+	h.Events = append(h.Events, e)
+	requireViolation(t, h, CheckWatchOneShot)
+}
