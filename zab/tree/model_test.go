@@ -413,7 +413,7 @@ func pathGen(m *refModel) *rapid.Generator[string] {
 		// Mostly existing paths or their children; sometimes odd ones.
 		switch rapid.IntRange(0, 9).Draw(t, "pathKind") {
 		case 0:
-			return rapid.SampledFrom([]string{"/", "/zookeeper", "/zookeeper/config", "", "a", "/a/", "//a", "/a/./b", "/a\x00"}).Draw(t, "oddPath")
+			return rapid.SampledFrom([]string{"/", "/zookeeper", "/zookeeper/config", "", "a", "/a/", "//a", "/a/./b", "/a\x00", "/a/..", "/a\x7f", "/\u0085", "/\U0001F600", "/\xff", "/a b"}).Draw(t, "oddPath")
 		case 1, 2:
 			depth := rapid.IntRange(1, 3).Draw(t, "depth")
 			p := ""
