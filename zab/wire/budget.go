@@ -1,8 +1,8 @@
 package wire
 
 // The decoding budget. The rule is that decoding never allocates more than the declared
-// packet limit: jute.maxbuffer (0xfffff) plus the allowance ZooKeeper adds for record headers
-// (zookeeper.jute.maxbuffer.extrasize, default 1024, BinaryInputArchive.checkLength). Checking
+// packet limit: jute.maxbuffer (0xfffff) plus the allowance ZooKeeper adds for "extra fields"
+// (BinaryInputArchive.checkLength accepts a length up to maxBuffer + extraMaxBuffer). Checking
 // each length against the bytes left in the frame is not enough for that: an empty ustring is
 // 4 wire bytes but a 16-byte string header in a []string, an empty ACL is 12 wire bytes but a
 // 40-byte ACL value, a check op inside multi is 17 wire bytes but a MultiOp slot plus a
@@ -12,8 +12,14 @@ package wire
 // its checkLength refuses).
 
 // DecodeAllowanceBytes is what a decode may allocate beyond the larger of its payload and
-// FrameBytesMaxDefault: ZooKeeper's zookeeper.jute.maxbuffer.extrasize default.
-const DecodeAllowanceBytes = 1024
+// FrameBytesMaxDefault: Apache ZooKeeper 3.8.0's extraMaxBuffer, whose default
+// (zookeeper.jute.maxbuffer.extrasize unset) is jute.maxbuffer itself; the 1024 bytes older
+// releases hard-coded are only its floor now. A smaller allowance refuses frames the reference
+// takes: the data of a create at the frame limit is rounded up by the allocator to just past
+// 0xfffff, leaving nothing for a 300-byte path and its ACL, and a setWatches or getChildren of
+// short paths (16 bytes of string header each for a 4-byte length) needs up to twice its
+// frame.
+const DecodeAllowanceBytes = FrameBytesMaxDefault
 
 // decodeFixedBytes is the part of DecodeAllowanceBytes kept for what the Decoder does not
 // charge: the Decoder itself, the top-level record, the Request or RequestError, and the text
@@ -23,8 +29,9 @@ const decodeFixedBytes = 768
 // DecodeBytesMax is the most that DecodeRequest, DecodeReply, DecodeConnectRequest or
 // DecodeConnectResponse allocate, counting every byte the Go heap hands out for the result and
 // for the error, for a payload of payloadBytes: max(payloadBytes, FrameBytesMaxDefault) +
-// DecodeAllowanceBytes. A host with a larger frame limit gets a proportionally larger budget,
-// so any frame it accepts of plain data (a setData of a whole frame) still decodes.
+// DecodeAllowanceBytes, 0x1ffffe bytes for any frame the default limit admits. A host with a
+// larger frame limit gets a larger budget, so any frame it accepts of plain data (a setData of
+// a whole frame) still decodes.
 func DecodeBytesMax(payloadBytes int) int {
 	return max(payloadBytes, FrameBytesMaxDefault) + DecodeAllowanceBytes
 }

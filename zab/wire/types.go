@@ -7,7 +7,7 @@
 // which error to reply and whether to close. Replies go out with AppendConnectResponse,
 // AppendReply and AppendNotification; clients (the simulator's, tests) use AppendRequest,
 // DecodeReply and DecodeConnectResponse. Nothing here panics on input bytes, and decoding a
-// payload of n bytes allocates at most DecodeBytesMax(n) = max(n, 0xfffff) + 1024 bytes
+// payload of n bytes allocates at most DecodeBytesMax(n) = max(n, 0xfffff) + 0xfffff bytes
 // (budget.go); the Append functions panic only when handed a body that is not the op's
 // record, a caller bug.
 package wire
