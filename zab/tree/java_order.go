@@ -47,7 +47,9 @@ func javaStringHash(s string) uint32 {
 // than three quarters full; the clone is re-filled in the set's iteration order into a table
 // sized for its count (HashMap.putMapEntries). A set that was once larger than it is now had a
 // larger table in Java; that history is not kept here, so the order can differ after more
-// than 12 ephemerals of one session were deleted before it closed.
+// than 12 ephemerals of one session were deleted before it closed. Ephemerals created by one
+// multi share a czxid and are taken in path order, where Java added them in op order: two of
+// them that land in one bucket can come out swapped.
 func (t *Tree) closeOrder(s *session) []string {
 	return JavaCloseOrder(s.sortedEphemerals(), func(path string) int64 { return t.mustLookup(path).czxid })
 }
