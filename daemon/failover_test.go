@@ -3,11 +3,14 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -97,16 +100,21 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 		}()
 	}
 
-	time.Sleep(400 * time.Millisecond)
 	leader := e.Leader()
 	require.GreaterOrEqual(t, leader, 0, "no leader before the kill")
+	// go-zookeeper clients connected to the leader first: the kill drops them, and they must
+	// reconnect to another member with the same session and keep writing.
+	pinned := startPinnedClients(t, e.Addrs(), leader, 2)
+	time.Sleep(400 * time.Millisecond)
 	e.Kill(leader)
 	t.Logf("killed leader s%d", leader+1)
 	time.Sleep(1200 * time.Millisecond)
 	require.NoError(t, e.Restart(leader))
 	time.Sleep(400 * time.Millisecond)
+	pinned.waitWritingAgain(waitMax)
 	close(stop)
 	wg.Wait()
+	pinnedAcked := pinned.stop(t)
 	waitServing(t, e)
 	mu.Lock()
 	require.Greater(t, ackedCount, 20, "the load made too little progress to mean anything")
@@ -132,19 +140,26 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 		require.NoError(t, err)
 		require.NotEmpty(t, snaps, "member %d saved no snapshot with snapCount=100", i+1)
 	}
-	h := rec.history(t)
-	// No acknowledged write lost: each acknowledged setData is in the committed order.
-	inLog := map[string]bool{}
-	for _, c := range h.Committed {
-		if c.Txn.Type == wire.OpSetData {
-			inLog[string(c.Txn.Data)] = true
+	// No acknowledged write lost: each acknowledged setData — the raw clients' and the pinned
+	// go-zookeeper clients' — was applied by every member that was never killed. (Not the
+	// union of all members' commits: the killed leader applies a txn, and answers it, before
+	// the other members need have applied it.)
+	mu.Lock()
+	maps.Copy(acked, pinnedAcked)
+	mu.Unlock()
+	survivors := 0
+	for m := range addrs {
+		if m == leader {
+			continue
+		}
+		survivors++
+		applied := rec.setDataApplied(t, m)
+		for v, k := range acked {
+			assert.True(t, applied[v], "acknowledged setData %s=%q was not applied by member s%d, which was never killed", k, v, m+1)
 		}
 	}
-	mu.Lock()
-	for v, k := range acked {
-		assert.True(t, inLog[v], "acknowledged setData %s=%q is not in the committed order", k, v)
-	}
-	mu.Unlock()
+	require.Equal(t, 2, survivors, "two members were never killed")
+	h := rec.history(t, (leader+1)%len(addrs))
 	unknown := 0
 	for _, o := range h.Ops {
 		if o.Unknown {
@@ -156,4 +171,152 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 	require.True(t, r.OK(), "checker found violations in %d ops, %d txns:\n%s", len(h.Ops), len(h.Committed), r.String())
 	t.Logf("%d ops (%d acknowledged writes, %d cut off by the kill), %d committed txns: every check passed",
 		len(h.Ops), ackedCount, unknown, len(h.Committed))
+}
+
+// leaderFirst is a go-zookeeper HostProvider that tries servers in its own order (zk.Connect
+// shuffles the connect string before Init), so a client starts on the server named first.
+type leaderFirst struct {
+	servers []string
+	next    int
+}
+
+func (p *leaderFirst) Init(shuffled []string) error {
+	if len(shuffled) != len(p.servers) {
+		return fmt.Errorf("leaderFirst: %d servers given, %d expected", len(shuffled), len(p.servers))
+	}
+	return nil
+}
+func (p *leaderFirst) Len() int                    { return len(p.servers) }
+func (p *leaderFirst) Connected()                  {}
+func (p *leaderFirst) Next() (string, bool) {
+	s := p.servers[p.next%len(p.servers)]
+	p.next++
+	return s, p.next%len(p.servers) == 0
+}
+
+// pinnedClients are go-zookeeper sessions that start on the leader and write until stopped.
+type pinnedClients struct {
+	stopCh chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	acked  map[string]string // value -> path of each acknowledged setData
+	conns  []*zk.Conn
+	// before and after count each client's acknowledged writes before its first disconnect
+	// and after it got a session back; sessions are the ids they held at the start.
+	before, after []int
+	sessions      []int64
+	reconnected   []bool
+}
+
+func startPinnedClients(t *testing.T, addrs []string, leader, n int) *pinnedClients {
+	t.Helper()
+	order := append([]string{addrs[leader]}, append(append([]string{}, addrs[:leader]...), addrs[leader+1:]...)...)
+	p := &pinnedClients{stopCh: make(chan struct{}), acked: map[string]string{},
+		before: make([]int, n), after: make([]int, n), sessions: make([]int64, n), reconnected: make([]bool, n)}
+	for i := range n {
+		c, events, err := zk.Connect(order, 4*time.Second, zk.WithLogger(quietZK{}), zk.WithHostProvider(&leaderFirst{servers: order}))
+		require.NoError(t, err, "pinned client %d: zk.Connect", i)
+		t.Cleanup(c.Close)
+		waitSession(t, events, fmt.Sprintf("pinned client %d", i))
+		require.Equal(t, addrs[leader], c.Server(), "pinned client %d must start on the leader", i)
+		p.conns = append(p.conns, c)
+		p.sessions[i] = c.SessionID()
+		path := fmt.Sprintf("/pinned%d", i)
+		_, err = c.Create(path, nil, 0, zk.WorldACL(zk.PermAll))
+		require.NoError(t, err, "pinned client %d: create %s", i, path)
+		p.wg.Add(1)
+		go p.run(i, c, events, path)
+	}
+	return p
+}
+
+func (p *pinnedClients) run(i int, c *zk.Conn, events <-chan zk.Event, path string) {
+	defer p.wg.Done()
+	disconnected := false
+	for n := 0; ; n++ {
+		select {
+		case <-p.stopCh:
+			return
+		default:
+		}
+		for drained := false; !drained; {
+			select {
+			case ev := <-events:
+				switch ev.State {
+				case zk.StateDisconnected:
+					disconnected = true
+				case zk.StateHasSession:
+					if disconnected {
+						p.mu.Lock()
+						p.reconnected[i] = true
+						p.mu.Unlock()
+					}
+				}
+			default:
+				drained = true
+			}
+		}
+		v := fmt.Sprintf("pinned%d-%d", i, n)
+		if _, err := c.Set(path, []byte(v), -1); err != nil {
+			time.Sleep(20 * time.Millisecond) // connection loss while it reconnects
+			continue
+		}
+		p.mu.Lock()
+		p.acked[v] = path
+		if p.reconnected[i] {
+			p.after[i]++
+		} else if !disconnected {
+			p.before[i]++
+		}
+		p.mu.Unlock()
+	}
+}
+
+// waitWritingAgain waits, at most max, until every client got its session back and had a
+// write acknowledged after that (go-zookeeper retries the servers about once a second).
+func (p *pinnedClients) waitWritingAgain(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		p.mu.Lock()
+		done := !slices.Contains(p.after, 0)
+		p.mu.Unlock()
+		if done {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop ends the load, checks each client reconnected with its session and wrote before and
+// after, and returns the acknowledged writes.
+func (p *pinnedClients) stop(t *testing.T) map[string]string {
+	t.Helper()
+	close(p.stopCh)
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, c := range p.conns {
+		assert.True(t, p.reconnected[i], "pinned client %d: never lost and regained its session, so the kill did not test it", i)
+		assert.Equal(t, p.sessions[i], c.SessionID(), "pinned client %d: must keep its session across the leader's kill", i)
+		assert.Positive(t, p.before[i], "pinned client %d: no acknowledged write before the kill", i)
+		assert.Positive(t, p.after[i], "pinned client %d: no acknowledged write after reconnecting", i)
+		c.Close()
+	}
+	return p.acked
+}
+
+// waitSession waits for a go-zookeeper session.
+func waitSession(t *testing.T, events <-chan zk.Event, who string) {
+	t.Helper()
+	deadline := time.After(waitMax)
+	for {
+		select {
+		case ev := <-events:
+			if ev.State == zk.StateHasSession {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("%s: no session after %v", who, waitMax)
+		}
+	}
 }

@@ -123,11 +123,14 @@ type historyRecorder struct {
 	mu    sync.Mutex
 	h     checker.History
 	txns  map[zab.Zxid]node.Committed
-	bad   []string
+	// applied is each member's own committed order (0-based member index): a check of what
+	// a given member holds must not borrow another member's commits.
+	applied map[int][]zab.Zxid
+	bad     []string
 }
 
 func newHistoryRecorder() *historyRecorder {
-	return &historyRecorder{start: time.Now(), txns: map[zab.Zxid]node.Committed{}}
+	return &historyRecorder{start: time.Now(), txns: map[zab.Zxid]node.Committed{}, applied: map[int][]zab.Zxid{}}
 }
 
 func (r *historyRecorder) now() int64 { return time.Since(r.start).Nanoseconds() }
@@ -137,6 +140,7 @@ func (r *historyRecorder) now() int64 { return time.Since(r.start).Nanoseconds()
 func (r *historyRecorder) committed(member int, c node.Committed) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.applied[member] = append(r.applied[member], c.Zxid)
 	prev, ok := r.txns[c.Zxid]
 	if !ok {
 		r.txns[c.Zxid] = node.Committed{Zxid: c.Zxid, Data: slices.Clone(c.Data), Digest: c.Digest}
@@ -179,17 +183,15 @@ func (r *historyRecorder) established(client int, s *rawSession) {
 	r.mu.Unlock()
 }
 
-// history is the finished history: the committed order in zxid order, sync markers left out.
-func (r *historyRecorder) history(t *testing.T) *checker.History {
+// history is the finished history with member's committed order (0-based; a member that
+// never restarted, so its order is complete), sync markers left out.
+func (r *historyRecorder) history(t *testing.T, member int) *checker.History {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	require.Empty(t, r.bad, "replicas disagree")
 	h := r.h
-	zxids := make([]zab.Zxid, 0, len(r.txns))
-	for z := range r.txns {
-		zxids = append(zxids, z)
-	}
-	slices.Sort(zxids)
+	zxids := r.applied[member]
+	require.True(t, slices.IsSorted(zxids), "member %d applied txns out of zxid order", member+1)
 	for _, z := range zxids {
 		x, err := node.DecodeTxn(r.txns[z].Data)
 		require.NoError(t, err, "committed txn %v", z)
@@ -198,4 +200,20 @@ func (r *historyRecorder) history(t *testing.T) *checker.History {
 		}
 	}
 	return &h
+}
+
+// setDataApplied is the set of values member (0-based) applied in setData txns, over its
+// whole run (a member that never restarted reports every txn from the first).
+func (r *historyRecorder) setDataApplied(t *testing.T, member int) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	values := map[string]bool{}
+	for _, z := range r.applied[member] {
+		x, err := node.DecodeTxn(r.txns[z].Data)
+		require.NoError(t, err, "member %d's committed txn %v must decode", member+1, z)
+		if !x.Sync && x.Tree.Type == wire.OpSetData {
+			values[string(x.Tree.Data)] = true
+		}
+	}
+	return values
 }

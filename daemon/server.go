@@ -235,8 +235,9 @@ func (s *Server) Close() error {
 }
 
 // Kill stops the server as abruptly as an in-process test can: sockets are closed at
-// once and nothing in flight is answered. Every persist the node was told is durable is on
-// disk already, as after a crash.
+// once, nothing in flight is answered, and persists queued for the log writer are dropped
+// unwritten (Writer.Abandon), as a crash loses them. Every persist the node was told is
+// durable is on disk already.
 func (s *Server) Kill() {
 	s.killed.Store(true)
 	s.accepting.Store(false)
@@ -377,7 +378,10 @@ func (s *Server) closeBackground() {
 		s.trans.Close()
 	}
 	s.metrics.close()
-	if err := s.writer.Close(); err != nil && !errors.Is(err, logwriter.ErrClosed) {
+	if s.killed.Load() {
+		// A crash: persists still queued are lost, never written (Writer.Abandon).
+		s.writer.Abandon()
+	} else if err := s.writer.Close(); err != nil && !errors.Is(err, logwriter.ErrClosed) {
 		s.log.Error("log writer", "err", err)
 	}
 	if err := s.store.Close(); err != nil {

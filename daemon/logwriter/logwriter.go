@@ -73,6 +73,8 @@ type Writer struct {
 	closed   bool
 	lastID   uint64 // highest submitted id
 	closing  chan struct{}
+	// abandoning is closed by Abandon: the goroutine stops without executing what is queued.
+	abandoning chan struct{}
 
 	purge chan int // retain counts of requested purges (capacity 1)
 	// pendingPurge is a purge requested while a snapshot was being written (0: none); it
@@ -106,15 +108,16 @@ func New(store *storage.Store, cfg Config) *Writer {
 		cfg.Logger = slog.Default()
 	}
 	w := &Writer{
-		store:   store,
-		cfg:     cfg,
-		queue:   make(chan Batch, cfg.QueueBatchesMax),
-		durable: make(chan uint64, 1),
-		failed:  make(chan struct{}),
-		done:    make(chan struct{}),
-		closing: make(chan struct{}),
-		purge:   make(chan int, 1),
-		written: make(chan writtenSnapshot, 1),
+		store:      store,
+		cfg:        cfg,
+		queue:      make(chan Batch, cfg.QueueBatchesMax),
+		durable:    make(chan uint64, 1),
+		failed:     make(chan struct{}),
+		done:       make(chan struct{}),
+		closing:    make(chan struct{}),
+		abandoning: make(chan struct{}),
+		purge:      make(chan int, 1),
+		written:    make(chan writtenSnapshot, 1),
 	}
 	go w.run()
 	return w
@@ -180,11 +183,42 @@ func (w *Writer) Close() error {
 	return w.Err()
 }
 
+// Abandon stops the writer as a crash would: batches queued and not yet executed are
+// dropped, never written, and nothing more is reported durable. What was written before stays
+// as the process left it (a killed process's written but unsynced data survives in the page
+// cache; the power-cut tests cover losing it). A batch being executed when Abandon is called
+// finishes, as it may have before a crash. Abandon waits for the goroutines and does not
+// close the store. For tests that kill a server in-process; Close is the graceful stop.
+func (w *Writer) Abandon() {
+	w.submitMu.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.abandoning)
+		close(w.closing)
+	}
+	w.submitMu.Unlock()
+	<-w.done
+	w.snapWG.Wait()
+}
+
+// abandoned reports whether Abandon was called.
+func (w *Writer) abandoned() bool {
+	select {
+	case <-w.abandoning:
+		return true
+	default:
+		return false
+	}
+}
+
 func (w *Writer) run() {
 	defer close(w.done)
 	group := make([]Batch, 0, w.cfg.GroupBatchesMax)
 	for {
 		group = group[:0]
+		if w.abandoned() {
+			return
+		}
 		select {
 		case b := <-w.queue:
 			group = append(group, b)
@@ -222,6 +256,9 @@ func (w *Writer) run() {
 			default:
 				break gather
 			}
+		}
+		if w.abandoned() {
+			return
 		}
 		if !w.commit(group) {
 			return

@@ -352,3 +352,44 @@ func TestConcurrentSubmitAndClose(t *testing.T) {
 	defer mu.Unlock()
 	assert.Len(t, recoverDir(t, dir).Entries, accepted, "every accepted batch must be durable after Close")
 }
+
+// TestAbandonDropsQueuedBatches: Abandon is a crash, not a Close: batches still queued behind
+// an fsync are never written, and nothing after it is reported durable.
+func TestAbandonDropsQueuedBatches(t *testing.T) {
+	dir := t.TempDir()
+	base, err := osfs.Open(dir)
+	require.NoError(t, err)
+	release := make(chan struct{})
+	fsys := &hookFS{FS: base}
+	fsys.onSync = func(n int64) error {
+		if n == 1 {
+			<-release
+		}
+		return nil
+	}
+	store := newStore(t, dir, fsys)
+	w := New(store, Config{})
+	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1)}}))
+	require.Eventually(t, func() bool { return fsys.syncs.Load() == 1 }, 10*time.Second, time.Millisecond,
+		"the first batch's fsync must start")
+	for id := 2; id <= 50; id++ {
+		require.NoError(t, w.Submit(Batch{ID: uint64(id), Entries: []storage.Entry{entry(id)}}))
+	}
+	abandoned := make(chan struct{})
+	go func() { w.Abandon(); close(abandoned) }()
+	require.Eventually(t, w.abandoned, 10*time.Second, time.Millisecond, "Abandon must mark the writer")
+	close(release)
+	select {
+	case <-abandoned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Abandon did not return 10 s after the fsync it waited for finished")
+	}
+	assert.ErrorIs(t, w.Submit(Batch{ID: 51}), ErrClosed, "an abandoned writer takes no batch")
+	select {
+	case id := <-w.Durable():
+		assert.LessOrEqual(t, id, uint64(1), "nothing queued behind the held fsync may be reported durable")
+	default:
+	}
+	require.NoError(t, store.Close())
+	assert.Len(t, recoverDir(t, dir).Entries, 1, "only the batch being synced when Abandon came is on disk; the 49 queued must be dropped")
+}
