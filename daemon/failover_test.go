@@ -186,8 +186,8 @@ func (p *leaderFirst) Init(shuffled []string) error {
 	}
 	return nil
 }
-func (p *leaderFirst) Len() int                    { return len(p.servers) }
-func (p *leaderFirst) Connected()                  {}
+func (p *leaderFirst) Len() int   { return len(p.servers) }
+func (p *leaderFirst) Connected() {}
 func (p *leaderFirst) Next() (string, bool) {
 	s := p.servers[p.next%len(p.servers)]
 	p.next++
