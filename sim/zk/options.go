@@ -218,8 +218,9 @@ func Harsh(seed uint64) Options {
 
 // Paused is a swarm configuration whose only faults are process pauses (Options.Pauses),
 // most of them of the leader, each long enough for the followers to elect another leader
-// and commit writes (syncLimit plus three ticks) and short enough that the paused server's
-// clients keep their connections (sessions of 20 ticks, the servers' maximum, time a
+// and commit writes (syncLimit plus six ticks: the silence they wait for, the election's
+// finalize wait, discovery and sync) and short enough that the paused server's clients keep
+// their connections (at most 12 ticks; sessions of 20 ticks, the servers' maximum, time a
 // connection out after two thirds of it). When the paused leader wakes it handles what its
 // clients sent in the meantime before its tick tells it that it lost its quorum: the
 // ZOOKEEPER-1675 setting, two servers that believe they lead. duration is the fault phase.
@@ -229,8 +230,11 @@ func Paused(seed uint64, duration time.Duration) Options {
 	tick := time.Duration(o.TickMillis) * time.Millisecond
 	o.SessionTimeoutMs = int32(20 * o.TickMillis)
 	o.Nemesis = sim.NemesisOptions{}
-	o.Pauses = Pauses{Interval: 300 * time.Millisecond, DurationMin: time.Duration(o.SyncLimitTicks+3) * tick,
-		DurationMax: 12 * tick, LeaderPercent: 70}
+	o.Pauses = Pauses{Interval: 300 * time.Millisecond, DurationMin: time.Duration(o.SyncLimitTicks+6) * tick,
+		DurationMax: 12 * tick, LeaderPercent: 90}
+	// Four keys: a sync+read on the paused leader's side often reads a key the new
+	// leader's side has just written.
+	o.Workload.Subtrees, o.Workload.Keys = 2, 2
 	return o
 }
 

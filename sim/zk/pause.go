@@ -11,7 +11,7 @@ import (
 // frozen by its host, SIGSTOP): the process handles nothing, while the network and the disk
 // carry on. On waking it first handles the client frames and peer messages that queued up,
 // then its tick, as the daemon does (a late loop never expires sessions whose clients were on
-// time). A paused leader has not yet noticed that its followers elected another leader, so
+// time). Messages its writer would send once a persist is durable wait for the wake too. A paused leader has not yet noticed that its followers elected another leader, so
 // for a moment two servers believe they lead: the setting of ZOOKEEPER-1675, where sync()
 // answered without a quorum round returns stale data (zab-bugs.md Z32).
 type Pauses struct {
@@ -105,7 +105,7 @@ func (l *life) hold(ins []node.Input) {
 		if _, tick := in.(node.Tick); tick {
 			continue
 		}
-		if len(l.held) >= heldInputsMax {
+		if len(l.held)+len(l.heldSends) >= heldInputsMax {
 			panic(fmt.Sprintf("zk: %s held %d inputs during a pause", l.s.name, len(l.held)))
 		}
 		l.held = append(l.held, in)
@@ -121,8 +121,11 @@ func (l *life) resume() {
 		return
 	}
 	l.paused = false
-	held := l.held
-	l.held = nil
+	held, sends := l.held, l.heldSends
+	l.held, l.heldSends = nil, nil
+	for _, m := range sends {
+		l.sendPeer(m)
+	}
 	ins := make([]node.Input, 0, len(held)+1)
 	for _, in := range held {
 		if isClientInput(in) {

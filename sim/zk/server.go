@@ -49,9 +49,21 @@ type life struct {
 	// Client connections by connection id.
 	conns map[uint64]*serverConn
 
-	// paused freezes the process (Options.Pauses): inputs are held until resume.
-	paused bool
-	held   []node.Input
+	// paused freezes the process (Options.Pauses): inputs are held until resume, and so
+	// are the messages the writer would send once their persist is durable.
+	paused    bool
+	held      []node.Input
+	heldSends []node.Message
+}
+
+// sendDurable sends a message the writer held back until its persist was durable; a
+// paused process sends it when it wakes.
+func (l *life) sendDurable(m node.Message) {
+	if l.paused {
+		l.heldSends = append(l.heldSends, m)
+		return
+	}
+	l.sendPeer(m)
 }
 
 // randSource adapts math/rand to zab.Rand.
@@ -145,7 +157,7 @@ func (s *server) boot(h *sim.Host[[]node.Input, node.Output]) sim.Machine[[]node
 		Store: store, Host: h,
 		DiskLatencyMin: c.opts.DiskLatencyMin, DiskLatencyMax: c.opts.DiskLatencyMax,
 		RestartAfter: time.Duration(c.opts.TickMillis) * time.Millisecond,
-		Send:         l.sendPeer,
+		Send:         l.sendDurable,
 		Persisted:    func(id uint64) { h.Input([]node.Input{node.Persisted{ID: id}}) },
 		Live:         func() bool { return s.current() == l && c.failure == nil },
 		Synced:       func(n int) { c.stats.Syncs++; c.stats.Persists += n },
