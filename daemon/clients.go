@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -179,10 +180,10 @@ func (c *clientConn) readLoop() {
 				c.fourLetter(lenErr.Word())
 				return
 			case errors.As(err, &lenErr):
-				s.log.Warn("client frame length out of range, closing the connection", "conn", uint64(c.id), "remote", c.remote, "err", err)
+				s.logClose("client frame length out of range, closing the connection", "frame too large", "conn", uint64(c.id), "remote", c.remote, "err", err)
 				s.metrics.badFrames.Inc()
 			case errors.Is(err, os.ErrDeadlineExceeded):
-				s.log.Info("client connection idle past its timeout, closing", "conn", uint64(c.id), "remote", c.remote)
+				s.logClose("client connection idle past its timeout, closing", "idle past the session timeout", "conn", uint64(c.id), "remote", c.remote)
 			case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
 				s.log.Debug("client connection read failed", "conn", uint64(c.id), "remote", c.remote, "err", err)
 			}
@@ -345,9 +346,9 @@ func (s *Server) clientSend(id node.ConnID, frame []byte) {
 		c.mu.Unlock()
 		return
 	}
-	if c.queueBytes+len(frame) > connQueueBytesMax {
+	if queued := c.queueBytes; queued+len(frame) > connQueueBytesMax {
 		c.mu.Unlock()
-		s.log.Warn("client does not read its replies, closing", "conn", uint64(id), "remote", c.remote, "queuedBytes", c.queueBytes)
+		s.logClose("client does not read its replies, closing", "too many unsent reply bytes", "conn", uint64(id), "remote", c.remote, "queuedBytes", queued)
 		c.abort()
 		return
 	}
@@ -365,7 +366,7 @@ func (s *Server) closeClient(id node.ConnID, reason string) {
 	if c == nil {
 		return
 	}
-	s.log.Debug("closing client connection", "conn", uint64(id), "remote", c.remote, "reason", reason)
+	s.logClose("closing client connection", reason, "conn", uint64(id), "remote", c.remote, "session", fmt.Sprintf("%#x", c.session()))
 	c.told.Store(false) // the node forgot it; no ClientClosed needed
 	c.mu.Lock()
 	c.closing = true
@@ -443,3 +444,10 @@ func (c *clientConn) writeLoop() {
 
 // wireFrameBytesMax is jute.maxbuffer: frames above it close the connection unanswered.
 const wireFrameBytesMax = wire.FrameBytesMaxDefault
+
+// session is the connection's session id, 0 before the handshake.
+func (c *clientConn) session() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sessionID
+}

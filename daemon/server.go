@@ -89,6 +89,8 @@ type Server struct {
 	requestsInFlight atomic.Int64
 	flowMu           sync.Mutex
 	flowCond         *sync.Cond
+
+	closeLog logLimiter // rate limit of connection-close log lines
 }
 
 // pendingPersist is a Persist written but not yet durable: its messages wait for it.
