@@ -66,12 +66,18 @@ func StartEnsemble(o EnsembleOptions) (*Ensemble, error) {
 		}
 		peerLns = append(peerLns, pl)
 		peerPort := pl.Addr().(*net.TCPAddr).Port
+		// zabd runs election and broadcast over one connection per pair of servers on the
+		// peer port (daemon/peer) and never listens on the election port; a zoo.cfg must
+		// still name one, different from the peer port (config.Parse refuses the same port
+		// twice, as ZooKeeper does), so the ensemble's configs take a free port for it.
+		electionPort, err := freePort()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
 		servers = append(servers, config.Server{
-			ID: uint64(i), Host: "127.0.0.1", PeerPort: peerPort,
-			// zabd runs election and broadcast over one connection per pair of servers
-			// (daemon/peer); the election port is kept for the config's sake only.
-			ElectionPort: peerPort,
-			ClientAddr:   cl.Addr().String(),
+			ID: uint64(i), Host: "127.0.0.1", PeerPort: peerPort, ElectionPort: electionPort,
+			ClientAddr: cl.Addr().String(),
 		})
 	}
 	for i := 1; i <= n; i++ {
@@ -112,6 +118,17 @@ func (e *Ensemble) committedHook(i int) func(node.Committed) {
 		return nil
 	}
 	return func(c node.Committed) { e.committed(i, c) }
+}
+
+// freePort is a 127.0.0.1 port nobody listened on a moment ago: the election port the
+// configs name and nothing binds.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ConnectString lists the members' client addresses, as clients take it.

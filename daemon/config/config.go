@@ -63,9 +63,13 @@ type Config struct {
 
 // Server is one server.N line: host:peerPort:electionPort[:participant|observer][;[clientHost:]clientPort].
 type Server struct {
-	ID           uint64
-	Host         string
-	PeerPort     int // quorumPort in ZooKeeper's words: followers connect to the leader here
+	ID       uint64
+	Host     string
+	PeerPort int // quorumPort in ZooKeeper's words: followers connect to the leader here
+	// ElectionPort is accepted, checked (a valid port, not the peer port) and shown (conf,
+	// /zookeeper/config) so that a ZooKeeper zoo.cfg loads unchanged, but zabd does not
+	// listen on it: election and broadcast share one connection per pair of servers on the
+	// peer port (daemon/peer).
 	ElectionPort int
 	Observer     bool
 	ClientAddr   string // from the ";" suffix, empty when absent
