@@ -55,7 +55,7 @@ type metrics struct {
 	connRejected    prometheus.Counter
 	readsThrottled  prometheus.Counter
 	fourLetter      *prometheus.CounterVec
-	fsyncs          prometheus.Gauge
+	fsyncs          prometheus.Collector
 	leader          prometheus.Gauge
 	elections       prometheus.Counter
 	requestLatency  *prometheus.HistogramVec
@@ -74,7 +74,9 @@ func newMetrics(s *Server) *metrics {
 	m.connRejected = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_client_connections_rejected_total", Help: "Connections refused by maxClientCnxns."})
 	m.readsThrottled = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_client_reads_throttled_total", Help: "Times a client connection's reads paused because it or the server had too many requests outstanding."})
 	m.fourLetter = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "zabkit_four_letter_words_total", Help: "Four-letter words received."}, []string{"word"})
-	m.fsyncs = prometheus.NewGauge(prometheus.GaugeOpts{Name: "zabkit_log_fsyncs", Help: "Group-commit fsync rounds of the txn log."})
+	// A counter read from the writer at scrape time: it only grows, so rate() works on it.
+	m.fsyncs = prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "zabkit_log_fsyncs_total", Help: "Group-commit fsync rounds of the txn log."},
+		func() float64 { return float64(s.writer.Syncs()) })
 	m.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "zabkit_leader", Help: "1 while this member is the established leader."})
 	m.elections = prometheus.NewCounter(prometheus.CounterOpts{Name: "zabkit_state_changes_total", Help: "Role and phase changes of the zab peer."})
 	m.requestLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{

@@ -481,7 +481,6 @@ func (s *Server) durable(id uint64) {
 		}
 	}
 	s.pending = s.pending[i:]
-	s.metrics.fsyncs.Set(float64(s.writer.Syncs()))
 	s.handle(node.Persisted{ID: id})
 }
 
