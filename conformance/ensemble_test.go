@@ -2,9 +2,11 @@ package conformance
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,12 +29,13 @@ const (
 // startEnsembles starts a 3-server Apache ZooKeeper ensemble and a 3-server zabd ensemble
 // and returns them as targets whose Members start with the leader: session slot 0 (and 3)
 // talks to the leader, slots 1 and 2 to the two followers.
-func startEnsembles(t *testing.T) (a, b Target) {
+func startEnsembles(t *testing.T) (a, b Target, kill map[string]func()) {
 	t.Helper()
 	inst := apacheInstall(t)
 	dir := t.TempDir()
 	bin, err := BuildZabd(dir)
 	require.NoError(t, err)
+	kill = map[string]func(){}
 	target := func(name string, start func() ([]*Server, error)) Target {
 		servers, err := start()
 		require.NoError(t, err, "starting the %s", name)
@@ -40,6 +43,7 @@ func startEnsembles(t *testing.T) (a, b Target) {
 		for i, srv := range servers {
 			t.Cleanup(srv.Stop)
 			members[i] = EnsembleMember{Addr: srv.Addr, Kill: srv.Stop}
+			kill[srv.Addr] = srv.Stop
 		}
 		leader, err := EnsembleLeader(members, 30*time.Second)
 		require.NoError(t, err, "%s: one leader", name)
@@ -51,7 +55,7 @@ func startEnsembles(t *testing.T) (a, b Target) {
 	}
 	a = target("apache-ensemble", func() ([]*Server, error) { return StartApacheEnsemble(inst, DefaultSettings, dir, 3) })
 	b = target("zabd-ensemble", func() ([]*Server, error) { return StartZabdEnsemble(bin, DefaultSettings, dir, 3) })
-	return a, b
+	return a, b, kill
 }
 
 // TestEnsembleDifferential runs generated sequences (DrawSteps, zabd's known differences left
@@ -71,7 +75,7 @@ func TestEnsembleDifferential(t *testing.T) {
 		require.NoError(t, err, "$%s", ensembleChecksEnv)
 		checks = n
 	}
-	a, b := startEnsembles(t)
+	a, b, kill := startEnsembles(t)
 	exclude := map[string]bool{}
 	for _, name := range zabdKnownDifferences {
 		exclude[name] = true
@@ -140,4 +144,53 @@ func TestEnsembleDifferential(t *testing.T) {
 			}
 		})
 	}
+	// Last: it kills both leaders.
+	t.Run("generated, then the leader killed", func(t *testing.T) {
+		seed := int(time.Now().UnixNano() % 1_000_000)
+		if v := os.Getenv(killSeedEnv); v != "" {
+			var err error
+			seed, err = strconv.Atoi(v)
+			require.NoError(t, err, "$%s", killSeedEnv)
+		}
+		reproduce := fmt.Sprintf("reproduce: %s=%d go test ./conformance -run 'TestEnsembleDifferential' -v", killSeedEnv, seed)
+		steps := Without(rapid.Custom(func(rt *rapid.T) []Step { return DrawSteps(rt, ensembleStepsMax) }).Example(seed), exclude)
+		prefix := nextPrefix()
+		var ta, tb *Transcript
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); ta = RunThenKillLeader(a, prefix, steps, kill[a.Members[0]]) }()
+		go func() { defer wg.Done(); tb = RunThenKillLeader(b, prefix, steps, kill[b.Members[0]]) }()
+		wg.Wait()
+		if d := Compare(ta, tb, steps); d != nil {
+			t.Fatalf("the ensembles diverge (%s):\n%s", reproduce, d.Report)
+		}
+		for _, tr := range []*Transcript{ta, tb} {
+			trees := map[string]string{}
+			for _, o := range tr.Observations {
+				if o.What == TreeBeforeKill || o.What == TreeAfterFailover {
+					trees[o.What] = o.Note
+				}
+			}
+			require.Contains(t, trees, TreeBeforeKill, "%s", tr.Target.Name)
+			assert.Equal(t, "it refuses connections", lastNote(tr, "the leader is killed"), "%s: the leader was not killed", tr.Target.Name)
+			assert.Equal(t, trees[TreeBeforeKill], trees[TreeAfterFailover],
+				"%s: the failover lost an acknowledged write or made one up (%s)", tr.Target.Name, reproduce)
+			assert.True(t, strings.HasPrefix(trees[TreeAfterFailover], "["), "%s: the tree was read after the failover: %s", tr.Target.Name, trees[TreeAfterFailover])
+		}
+		t.Logf("seed %d, %d steps; %s after the failover: %s", seed, len(steps), a.Name, lastNote(ta, TreeAfterFailover))
+	})
+}
+
+// killSeedEnv fixes the seed of the sequence TestEnsembleDifferential runs before killing the
+// leaders (drawn once, not shrunk: the leaders are gone after it).
+const killSeedEnv = "ZABKIT_CONFORMANCE_KILL_SEED"
+
+func lastNote(tr *Transcript, what string) string {
+	note := ""
+	for _, o := range tr.Observations {
+		if o.What == what {
+			note = o.Note
+		}
+	}
+	return note
 }

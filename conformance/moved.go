@@ -14,6 +14,9 @@ import (
 // connection instead of answering -118 (ZOOKEEPER-710); the node keeps its version. It returns
 // one line per observation, with nothing timing-dependent in them, so two ensembles can be
 // compared line by line.
+// resumeRetriesMax bounds RunSessionMoved's retries of the resume on a lagging member.
+const resumeRetriesMax = 30
+
 func RunSessionMoved(members []string, from, to int, prefix string) []string {
 	var lines []string
 	note := func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
@@ -47,7 +50,13 @@ func RunSessionMoved(members []string, from, to int, prefix string) []string {
 
 	resume := wire.ConnectRequest{TimeoutMs: 30000, SessionID: hs.Response.SessionID, Passwd: hs.Response.Passwd,
 		LastZxidSeen: created.Reply.Header.Zxid, HasReadOnly: true}
+	// A follower that has not applied the create yet refuses a client that has seen it
+	// (lastZxidSeen ahead: closed without reply); a real client tries again.
 	moved, hs2 := Dial(members[to], resume)
+	for i := 0; moved == nil && hs2.Outcome == ClosedSilent && i < resumeRetriesMax; i++ {
+		time.Sleep(100 * time.Millisecond)
+		moved, hs2 = Dial(members[to], resume)
+	}
 	note("resume it on member %d: %s, same session %t", to, hs2.Outcome, hs2.Outcome == Replied && hs2.Response.SessionID == hs.Response.SessionID)
 	if moved == nil {
 		return lines

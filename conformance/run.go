@@ -113,6 +113,12 @@ const nextMillisecondPollsMax = 50
 // Run executes steps against target under prefix (a node the runner creates first) and
 // returns the transcript. Every connection it opens is closed before it returns.
 func Run(target Target, prefix string, steps []Step) *Transcript {
+	return run(target, prefix, steps, nil)
+}
+
+// run is Run with a hook called after the steps and before the tear-down, with the runner
+// (its step set to len(steps)): what it records is compared with the tear-down.
+func run(target Target, prefix string, steps []Step, beforeTeardown func(r *runner)) *Transcript {
 	if len(steps) > stepsMax {
 		steps = steps[:stepsMax]
 	}
@@ -146,6 +152,9 @@ func Run(target Target, prefix string, steps []Step) *Transcript {
 	// Tear-down: close every open session in order, which also collects the notifications
 	// still queued for it (those of earlier closes included).
 	r.step = len(steps)
+	if beforeTeardown != nil {
+		beforeTeardown(r)
+	}
 	for i := range sessionsMax {
 		if ss := r.sessions[i]; ss != nil && ss.conn != nil {
 			r.request(Step{Session: i, Kind: StepRequest, Op: wire.OpCloseSession})
