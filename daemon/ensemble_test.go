@@ -18,7 +18,7 @@ func TestEnsembleWritesOnOneMemberAreReadOnAll(t *testing.T) {
 	addrs := e.Addrs()
 	w, _ := connect(t, addrs[:1], 2*time.Second)
 	_, err := w.Create("/x", []byte("v1"), 0, zk.WorldACL(zk.PermAll))
-	require.NoError(t, err)
+	require.NoError(t, err, `w.Create("/x", []byte("v1"), 0, zk.WorldACL(zk.PermAll))`)
 	for i, a := range addrs {
 		r, _ := connect(t, []string{a}, 2*time.Second)
 		_, err := r.Sync("/x")

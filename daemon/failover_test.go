@@ -34,12 +34,12 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 	addrs := e.Addrs()
 
 	setup := &rawSession{addrs: addrs, timeoutMs: 4000}
-	require.NoError(t, setup.connect())
+	require.NoError(t, setup.connect(), "setup session")
 	rec.established(0, setup)
 	for _, k := range keys {
 		_, err := rec.do(0, setup, checker.Request{Type: wire.OpCreate, Path: k, Data: []byte("init")},
 			&wire.CreateRequest{Path: k, Data: []byte("init"), ACL: tree.OpenACL})
-		require.NoError(t, err)
+		require.NoError(t, err, "setup: create %s", k)
 	}
 
 	const clients = 4
@@ -109,7 +109,7 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 	e.Kill(leader)
 	t.Logf("killed leader s%d", leader+1)
 	time.Sleep(1200 * time.Millisecond)
-	require.NoError(t, e.Restart(leader))
+	require.NoError(t, e.Restart(leader), "restarting the killed leader s%d", leader+1)
 	time.Sleep(400 * time.Millisecond)
 	pinned.waitWritingAgain(waitMax)
 	close(stop)
@@ -123,13 +123,13 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 	// Final reads of every key from a fresh session on each member, after a sync.
 	for i := range addrs {
 		s := &rawSession{addrs: addrs[i : i+1], timeoutMs: 4000}
-		require.NoError(t, s.connect())
+		require.NoError(t, s.connect(), "final session on member s%d", i+1)
 		rec.established(10+i, s)
 		for _, k := range keys {
 			_, err := rec.do(10+i, s, checker.Request{Type: wire.OpSync, Path: k}, &wire.SyncRequest{Path: k})
-			require.NoError(t, err)
+			require.NoError(t, err, "final sync of %s on member s%d", k, i+1)
 			rep, err := rec.do(10+i, s, checker.Request{Type: wire.OpGetData, Path: k}, &wire.GetDataRequest{Path: k})
-			require.NoError(t, err)
+			require.NoError(t, err, "final getData of %s on member s%d", k, i+1)
 			require.Equal(t, wire.ErrOK, rep.Header.Err)
 		}
 		s.close()
@@ -137,7 +137,7 @@ func TestLeaderKilledMidLoad(t *testing.T) {
 
 	for i := range addrs {
 		snaps, err := filepath.Glob(filepath.Join(e.Config(i).DataDir, "snapshot.*"))
-		require.NoError(t, err)
+		require.NoError(t, err, "listing member s%d's snapshots", i+1)
 		require.NotEmpty(t, snaps, "member %d saved no snapshot with snapCount=100", i+1)
 	}
 	// No acknowledged write lost: each acknowledged setData — the raw clients' and the pinned

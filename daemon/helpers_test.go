@@ -89,7 +89,7 @@ func waitServing(t *testing.T, e *Ensemble) {
 func connect(t *testing.T, addrs []string, timeout time.Duration) (*zk.Conn, <-chan zk.Event) {
 	t.Helper()
 	c, ev, err := zk.Connect(addrs, timeout, zk.WithLogger(quietZK{}))
-	require.NoError(t, err)
+	require.NoError(t, err, `zk.Connect(addrs, timeout, zk.WithLogger(quietZK{}))`)
 	t.Cleanup(c.Close)
 	deadline := time.After(waitMax)
 	for {

@@ -64,11 +64,11 @@ func TestEnsembleOfProcessesSurvivesKillNineOfTheLeader(t *testing.T) {
 	leader := waitLeader(t, clients)
 
 	c, ev, err := zk.Connect(clients, 6*time.Second, zk.WithLogger(quiet{}))
-	require.NoError(t, err)
+	require.NoError(t, err, `zk.Connect(clients, 6*time.Second, zk.WithLogger(quiet{}))`)
 	defer c.Close()
 	waitSession(t, ev)
 	_, err = c.Create("/crash", nil, 0, zk.WorldACL(zk.PermAll))
-	require.NoError(t, err)
+	require.NoError(t, err, `c.Create("/crash", nil, 0, zk.WorldACL(zk.PermAll))`)
 
 	var mu sync.Mutex
 	var acked []string
@@ -111,12 +111,12 @@ func TestEnsembleOfProcessesSurvivesKillNineOfTheLeader(t *testing.T) {
 
 	for i, addr := range clients {
 		m, ev, err := zk.Connect([]string{addr}, 6*time.Second, zk.WithLogger(quiet{}))
-		require.NoError(t, err)
+		require.NoError(t, err, `zk.Connect([]string{addr}, 6*time.Second, zk.WithLogger(quiet{}))`)
 		waitSession(t, ev)
 		_, err = m.Sync("/crash")
-		require.NoError(t, err)
+		require.NoError(t, err, `m.Sync("/crash")`)
 		kids, _, err := m.Children("/crash")
-		require.NoError(t, err)
+		require.NoError(t, err, `m.Children("/crash")`)
 		have := map[string]bool{}
 		for _, k := range kids {
 			have["/crash/"+k] = true

@@ -31,7 +31,7 @@ func buildZabd(t *testing.T) string {
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	require.NoError(t, err, `net.Listen("tcp", "127.0.0.1:0")`)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
@@ -56,9 +56,9 @@ func startZabd(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	logf, err := os.Create(filepath.Join(t.TempDir(), "zabd.log"))
-	require.NoError(t, err)
+	require.NoError(t, err, `os.Create(filepath.Join(t.TempDir(), "zabd.log"))`)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	require.NoError(t, cmd.Start())
+	require.NoError(t, cmd.Start(), "starting zabd")
 	p := &proc{cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); logf.Close(); close(p.done) }()
 	t.Cleanup(func() {
@@ -98,7 +98,7 @@ func (quiet) Printf(string, ...any) {}
 func dial(t *testing.T, addr string) *zk.Conn {
 	t.Helper()
 	c, ev, err := zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quiet{}))
-	require.NoError(t, err)
+	require.NoError(t, err, `zk.Connect([]string{addr}, 4*time.Second, zk.WithLogger(quiet{}))`)
 	deadline := time.After(waitMax)
 	for {
 		select {
@@ -129,12 +129,12 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 		// Everything acknowledged before this start must be here.
 		for _, path := range acked {
 			ok, _, err := c.Exists(path)
-			require.NoError(t, err)
+			require.NoError(t, err, `c.Exists(path)`)
 			require.True(t, ok, "round %d: acknowledged create %s lost after kill -9", round, path)
 		}
 		if round == 0 {
 			_, err := c.Create("/crash", nil, 0, zk.WorldACL(zk.PermAll))
-			require.NoError(t, err)
+			require.NoError(t, err, `c.Create("/crash", nil, 0, zk.WorldACL(zk.PermAll))`)
 		}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
@@ -154,7 +154,7 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 			}()
 		}
 		time.Sleep(300 * time.Millisecond)
-		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+		require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL), "SIGKILL to zabd")
 		<-p.done
 		wg.Wait()
 		c.Close()
@@ -165,7 +165,7 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	c := dial(t, addr)
 	defer c.Close()
 	kids, _, err := c.Children("/crash")
-	require.NoError(t, err)
+	require.NoError(t, err, `c.Children("/crash")`)
 	have := map[string]bool{}
 	for _, k := range kids {
 		have["/crash/"+k] = true
@@ -175,11 +175,11 @@ func TestKillNineLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	require.Greater(t, len(acked), 100, "the load made too little progress to mean anything")
 	snaps, err := filepath.Glob(filepath.Join(dir, "data", "snapshot.*"))
-	require.NoError(t, err)
+	require.NoError(t, err, `filepath.Glob(filepath.Join(dir, "data", "snapshot.*"))`)
 	require.NotEmpty(t, snaps, "snapCount=200 must have produced snapshots, so recovery used snapshot plus log")
 
 	// SIGTERM: a graceful stop exits 0.
-	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM), "SIGTERM to zabd")
 	select {
 	case <-p.done:
 		require.NoError(t, p.err, "zabd must exit 0 on SIGTERM")
