@@ -78,14 +78,18 @@ type dumpSession struct {
 }
 
 // dump prints the session tracker, the ephemerals of each session and the connections, in
-// the layout of ZooKeeper's DumpCommand (standalone or leader). Expiry times are estimates:
+// the layout of ZooKeeper's DumpCommand (a follower's or observer's tracker as a list of the
+// global sessions, a standalone server's or leader's as expiry sets). Expiry times are estimates:
 // the tracker's deadlines live in zab/node, so a session with a connection here expires a
 // timeout after that connection's last reply, one without a connection here a timeout from
 // now, rounded up to the next tick as ZooKeeper's ExpiryQueue does. Paths are in byte order
 // (ZooKeeper prints its HashSet's order); conformance compares them as sets.
 func (s *Server) dump() (string, bool) {
 	var sessions []dumpSession
+	learner := false
 	ok := s.query(func() {
+		mode := s.mode()
+		learner = mode == "follower" || mode == "observer"
 		t := s.node.Tree()
 		for _, id := range t.Sessions() {
 			timeoutMs, _ := t.SessionTimeoutMs(id)
@@ -122,17 +126,27 @@ func (s *Server) dump() (string, bool) {
 	}
 
 	var b strings.Builder
-	b.WriteString("SessionTracker dump:\nSession ")
-	sessionSets := map[int64][]string{}
-	for _, ss := range sessions {
-		active, ok := lastActive[ss.id]
-		if !ok {
-			active = now
+	b.WriteString("SessionTracker dump:\n")
+	if learner {
+		// A follower's or observer's LearnerSessionTracker lists the global sessions with
+		// their timeouts (local sessions are off); the leader keeps the expiry sets.
+		fmt.Fprintf(&b, "Global Sessions(%d):\n", len(sessions))
+		for _, ss := range sessions {
+			fmt.Fprintf(&b, "0x%x\t%dms\n", uint64(ss.id), ss.timeoutMs)
 		}
-		at := s.roundToTick(active.UnixMilli() + int64(ss.timeoutMs))
-		sessionSets[at] = append(sessionSets[at], fmt.Sprintf("0x%x", uint64(ss.id)))
+	} else {
+		b.WriteString("Session ")
+		sessionSets := map[int64][]string{}
+		for _, ss := range sessions {
+			active, ok := lastActive[ss.id]
+			if !ok {
+				active = now
+			}
+			at := s.roundToTick(active.UnixMilli() + int64(ss.timeoutMs))
+			sessionSets[at] = append(sessionSets[at], fmt.Sprintf("0x%x", uint64(ss.id)))
+		}
+		writeExpirySets(&b, sessionSets, len(sessions))
 	}
-	writeExpirySets(&b, sessionSets, len(sessions))
 
 	withEphemerals := 0
 	for _, ss := range sessions {

@@ -47,6 +47,7 @@ func TestFourLetterWords(t *testing.T) {
 	require.NoError(t, err)
 	addr := e.Addrs()[0]
 	leaderAddr := e.Addrs()[e.Leader()]
+	followerAddr := e.Addrs()[(e.Leader()+1)%3]
 
 	for _, tc := range []struct {
 		word, addr string
@@ -66,6 +67,10 @@ func TestFourLetterWords(t *testing.T) {
 		{"mntr", leaderAddr, `(?s)\nzk_server_state\tleader\n.*\nzk_learners\t2\nzk_synced_followers\t2\nzk_synced_non_voting_followers\t0\nzk_synced_observers\t0\nzk_pending_syncs\t0\n$`},
 		{"conf", addr, `(?s)clientPort=\d+\n.*tickTime=100\n.*serverId=1\n.*membership: \nserver\.1=127\.0\.0\.1:\d+:\d+:participant;127\.0\.0\.1:\d+\n`},
 		{"envi", addr, `(?s)^Environment:\nzookeeper\.version=3\.8\.0-zabkit.*\nhost\.name=`},
+		// A learner's tracker lists the global sessions (Apache 3.8.0's LearnerSessionTracker),
+		// the leader's keeps expiry sets.
+		{"dump", followerAddr, `(?s)^SessionTracker dump:\nGlobal Sessions\(1\):\n0x[0-9a-f]+\t\d+ms\nephemeral nodes dump:\n`},
+		{"dump", leaderAddr, `(?s)^SessionTracker dump:\nSession Sets \(\d+\)/\(1\):\n.*ephemeral nodes dump:\n`},
 	} {
 		out := send(t, tc.addr, []byte(tc.word+"\n"))
 		assert.Regexp(t, regexp.MustCompile(tc.match), out, "output of %s", tc.word)
