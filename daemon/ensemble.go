@@ -26,7 +26,10 @@ type Ensemble struct {
 // EnsembleOptions describe an in-process ensemble.
 type EnsembleOptions struct {
 	Dir     string // each member keeps its data in Dir/s<id>
-	Servers int    // voters
+	Servers int    // members, voters unless counted in Observers
+	// Observers makes the last Observers members observers (server.N=...:observer): they
+	// serve clients and follow the log but do not vote.
+	Observers int
 	Logger  *slog.Logger
 	// Tune, when set, adjusts each member's configuration before it starts.
 	Tune func(*config.Config)
@@ -40,6 +43,9 @@ func StartEnsemble(o EnsembleOptions) (*Ensemble, error) {
 	n, dir, log, tune := o.Servers, o.Dir, o.Logger, o.Tune
 	if n < 1 {
 		return nil, fmt.Errorf("daemon: an ensemble needs at least one server, not %d", n)
+	}
+	if o.Observers < 0 || o.Observers >= n {
+		return nil, fmt.Errorf("daemon: %d observers among %d servers leave no voter", o.Observers, n)
 	}
 	if log == nil {
 		log = slog.Default()
@@ -77,7 +83,7 @@ func StartEnsemble(o EnsembleOptions) (*Ensemble, error) {
 		}
 		servers = append(servers, config.Server{
 			ID: uint64(i), Host: "127.0.0.1", PeerPort: peerPort, ElectionPort: electionPort,
-			ClientAddr: cl.Addr().String(),
+			ClientAddr: cl.Addr().String(), Observer: i > n-o.Observers,
 		})
 	}
 	for i := 1; i <= n; i++ {
