@@ -30,7 +30,7 @@ type EnsembleOptions struct {
 	// Observers makes the last Observers members observers (server.N=...:observer): they
 	// serve clients and follow the log but do not vote.
 	Observers int
-	Logger  *slog.Logger
+	Logger    *slog.Logger
 	// Tune, when set, adjusts each member's configuration before it starts.
 	Tune func(*config.Config)
 	// Committed, when set, sees every txn each member applies (0-based member index), on
