@@ -144,6 +144,41 @@ func TestEnsembleDifferential(t *testing.T) {
 			}
 		})
 	}
+	t.Run("four-letter words of the leader and a follower", func(t *testing.T) {
+		prefix := nextPrefix()
+		for _, target := range []Target{a, b} {
+			// One session on a follower holding an ephemeral, so the trackers have something
+			// to list.
+			c, hs := Dial(target.Members[1], wire.ConnectRequest{TimeoutMs: 30000, Passwd: make([]byte, 16), HasReadOnly: true})
+			require.Equal(t, Replied, hs.Outcome, "%s: a session on a follower", target.Name)
+			t.Cleanup(c.Close)
+			for i, req := range []*wire.CreateRequest{{Path: prefix, ACL: ACLs["open"]}, {Path: prefix + "/e", ACL: ACLs["open"], Flags: wire.ModeEphemeral}} {
+				ex := c.Call(int32(i+1), wire.OpCreate, wire.AppendRequest(nil, wire.RequestHeader{Xid: int32(i + 1), Type: wire.OpCreate}, req))
+				require.Equal(t, wire.ErrOK, ex.Reply.Header.Err, "%s: create %s (%v)", target.Name, req.Path, ex.Outcome)
+			}
+		}
+		for _, role := range []struct {
+			name   string
+			member int
+		}{{"leader", 0}, {"follower", 1}} {
+			for _, cmd := range []string{"srvr", "stat", "dump", "cons", "wchs", "conf"} {
+				outA, err := FourLetterWord(a.Members[role.member], cmd, 5*time.Second)
+				require.NoError(t, err)
+				outB, err := FourLetterWord(b.Members[role.member], cmd, 5*time.Second)
+				require.NoError(t, err)
+				ra, rb := ParseFourLetter(cmd, outA), ParseFourLetter(cmd, outB)
+				if role.name == "leader" && (cmd == "srvr" || cmd == "stat") {
+					// Known difference (README.md): Apache's leader adds the proposal sizes.
+					const proposals = "Proposal sizes last/min/max"
+					assert.Contains(t, ra.Fields, proposals, "%s's leader %s:\n%s", a.Name, cmd, outA)
+					delete(ra.Fields, proposals)
+				}
+				diffs := ra.Diff(rb, a.Name, b.Name)
+				assert.Empty(t, diffs, "%s of the %s differs (reproduce: go test ./conformance -run 'TestEnsembleDifferential/four' -v):\n%s\n--- %s:\n%s\n--- %s:\n%s",
+					cmd, role.name, strings.Join(diffs, "\n"), a.Name, outA, b.Name, outB)
+			}
+		}
+	})
 	// Last: it kills both leaders.
 	t.Run("generated, then the leader killed", func(t *testing.T) {
 		seed := int(time.Now().UnixNano() % 1_000_000)
