@@ -35,6 +35,11 @@ func TestWithoutLeavesOutNamedSteps(t *testing.T) {
 			[]Step{{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData}, {Op: wire.OpDelete}}},
 				{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData}, {Op: wire.OpGetChildren}}}},
 			[]Step{{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData}, {Op: wire.OpGetChildren}}}}},
+		{"the configuration node, as a step or a sub-op", "config-node",
+			[]Step{{Kind: StepRequest, Op: wire.OpGetData, Path: "/zookeeper/config"},
+				{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData, Path: "/zookeeper/config"}}},
+				{Kind: StepRequest, Op: wire.OpGetData, Path: "/zookeeper"}},
+			[]Step{{Kind: StepRequest, Op: wire.OpGetData, Path: "/zookeeper"}}},
 		{"raw frames by op code", "raw-13",
 			[]Step{{Kind: StepRaw, Op: wire.OpCheck}, {Kind: StepRaw, Op: 200}}, []Step{{Kind: StepRaw, Op: 200}}},
 	}
