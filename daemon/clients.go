@@ -165,7 +165,8 @@ func (c *clientConn) readLoop() {
 	for {
 		if !c.waitForRoom() {
 			// The socket was closed under us (the node closed it, or a write failed) or the
-			// server stops.
+			// server stops: close it (the writer waits for that), tell the node.
+			c.abort()
 			if c.told.Load() {
 				s.input(node.ClientClosed{Conn: c.id})
 			}
@@ -251,7 +252,8 @@ func (c *clientConn) noteRequest(frame []byte) {
 }
 
 // waitForRoom blocks the reader while the connection, or the server as a whole, has too many
-// requests read and not answered; false once the connection is closed or the server stops.
+// requests read and not answered, or the server is stopping gracefully (Close); false once
+// the connection is closed or the server stops.
 // Replies (noteReply), closes (abort, forget) and Close wake it.
 func (c *clientConn) waitForRoom() bool {
 	s := c.s
@@ -269,7 +271,10 @@ func (c *clientConn) waitForRoom() bool {
 		c.mu.Lock()
 		mine := len(c.inflight)
 		c.mu.Unlock()
-		if mine < connRequestsInFlightMax && s.requestsInFlight.Load() < serverRequestsInFlightMax {
+		// A graceful stop reads nothing more: the requests already read are answered, and a
+		// client that keeps sending cannot keep the drain from finishing (or have requests
+		// applied and left unanswered when the drain's time runs out).
+		if mine < connRequestsInFlightMax && s.requestsInFlight.Load() < serverRequestsInFlightMax && !s.closeStart.Load() {
 			return true
 		}
 		if !waited {
