@@ -160,6 +160,7 @@ func TestServerReplayCommandRebuildsTheRun(t *testing.T) {
 		{"pause", 6, 900 * time.Millisecond, false},
 		{"lockexpiry", 3, 0, false},
 		{"storm", 2, 800 * time.Millisecond, false},
+		{"snapsync", 4, zk.DefaultFaultPhase, false},
 	} {
 		o, err := zk.Build(tc.kind, tc.seed, tc.fault)
 		require.NoError(t, err)

@@ -2,6 +2,7 @@ package zk
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/zabkit/zabkit/netsim"
 	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/vdisk"
+	"github.com/zabkit/zabkit/zab"
 	"github.com/zabkit/zabkit/zab/node"
 )
 
@@ -74,6 +76,9 @@ type Options struct {
 	// active site firing 1/4 of the times it is asked. The sites are legal, so runs with it
 	// must pass every check; the active ones are recorded as the setting "buggify".
 	Buggify bool
+	// ForceSites are BUGGIFY sites (of node.BuggifySites) that fire every time they are
+	// asked, in every server: legal rare paths a scenario needs every time.
+	ForceSites []string
 
 	// bug breaks the host on purpose, so tests can show the checks bite.
 	bug hostBug
@@ -263,12 +268,35 @@ func Storm(seed uint64, duration time.Duration) Options {
 	return o
 }
 
+// SnapSync is a paused configuration of five voters whose leaders, once they wake and
+// rejoin, are brought up to date with SNAP (the BUGGIFY site zab.sync-snap forced on: legal,
+// it is what a learner too far behind gets), on disks of 1 to 40 ms, with ten clients that
+// mostly read with watches. A server rejoining a leader of an epoch new to it writes that
+// epoch to disk before it acknowledges it; a client of an old session whose handshake it
+// forwards meanwhile is answered by the leader before the SNAP. It is the fault plan that
+// lets ServeBeforeSynced show: such a server serving during the sync re-arms the client's
+// watches on its old tree, then the snapshot replaces the tree and their events are lost.
+func SnapSync(seed uint64, duration time.Duration) Options {
+	o := Paused(seed, duration)
+	o.Kind = "snapsync"
+	o.Voters, o.Observers, o.Drift = 5, 0, nil
+	o.DiskLatencyMin, o.DiskLatencyMax = time.Millisecond, 40*time.Millisecond
+	// Every sync is a SNAP written to those disks: initLimit must cover it, as an operator
+	// sizes it for the snapshot transfer (with 5 to 12 ticks some seeds never establish).
+	o.InitLimitTicks = 20
+	o.Clients = clientsMax
+	o.Workload.WatchPercent = 90
+	o.Pauses.LeaderPercent = 100
+	o.ForceSites = []string{zab.BuggifySyncSnap}
+	return o
+}
+
 // Kinds are the configuration builders a replay command can name (Options.Kind).
-var Kinds = []string{"quiet", "swarm", "harsh", "pause", "lockexpiry", "storm"}
+var Kinds = []string{"quiet", "swarm", "harsh", "pause", "lockexpiry", "storm", "snapsync"}
 
 // Build is the configuration of a kind: Quiet(seed), Swarm(seed, faultPhase), Harsh(seed)
 // (its own six-second fault phase), Paused(seed, faultPhase), LockExpiry(seed) (Harsh's
-// phase) or Storm(seed, faultPhase). Result.ReplayCommand names the kind and the fault
+// phase), Storm(seed, faultPhase) or SnapSync(seed, faultPhase). Result.ReplayCommand names the kind and the fault
 // phase, and scenarios' TestServers builds the run again with Build.
 func Build(kind string, seed uint64, faultPhase time.Duration) (Options, error) {
 	switch kind {
@@ -284,6 +312,8 @@ func Build(kind string, seed uint64, faultPhase time.Duration) (Options, error) 
 		return LockExpiry(seed), nil
 	case "storm":
 		return Storm(seed, faultPhase), nil
+	case "snapsync":
+		return SnapSync(seed, faultPhase), nil
 	}
 	return Options{}, fmt.Errorf("zk: no configuration kind %q (want one of %s)", kind, strings.Join(Kinds, ", "))
 }
@@ -327,6 +357,11 @@ func (o *Options) validate() error {
 	if err := o.Pauses.validate(); err != nil {
 		return err
 	}
+	for _, site := range o.ForceSites {
+		if !slices.Contains(node.BuggifySites(), site) {
+			return fmt.Errorf("zk: forced BUGGIFY site %q is not one of %v", site, node.BuggifySites())
+		}
+	}
 	return o.Link.Validate()
 }
 
@@ -343,6 +378,9 @@ func (o *Options) record(w *sim.World) {
 	w.Set("faultUntil", o.FaultUntil)
 	if o.Pauses.Interval > 0 {
 		w.Set("pauses", o.Pauses.String())
+	}
+	if len(o.ForceSites) > 0 {
+		w.Set("buggify.forced", strings.Join(o.ForceSites, ","))
 	}
 	w.Set("livenessBound", fmt.Sprintf("%d ticks", o.LivenessBoundTicks))
 	if o.Bugs.Any() {

@@ -124,7 +124,7 @@ const DefaultFaultPhase = 3 * time.Second
 func (r Result) ReplayCommand() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "go test ./scenarios -run 'TestServers$' -seed=%d -kind=%s", r.Seed, r.Kind)
-	if (r.Kind == "swarm" || r.Kind == "pause" || r.Kind == "storm") && r.FaultPhase != DefaultFaultPhase {
+	if (r.Kind == "swarm" || r.Kind == "pause" || r.Kind == "storm" || r.Kind == "snapsync") && r.FaultPhase != DefaultFaultPhase {
 		fmt.Fprintf(&b, " -fault=%v", r.FaultPhase)
 	}
 	if r.Buggified {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/zabkit/zabkit/checker"
@@ -180,6 +181,9 @@ func (s *server) config() node.Config {
 	}
 	if s.c.buggify != nil { // a nil *sim.Buggify would never fire, but would make Buggified true
 		cfg.Buggify = s.c.buggify
+	}
+	if len(o.ForceSites) > 0 {
+		cfg.Buggify = forcedSites{sites: o.ForceSites, next: cfg.Buggify}
 	}
 	cfg.Voters, cfg.Observers = hostio.Ensemble(o.Voters, o.Observers)
 	return cfg
@@ -518,4 +522,18 @@ func (l *life) sendConn(sc *serverConn, conn uint64, kind connKind, frame []byte
 	sc.outSeq++
 	m := connMsg{conn: conn, seq: sc.outSeq, sentAt: l.s.c.world.Now(), kind: kind, frame: frame}
 	l.s.host.Send(sc.client, m, len(frame)+connMsgHeaderBytes)
+}
+
+// forcedSites is Options.ForceSites: its sites fire every time, the others are asked of
+// next (the world's BUGGIFY hook, or none).
+type forcedSites struct {
+	sites []string
+	next  zab.Buggify
+}
+
+func (f forcedSites) Fire(site string) bool {
+	if slices.Contains(f.sites, site) {
+		return true
+	}
+	return f.next != nil && f.next.Fire(site)
 }

@@ -141,11 +141,13 @@ func TestSameSeedSameTrace(t *testing.T) {
 
 func TestOptionsAreValidated(t *testing.T) {
 	for name, mut := range map[string]func(*Options){
-		"no voters":      func(o *Options) { o.Voters = 0 },
-		"11 clients":     func(o *Options) { o.Clients = 11 },
-		"no workload":    func(o *Options) { o.Workload = Workload{} },
-		"negative disk":  func(o *Options) { o.DiskLatencyMax = -1 },
-		"zero snapCount": func(o *Options) { o.SnapCount = 0 },
+		"no voters":                   func(o *Options) { o.Voters = 0 },
+		"11 clients":                  func(o *Options) { o.Clients = 11 },
+		"no workload":                 func(o *Options) { o.Workload = Workload{} },
+		"negative disk":               func(o *Options) { o.DiskLatencyMax = -1 },
+		"zero snapCount":              func(o *Options) { o.SnapCount = 0 },
+		"unknown forced BUGGIFY site": func(o *Options) { o.ForceSites = []string{"zab.no-such-site"} },
+		"pauses of zero length":       func(o *Options) { o.Pauses = Pauses{Interval: time.Second} },
 	} {
 		o := Quiet(1)
 		mut(&o)
