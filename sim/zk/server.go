@@ -61,6 +61,9 @@ type life struct {
 // paused process sends it when it wakes.
 func (l *life) sendDurable(m node.Message) {
 	if l.paused {
+		if len(l.held)+len(l.heldSends) >= heldInputsMax {
+			panic(fmt.Sprintf("zk: %s held %d sends during a pause", l.s.name, len(l.heldSends)))
+		}
 		l.heldSends = append(l.heldSends, m)
 		return
 	}
