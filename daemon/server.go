@@ -36,6 +36,9 @@ type Options struct {
 	// applies, for traces and checkers (the integration tests record the committed order
 	// with it). It must not block.
 	Committed func(node.Committed)
+
+	// purgeEvery, when set, replaces the autopurge period purgeIntervalHours gives (tests).
+	purgeEvery time.Duration
 }
 
 const (
@@ -70,6 +73,8 @@ type Server struct {
 	pending  []pendingPersist
 	lastRole zab.StateChanged
 	onCommit func(node.Committed)
+
+	purgeEvery time.Duration // 0: no autopurge
 
 	// Client connections, shared with the accept loop and the 4lw code.
 	connMu     sync.Mutex
@@ -117,6 +122,12 @@ func Start(opts Options) (*Server, error) {
 		conns:    map[node.ConnID]*clientConn{},
 		perIP:    map[string]int{},
 		onCommit: opts.Committed,
+	}
+	if cfg.PurgeIntervalHours > 0 {
+		s.purgeEvery = max(time.Duration(cfg.PurgeIntervalHours)*time.Hour, purgeCheckMinimumDur)
+		if opts.purgeEvery > 0 {
+			s.purgeEvery = opts.purgeEvery
+		}
 	}
 	s.flowCond = sync.NewCond(&s.flowMu)
 	cleanup := func() {
@@ -490,11 +501,11 @@ func (s *Server) durable(id uint64) {
 // once adopted, or a SNAP), whatever purgeInterval says: storage's retention bounds the disk.
 func (s *Server) purgeLoop() {
 	defer s.wg.Done()
-	if s.cfg.PurgeIntervalHours <= 0 {
+	if s.purgeEvery <= 0 {
 		<-s.stop
 		return
 	}
-	t := time.NewTicker(max(time.Duration(s.cfg.PurgeIntervalHours)*time.Hour, purgeCheckMinimumDur))
+	t := time.NewTicker(s.purgeEvery)
 	defer t.Stop()
 	for {
 		select {
