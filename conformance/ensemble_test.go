@@ -105,9 +105,10 @@ func TestEnsembleDifferential(t *testing.T) {
 				}
 			}
 		})
+		// Which slots a few short sequences use is chance; that both the leader and a
+		// follower answer compared requests is certain in "a mutated follower is caught".
 		if checks > 0 {
-			assert.Positive(t, onLeader, "no request of a session on the leader was answered in %d sequences", checks)
-			assert.Positive(t, onFollower, "no request of a session on a follower was answered in %d sequences", checks)
+			assert.Positive(t, onLeader+onFollower, "no request was answered in %d sequences", checks)
 		}
 		t.Logf("answered requests compared: %d through the leader, %d through followers", onLeader, onFollower)
 	})
@@ -123,8 +124,14 @@ func TestEnsembleDifferential(t *testing.T) {
 			{Session: 0, Kind: StepRequest, Op: wire.OpCreate, Path: "~/a", ACL: "open"},
 			{Session: 1, Kind: StepRequest, Op: wire.OpCreate, Path: "~/a", ACL: "open"},
 		}
-		d := Differential(a, mutated, nextPrefix(), steps).Divergence
+		r := Differential(a, mutated, nextPrefix(), steps)
+		d := r.Divergence
 		require.NotNil(t, d, "NodeExists turned into NoNode on the followers must diverge")
+		for _, o := range r.A.Observations {
+			if o.Op == wire.OpCreate && o.Step >= 0 {
+				require.Equal(t, Replied, o.Exchange.Outcome, "%s: the create of session %d (slot 0 on the leader, 1 on a follower)", a.Name, o.Session)
+			}
+		}
 		assert.Equal(t, 3, d.Step, "at the follower session's create:\n%s", d.Report)
 		assert.Nil(t, Differential(a, b, nextPrefix(), steps).Divergence, "without the proxies the steps agree")
 	})
@@ -172,6 +179,11 @@ func TestEnsembleDifferential(t *testing.T) {
 					const proposals = "Proposal sizes last/min/max"
 					assert.Contains(t, ra.Fields, proposals, "%s's leader %s:\n%s", a.Name, cmd, outA)
 					delete(ra.Fields, proposals)
+				}
+				if cmd == "conf" {
+					// Which server id leads is the election's choice, different in each ensemble.
+					delete(ra.Fields, "serverId")
+					delete(rb.Fields, "serverId")
 				}
 				diffs := ra.Diff(rb, a.Name, b.Name)
 				assert.Empty(t, diffs, "%s of the %s differs (reproduce: go test ./conformance -run 'TestEnsembleDifferential/four' -v):\n%s\n--- %s:\n%s\n--- %s:\n%s",
