@@ -12,6 +12,7 @@ import (
 // handshake (no requests, no pings) has its connection closed once its session timeout has
 // passed — not before it — while a client that pings keeps its connection.
 func TestIdleConnectionClosesAfterTheSessionTimeout(t *testing.T) {
+	t.Parallel() // mostly waits on timers: overlaps with the other waiting tests
 	e := startEnsemble(t, 1)
 	addr := e.Servers[0].ClientAddr().String()
 	const timeout = 1000 * time.Millisecond

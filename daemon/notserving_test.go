@@ -50,6 +50,7 @@ func handshakeRefused(t *testing.T, addr string) bool {
 // closed unanswered ("ZooKeeperServer not running"), isro answers "null" and srvr says it is
 // not serving. Once the quorum is back it serves again and isro answers "rw".
 func TestMemberWithoutQuorumStopsServing(t *testing.T) {
+	t.Parallel() // mostly waits on timers: overlaps with the other waiting tests
 	e := startEnsemble(t, 3)
 	lone := (e.Leader() + 1) % 3 // a follower
 	addr := e.Addrs()[lone]

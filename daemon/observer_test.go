@@ -14,6 +14,7 @@ import (
 // but does not count toward the quorum: with two voters and one observer, losing a voter
 // stops the service (with the observer voting, two of three would still be a quorum).
 func TestObserverServesButDoesNotVote(t *testing.T) {
+	t.Parallel() // mostly waits on timers: overlaps with the other waiting tests
 	e := startEnsembleWith(t, EnsembleOptions{Servers: 3, Observers: 1})
 	const observer = 2
 	require.Equal(t, "observer", e.Servers[observer].Status().Mode, "member s3 is the observer")

@@ -19,6 +19,7 @@ import (
 // with go-zookeeper's CreateTTL, deleted by the leader once expired), and getEphemerals
 // (which go-zookeeper does not offer; a raw session asks).
 func TestSetACLTTLAndGetEphemerals(t *testing.T) {
+	t.Parallel() // mostly waits on timers: overlaps with the other waiting tests
 	e := startEnsemble(t, 3, func(c *config.Config) {
 		c.ExtendedTypesEnabled = true
 		c.ContainerCheckIntervalMillis = 100 // the leader reaps expired TTL nodes every tick

@@ -18,6 +18,7 @@ import (
 // run keeps ten snapshots; restarted with snapRetainCount=3 and no writes, the purge loop
 // alone brings them down to three.
 func TestAutopurgeRemovesOldSnapshots(t *testing.T) {
+	t.Parallel() // mostly waits on timers: overlaps with the other waiting tests
 	dir := t.TempDir()
 	cfg := config.Default()
 	fastTicks(&cfg)
