@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -12,17 +11,12 @@ import (
 // (FourLetterCommands): dump, dirs, crst, srst and gtmk. Their formats are Apache ZooKeeper
 // 3.8.0's, checked against it by conformance's TestFourLetterWordsAgree.
 
-// defaultTraceMask is ZooKeeper's ZooTrace text trace mask at start: client requests (2),
-// server packets (16), sessions (32) and warnings (256).
-const defaultTraceMask = 306
-
-// traceMask is what gtmk prints. zabd writes no ZooTrace trace, so the mask selects nothing;
-// it is process-wide because ZooTrace's is a static of the JVM. stmk is not answered: the
-// eight mask bytes that follow the word are already in the connection's read buffer, which
-// the 4lw handler does not see (conformance/README.md).
-var traceMask atomic.Int64
-
-func init() { traceMask.Store(defaultTraceMask) }
+// traceMask is what gtmk prints: ZooKeeper's default ZooTrace text trace mask, client
+// requests (2), server packets (16), sessions (32) and warnings (256). zabd writes no ZooTrace
+// trace, so nothing sets it: stmk is not answered, because the eight mask bytes that follow
+// the word are already in the connection's read buffer, which the 4lw handler does not see
+// (conformance/README.md).
+const traceMask = 306
 
 // sessionlessConnTimeoutMs is how long ZooKeeper's NIO factory lets a connection without a
 // session live (zookeeper.nio.sessionlessCnxnTimeout, 10 s): dump lists it so.
@@ -33,7 +27,7 @@ const sessionlessConnTimeoutMs = 10000
 const javaDateLayout = "Mon Jan 02 15:04:05 MST 2006"
 
 // gtmk prints the trace mask with no line end, as GetTraceMaskCommand does.
-func gtmk() string { return fmt.Sprint(traceMask.Load()) }
+func gtmk() string { return fmt.Sprint(traceMask) }
 
 // resetConnStats is crst: every connection's counters and latencies start again, and cons
 // prints them as a fresh connection's (ServerCnxn.resetStats: lop NA, no lcxid, lzxid -1,
