@@ -4,6 +4,13 @@
 // transport, the group-commit log writer and the snapshot writer run around it. Nothing
 // here decides anything about the protocol: every decision is the node's, tested in
 // simulation; this package only carries out its outputs (zab/node/doc.go lists them).
+//
+// Flow control is the host's part, as in ZooKeeper: a connection's reader stops reading its
+// socket while that connection has connRequestsInFlightMax requests unanswered, or the server
+// serverRequestsInFlightMax, and during a graceful stop (clients.go waitForRoom); TCP then
+// pushes back on the client, whose connection stays open. The node's own per-connection
+// bound (RequestsPerConnectionMax) sits above it, and a leader whose proposal window is full
+// makes forwarded requests wait (zab/node lead), so a deep pipeline is slowed, not closed.
 package daemon
 
 import (
