@@ -254,6 +254,11 @@ func (c *clientConn) noteRequest(frame []byte) {
 // waitForRoom blocks the reader while the connection, or the server as a whole, has too many
 // requests read and not answered, or the server is stopping gracefully (Close); false once
 // the connection is closed or the server stops.
+//
+// A request that gets no reply (a check outside multi that passes: Apache ZooKeeper 3.8.0
+// answers nothing) counts until a later reply on the connection answers past it. A client
+// that pipelines connRequestsInFlightMax such checks and nothing else is not read again
+// until its session expires; it would wait forever for those replies from ZooKeeper too.
 // Replies (noteReply), closes (abort, forget) and Close wake it.
 func (c *clientConn) waitForRoom() bool {
 	s := c.s
