@@ -17,6 +17,7 @@ import (
 // prints its connect string, serves writes that every member reads, keeps its data in -dir
 // (zoo.cfg-like member directories), and stops with exit 0 on SIGTERM.
 func TestDevRunsAThreeServerEnsemble(t *testing.T) {
+	t.Parallel() // its own ports and directories
 	bin := buildZabd(t)
 	dir := t.TempDir()
 	cmd := exec.Command(bin, "dev", "-n", "3", "-dir", dir, "-log-level", "warn")

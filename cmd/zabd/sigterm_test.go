@@ -20,6 +20,7 @@ import (
 // server is sent SIGTERM while they stream in; after a restart, the creates that exist are
 // exactly the ones answered: none acknowledged and lost, none applied and left unanswered.
 func TestSIGTERMAnswersWhatItApplied(t *testing.T) {
+	t.Parallel() // its own ports and directories
 	bin := buildZabd(t)
 	dir := t.TempDir()
 	port := freePort(t)
