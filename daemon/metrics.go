@@ -86,6 +86,19 @@ func newMetrics(s *Server) *metrics {
 	counter := func(name, help string, v *atomic.Uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
 	}
+	// Flow control: requests read and not answered (the readers pause at
+	// serverRequestsInFlightMax), and forwarded requests waiting for the leader's window.
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zabkit_client_requests_in_flight",
+		Help: "Client requests read and not yet answered, over all connections."},
+		func() float64 { return float64(s.requestsInFlight.Load()) })
+	waiting := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "zabkit_forwards_waiting",
+		Help: "Requests waiting at the leader for its proposal window (0 unless leading)."},
+		func() float64 {
+			var n int
+			s.query(func() { n = s.node.Stats().ForwardsWaiting })
+			return float64(n)
+		})
+	m.reg.MustRegister(inFlight, waiting)
 	m.reg.MustRegister(m.committed, m.badFrames, m.connRejected, m.readsThrottled, m.fourLetter, m.fsyncs, m.leader, m.elections, m.requestLatency,
 		counter("packets_received", "Client frames received (ZooKeeper's name).", &m.packetsReceived),
 		counter("packets_sent", "Client frames sent (ZooKeeper's name).", &m.packetsSent),

@@ -46,3 +46,13 @@ func TestFsyncMetricIsACounter(t *testing.T) {
 	}
 	require.Greater(t, value(), before, "five acknowledged creates were fsynced")
 }
+
+// TestFlowControlGauges: the read bound's and the leader queue's gauges are exported.
+func TestFlowControlGauges(t *testing.T) {
+	e := startEnsemble(t, 1, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:0" })
+	text := scrape(t, e.Servers[0])
+	for _, line := range []string{"# TYPE zabkit_client_requests_in_flight gauge\nzabkit_client_requests_in_flight 0\n",
+		"# TYPE zabkit_forwards_waiting gauge\nzabkit_forwards_waiting 0\n"} {
+		require.Contains(t, text, line, "an idle server's flow-control gauge")
+	}
+}

@@ -141,6 +141,9 @@ func TestDeepPipelineIsThrottledNotClosed(t *testing.T) {
 				throttled += counterValue(s.metrics.readsThrottled)
 			}
 			require.Positive(t, throttled, "the pipeline must have been throttled, or this test tests nothing")
+			for i, s := range e.Servers {
+				require.Zero(t, s.requestsInFlight.Load(), "member %d: every request was answered, so none may count as in flight", i+1)
+			}
 		})
 	}
 }
