@@ -28,9 +28,16 @@ import (
 //     when the history says the session was still connected and drained at the end
 //     (ConnectedSession), every trigger up to its server's applied zxid must have been told.
 //
+// A watch is judged from the state it was set on, the zxid of the reply that set it, not
+// from what the session saw before: watch events do not advance a client's last zxid (the
+// Java client's ClientCnxn.readResponse returns for NOTIFICATION_XID before it updates
+// lastZxid), so a session told of a txn may reconnect to a server that has not applied it
+// yet, set a watch there, and be told of the same txn again when that server applies it.
+// The walk keeps the triggers it expanded as the state of the server the session talks
+// to, and a reply below an event's trigger moves it back (rewind).
+//
 // Known limits: the ACL filter of ZOOKEEPER-4799 is not modelled (workloads checked here
-// must let every session READ what it watches), nor a watch set on a lagging server
-// (after a reconnect) at a zxid below a trigger the session was already told about. A
+// must let every session READ what it watches). A
 // persistent watch that removeWatches cut down to one table is re-armed by a reconnect as
 // it stands, which is what a client does only if it, too, kept just that half (client
 // libraries differ; sim/zk's workload never removes a type from a persistently watched path).
@@ -284,6 +291,23 @@ func lostBefore(lost []*Op, t int64) int {
 
 func isSetWatches(t wire.OpCode) bool { return t == wire.OpSetWatches || t == wire.OpSetWatches2 }
 
+// rewind moves the horizon back to the first trigger past zxid z. Only an event can have
+// carried the horizon past a reply's zxid (lookAhead), since a session's reply zxids never
+// go back: a later reply below that trigger comes from a server that has not applied it
+// (a reconnect to a lagging server, which the client may make because events leave its
+// last zxid alone). That server fires the watches registered on it as it applies those
+// triggers, so they are expanded again against the watches the session holds there: a
+// standard watch left in the table did not match them before (it would have been
+// consumed) and does not now; a watch set at z does, once, as the first triggering txn
+// after its registration; a persistent watch, re-registered at the reconnect, is told
+// again. A double fire with no registration in between still matches nothing.
+func (w *sessionWatches) rewind(z int64) {
+	trs := w.rp.triggers
+	for w.horizon > 0 && trs[w.horizon-1].zxid > z {
+		w.horizon--
+	}
+}
+
 // expand turns the triggers up to zxid `through` into expected events for the armed
 // watches.
 func (w *sessionWatches) expand(through int64) {
@@ -388,6 +412,15 @@ func (w *sessionWatches) event(e *WatchEvent) {
 // reply takes a reply: every trigger at or below its zxid must have been told already;
 // then the watch the request set (if any) is armed at that zxid.
 func (w *sessionWatches) reply(o *Op) {
+	if len(w.standard) == 0 && len(w.persistent) == 0 {
+		// A client holding no watch reconnects without setWatches (the Java client's
+		// primeConnection sends one only for watches it holds), so a reply below an
+		// event's trigger may come from a new connection to a lagging server. One holding
+		// watches re-arms them first, and that reply rewinds (reconnect): without it, the
+		// reply is on the connection that sent the event, and a server past the trigger
+		// cannot answer below it.
+		w.rewind(o.Zxid)
+	}
 	w.expand(o.Zxid)
 	w.requireDelivered(o)
 	w.lastZxid = max(w.lastZxid, o.Zxid)
@@ -467,9 +500,13 @@ func (w *sessionWatches) reconnect(o *Op, replays []*WatchEvent) {
 	for i := range w.persistent {
 		w.persistent[i].since = at // re-registered without replay
 	}
+	// The triggers up to at were missed while disconnected, or are replaced by the
+	// replays; the ones past it the new server fires as it applies them, even those an
+	// event from the old server already told (rewind).
+	w.rewind(at)
 	trs := w.rp.triggers
 	for w.horizon < len(trs) && trs[w.horizon].zxid <= at {
-		w.horizon++ // missed while disconnected, or replaced by the replays
+		w.horizon++
 	}
 	w.lastZxid = max(w.lastZxid, at)
 	for _, e := range replays {
