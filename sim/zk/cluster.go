@@ -25,6 +25,7 @@ type Cluster struct {
 	stats     Stats
 	failure   *Failure
 	events    int64 // world events run so far
+	ending    bool  // the quiet end: the clients make no new requests
 
 	// simHash is the trace hash when the simulation ended, before the checks (whose report,
 	// with its temporary file names, goes into the trace on failure).
@@ -80,14 +81,7 @@ func (c *Cluster) World() *sim.World { return c.world }
 func (c *Cluster) Options() Options { return c.opts }
 
 // Node returns the running node of the named server (nil while it is down).
-func (c *Cluster) Node(name string) *node.Node {
-	for _, s := range c.servers {
-		if s.name == name {
-			return s.node()
-		}
-	}
-	panic(fmt.Sprintf("zk: no server %q", name))
-}
+func (c *Cluster) Node(name string) *node.Node { return c.server(name).node() }
 
 // observe feeds one protocol event to the ZAB checker; a violation fails the run at once.
 func (c *Cluster) observe(e checker.ZabEvent) {
@@ -166,10 +160,12 @@ func (c *Cluster) Run() (r Result) {
 	}
 	// Quiet end: no new tasks; let the pending ones finish and the last commits reach
 	// every server, so the committed order is complete.
+	c.ending = true
 	for _, cl := range c.clients {
 		cl.work.stopped = true
 	}
 	c.runUntil(c.world.Now()+bound, c.idle)
+	connected := c.sampleConnected()
 	c.runUntil(c.world.Now()+c.ticks(2*o.SyncLimitTicks), func() bool { return false })
 	if c.failure != nil {
 		return r
@@ -184,6 +180,8 @@ func (c *Cluster) Run() (r Result) {
 		c.fail(FailSafety, "%v", err)
 		return r
 	}
+	h.Connected = stillConnected(connected)
+	h.Replicas = c.replicas()
 	checkStart := time.Now()
 	rep := checker.Check(h, checker.Config{Tree: treeConfig, VisualizationDir: o.OutDir})
 	r.CheckTime = time.Since(checkStart)

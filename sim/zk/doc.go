@@ -21,13 +21,18 @@
 // one-way cuts, isolation; netsim loss and duplication; torn disks; process pauses,
 // pause.go), liveness (everything
 // healed: every request must complete within LivenessBoundTicks and every client must be
-// served again), and a quiet end. Then the checks: the ZAB invariants (fed as the run
-// goes), replica agreement on txn bytes and tree digest at every zxid, and every
+// served again), and a quiet end. At the quiet end (ends.go) the run samples every client
+// connected and drained, at its server's LastApplied (paused servers left out), keeps those
+// still on the same connection after a wait longer than any message takes
+// (History.Connected: an event owed then is lost, not late), and records every running
+// server's final ephemerals (History.Replicas). Then the checks: the ZAB invariants (fed as
+// the run goes), replica agreement on txn bytes and tree digest at every zxid
+// (checker.ReplicaDigests), and every
 // client-level check of checker.Check (linearizable writes and sync+reads with porcupine,
 // reads at their zxid, session order, watches, ephemerals, recipes). A failure carries the
 // seed, the replay command, the trace file and porcupine's visualization.
 //
 // Configurations come from builders named by Options.Kind (Build: quiet, swarm, harsh,
-// pause, lockexpiry, storm); the replay command (Result.ReplayCommand) is scenarios'
+// pause, lockexpiry, storm, snapsync); the replay command (Result.ReplayCommand) is scenarios'
 // TestServers with -seed, -kind, -fault and -buggify, which rebuild the same Options.
 package zk

@@ -110,6 +110,10 @@ const (
 	bugCutNotification
 	bugCutConnectResponse
 	bugOtherSessionOnResume
+	// bugDropEventsAtEnd loses the watch notifications a server sends once the clients
+	// stopped making requests (the quiet end): no later reply can reveal them, so only the
+	// end-of-run record of the sessions still connected (History.Connected) catches it.
+	bugDropEventsAtEnd
 )
 
 func (b hostBug) String() string {
@@ -132,6 +136,8 @@ func (b hostBug) String() string {
 		return "host:cutConnectResponse"
 	case bugOtherSessionOnResume:
 		return "host:otherSessionOnResume"
+	case bugDropEventsAtEnd:
+		return "host:dropEventsAtEnd"
 	}
 	return fmt.Sprintf("host:%d", uint8(b))
 }

@@ -427,6 +427,10 @@ func (l *life) clientSend(o node.ClientSend) {
 		if len(payload) >= 4 && int32(binary.BigEndian.Uint32(payload)) == wire.XidNotification {
 			return
 		}
+	case bugDropEventsAtEnd:
+		if l.s.c.ending && len(payload) >= 4 && int32(binary.BigEndian.Uint32(payload)) == wire.XidNotification {
+			return
+		}
 	case bugStaleReads:
 		payload = l.staleRead(sc, payload)
 	case bugSwapReplies, bugRepeatConnectResponse, bugCutReply, bugCutNotification, bugCutConnectResponse, bugOtherSessionOnResume:
