@@ -82,6 +82,16 @@ type Options struct {
 
 	// bug breaks the host on purpose, so tests can show the checks bite.
 	bug hostBug
+	// valueFirst is the first byte of every value the workload writes (zero: 'c'); a test
+	// changes it to make a run whose messages differ from another's only in content.
+	valueFirst byte
+}
+
+func (o *Options) valueTag() byte {
+	if o.valueFirst == 0 {
+		return 'c'
+	}
+	return o.valueFirst
 }
 
 // hostBug is a deliberate defect of the simulated host (never of the node).

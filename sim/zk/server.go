@@ -283,6 +283,15 @@ type peerMsg struct {
 	data   []byte
 }
 
+// TraceDigest digests the message for the trace (sim.TraceDigester): the marshaled
+// node.Message and the connection fields, as sim/cluster's envelope does.
+func (m peerMsg) TraceDigest() uint64 {
+	h := sim.DigestMix(sim.DigestBytes(m.data), uint64(m.from))
+	h = sim.DigestMix(h, uint64(m.boot))
+	h = sim.DigestMix(h, m.seq)
+	return sim.DigestMix(h, uint64(m.sentAt))
+}
+
 // peerInbound is the receiving side of one peer's current connection.
 type peerInbound struct {
 	boot  int

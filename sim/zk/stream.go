@@ -3,6 +3,7 @@ package zk
 import (
 	"time"
 
+	"github.com/zabkit/zabkit/sim"
 	"github.com/zabkit/zabkit/sim/hostio"
 )
 
@@ -37,6 +38,16 @@ type connMsg struct {
 	sentAt time.Duration
 	kind   connKind
 	frame  []byte
+}
+
+// TraceDigest digests the packet for the trace (sim.TraceDigester): the frame's bytes and
+// every connection field, so the trace hash and the determinism check see what clients and
+// servers said to each other, not only that a packet of some size went by.
+func (m connMsg) TraceDigest() uint64 {
+	h := sim.DigestMix(sim.DigestBytes(m.frame), m.conn)
+	h = sim.DigestMix(h, m.seq)
+	h = sim.DigestMix(h, uint64(m.sentAt))
+	return sim.DigestMix(h, uint64(m.kind))
 }
 
 func (m connMsg) packet() hostio.Packet[connMsg] {

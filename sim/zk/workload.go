@@ -259,7 +259,7 @@ func subtree(i int) string { return fmt.Sprintf("/t%d", i) }
 // value is a unique value for a write.
 func (wl *workload) value() []byte {
 	wl.n++
-	return fmt.Appendf(nil, "c%d-%d", wl.cl.idx, wl.n)
+	return fmt.Appendf(nil, "%c%d-%d", wl.cl.c.opts.valueTag(), wl.cl.idx, wl.n)
 }
 
 func (wl *workload) pickSubtree() string { return subtree(wl.rng().IntN(wl.w.Subtrees)) }
