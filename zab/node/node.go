@@ -17,8 +17,9 @@ type Node struct {
 	watches     *tree.Watches
 	incarnation uint64
 
-	now zab.Time
-	out []Output
+	now     zab.Time
+	started bool // Handle has run once
+	out     []Output
 
 	// applied holds what the state machine applied during the current peer.Handle call,
 	// consumed in order as the peer's Deliver outputs are processed.
@@ -141,6 +142,10 @@ func (n *Node) Handle(now zab.Time, in Input) []Output {
 	n.assertf(now >= n.now, "time went backwards: %d after %d", now, n.now)
 	n.now = now
 	n.out = nil
+	if !n.started {
+		n.started = true
+		n.writeConfig()
+	}
 	switch in := in.(type) {
 	case Tick:
 		if n.peer.Role() == 0 || now >= n.peer.NextDeadline() {
@@ -260,6 +265,19 @@ func (n *Node) updateServing() {
 	}
 	if s.leading {
 		n.startLeading()
+	} else if s.serving {
+		n.writeConfig()
+	}
+}
+
+// writeConfig stamps /zookeeper/config with the member's clock, as a quorum peer of
+// ZooKeeper 3.8 does when it starts and each time it syncs with a leader as a learner
+// (ZKDatabase.initConfigInZKDatabase, called from QuorumPeerMain and
+// Learner.syncWithLeader): clients see version -1 and that mtime. A leader keeps the mtime it
+// had. Standalone (no DynamicConfig) never writes it, as ZooKeeperServerMain does not.
+func (n *Node) writeConfig() {
+	if n.cfg.Tree.DynamicConfig != nil {
+		n.tree.ConfigWritten(int64(n.now))
 	}
 }
 

@@ -75,7 +75,7 @@ func (t *Tree) applyOp(zxid, timeMs int64, x *Txn, events *[]Event) wire.MultiRe
 			return wire.MultiResult{Type: wire.OpCreate, Body: &wire.CreateResponse{Path: x.Path}}
 		}
 		return wire.MultiResult{Type: wire.OpCreate2,
-			Body: &wire.Create2Response{Path: x.Path, Stat: n.stat(t.cfg.ExtendedTypesEnabled)}}
+			Body: &wire.Create2Response{Path: x.Path, Stat: t.stat(n)}}
 	case wire.OpDelete, wire.OpDeleteContainer:
 		t.deleteWithEvents(zxid, x.Path, events)
 		return wire.MultiResult{Type: wire.OpDelete}
@@ -88,12 +88,12 @@ func (t *Tree) applyOp(zxid, timeMs int64, x *Txn, events *[]Event) wire.MultiRe
 		t.setNodeData(x.Path, n, slices.Clone(x.Data), x.Version, zxid, timeMs)
 		*events = append(*events, Event{Type: wire.EventNodeDataChanged, Path: x.Path, ACL: t.acls.get(n.acl)})
 		return wire.MultiResult{Type: wire.OpSetData,
-			Body: &wire.SetDataResponse{Stat: n.stat(t.cfg.ExtendedTypesEnabled)}}
+			Body: &wire.SetDataResponse{Stat: t.stat(n)}}
 	case wire.OpSetACL:
 		n := t.mustLookup(x.Path)
 		t.setNodeACL(x.Path, n, t.acls.intern(x.ACL), x.Version)
 		return wire.MultiResult{Type: wire.OpSetACL,
-			Body: &wire.SetACLResponse{Stat: n.stat(t.cfg.ExtendedTypesEnabled)}}
+			Body: &wire.SetACLResponse{Stat: t.stat(n)}}
 	case wire.OpCheck:
 		t.mustLookup(x.Path)
 		return wire.MultiResult{Type: wire.OpCheck}

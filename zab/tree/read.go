@@ -83,7 +83,7 @@ func (t *Tree) Exists(path string, ids []wire.Id) (*wire.ExistsResponse, wire.Er
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
-	return &wire.ExistsResponse{Stat: n.stat(t.cfg.ExtendedTypesEnabled)}, wire.ErrOK
+	return &wire.ExistsResponse{Stat: t.stat(n)}, wire.ErrOK
 }
 
 // GetData answers getData; null data stays nil (a -1 buffer on the wire).
@@ -92,7 +92,7 @@ func (t *Tree) GetData(path string, ids []wire.Id) (*wire.GetDataResponse, wire.
 	if err != wire.ErrOK {
 		return nil, err
 	}
-	return &wire.GetDataResponse{Data: n.data, Stat: n.stat(t.cfg.ExtendedTypesEnabled)}, wire.ErrOK
+	return &wire.GetDataResponse{Data: n.data, Stat: t.stat(n)}, wire.ErrOK
 }
 
 func (n *znode) childNames() []string { return n.children.names() }
@@ -112,7 +112,7 @@ func (t *Tree) GetChildren2(path string, ids []wire.Id) (*wire.GetChildren2Respo
 	if err != wire.ErrOK {
 		return nil, err
 	}
-	return &wire.GetChildren2Response{Children: n.childNames(), Stat: n.stat(t.cfg.ExtendedTypesEnabled)}, wire.ErrOK
+	return &wire.GetChildren2Response{Children: n.childNames(), Stat: t.stat(n)}, wire.ErrOK
 }
 
 // GetACL answers getACL: READ or ADMIN suffices, and without ADMIN digest ids are masked.
@@ -127,7 +127,7 @@ func (t *Tree) GetACL(path string, ids []wire.Id) (*wire.GetACLResponse, wire.Er
 	} else {
 		acl = maskDigests(acl)
 	}
-	return &wire.GetACLResponse{ACL: acl, Stat: n.stat(t.cfg.ExtendedTypesEnabled)}, wire.ErrOK
+	return &wire.GetACLResponse{ACL: acl, Stat: t.stat(n)}, wire.ErrOK
 }
 
 // GetAllChildrenNumber counts every descendant of path, the node itself excluded.

@@ -85,7 +85,9 @@ func (t *Tree) Snapshot() []byte {
 const nodeBytesMin = 4 + 4 + 6*8 + 5*4
 
 // Restore rebuilds a tree from Snapshot bytes. cfg must match the settings the snapshot was
-// taken with (DynamicConfig is ignored: /zookeeper/config's data is in the snapshot).
+// taken with (DynamicConfig is ignored: /zookeeper/config's data and version are in the
+// snapshot; its ConfigWritten mtime is not, so the restored tree reports the mtime a txn
+// gave the node, 0 unless a super user wrote it, until the server calls ConfigWritten).
 // Anything that is not a consistent snapshot — bad checksum, truncation, unsorted or invalid
 // names, an ephemeral of an unknown session, a digest that does not match the content —
 // gives an error wrapping ErrCorrupt, never a panic.
@@ -153,6 +155,7 @@ func Restore(cfg Config, b []byte) (*Tree, error) {
 			return nil, fmt.Errorf("%w: system node %s missing", ErrCorrupt, path)
 		}
 	}
+	t.configNode = t.lookup("/zookeeper/config")
 	return t, nil
 }
 

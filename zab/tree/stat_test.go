@@ -186,3 +186,52 @@ func TestMonitoringCounts(t *testing.T) {
 	assert.Equal(t, 0, h.tree.EphemeralCount())
 	require.NoError(t, h.tree.Verify())
 }
+
+// TestConfigNodeStat pins /zookeeper/config's Stat as Apache ZooKeeper 3.8.0 reports it. A
+// standalone server never writes it (all zero but aversion -1). A quorum peer writes its
+// configuration with ZKDatabase.initConfigInZKDatabase: setData(version -1, mzxid = the
+// configuration's version, 0 for a static zoo.cfg, mtime = the peer's wall clock) when it
+// starts and whenever it syncs with a leader; that mtime is the server's own, so it changes
+// neither the digest nor the snapshot bytes.
+func TestConfigNodeStat(t *testing.T) {
+	members := []byte("server.1=127.0.0.1:2888:3888:participant;127.0.0.1:2181\nversion=0")
+	cases := []struct {
+		name      string
+		cfg       Config
+		writtenMs int64 // 0: ConfigWritten not called
+		want      wire.Stat
+	}{
+		{"standalone", Config{}, 0, wire.Stat{Aversion: -1}},
+		{"quorum peer before it wrote its configuration", Config{DynamicConfig: members}, 0,
+			wire.Stat{Version: -1, Aversion: -1, DataLength: int32(len(members))}},
+		{"quorum peer that wrote its configuration", Config{DynamicConfig: members}, 1_700_000_000_123,
+			wire.Stat{Mtime: 1_700_000_000_123, Version: -1, Aversion: -1, DataLength: int32(len(members))}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := New(c.cfg)
+			digest, snapshot := tr.Digest(), tr.Snapshot()
+			if c.writtenMs != 0 {
+				tr.ConfigWritten(c.writtenMs)
+			}
+			got, err := tr.GetData("/zookeeper/config", nil)
+			require.Equal(t, wire.ErrOK, err, "getData /zookeeper/config on a fresh tree")
+			assert.Equal(t, c.want, got.Stat, "Stat of /zookeeper/config (DynamicConfig %q, ConfigWritten(%d))",
+				c.cfg.DynamicConfig, c.writtenMs)
+			exists, err := tr.Exists("/zookeeper/config", nil)
+			require.Equal(t, wire.ErrOK, err, "exists /zookeeper/config on a fresh tree")
+			assert.Equal(t, c.want, exists.Stat, "exists reports the same Stat as getData")
+			assert.Equal(t, digest, tr.Digest(), "ConfigWritten is server-local: the digest must not move")
+			assert.Equal(t, snapshot, tr.Snapshot(), "ConfigWritten is server-local: the snapshot bytes must not move")
+
+			restored, rerr := Restore(c.cfg, snapshot)
+			require.NoError(t, rerr, "restore the fresh tree's snapshot (cfg %+v)", c.cfg)
+			again, err := restored.GetData("/zookeeper/config", nil)
+			require.Equal(t, wire.ErrOK, err, "getData /zookeeper/config after Restore")
+			want := c.want
+			want.Mtime = 0
+			assert.Equal(t, want, again.Stat, "a restored tree keeps version and data, and has no mtime until its server writes the configuration again")
+			assert.Equal(t, c.cfg.DynamicConfig == nil, len(again.Data) == 0, "restored data %q", again.Data)
+		})
+	}
+}

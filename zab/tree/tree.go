@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/zabkit/zabkit/zab/wire"
 )
 
 // Config holds the settings every replica must share: they change what txns do, so two
@@ -13,7 +15,9 @@ type Config struct {
 	// TTL creates then fail with Unimplemented).
 	ExtendedTypesEnabled bool
 	// DynamicConfig is the data of /zookeeper/config (the ensemble membership text in a
-	// quorum; empty for a standalone server).
+	// quorum; nil for a standalone server). A non-nil value also gives the node version -1,
+	// as a quorum peer's ZKDatabase.initConfigInZKDatabase writes it (setData with version
+	// -1 and mzxid = the configuration's version, 0 for a static zoo.cfg).
 	DynamicConfig []byte
 }
 
@@ -35,6 +39,12 @@ type Tree struct {
 	reapable map[string]struct{}
 
 	pending outstanding // leader-only; never part of the snapshot or digest
+
+	// configNode is /zookeeper/config, which can never be deleted (isSystemPath).
+	configNode *znode
+	// configWrittenMs is when this server last wrote its configuration into configNode
+	// (ConfigWritten): server-local, like Apache's, so neither digested nor snapshotted.
+	configWrittenMs int64
 }
 
 // session is a live session as replicated state (SessionTrackerImpl + DataTree.ephemerals).
@@ -62,16 +72,39 @@ func New(cfg Config) *Tree {
 	t.insertSystemNode("/zookeeper", []byte{}, t.acls.intern(OpenACL), 0)
 	t.insertSystemNode("/zookeeper/quota", []byte{}, t.acls.intern(OpenACL), 0)
 	config := slices.Clone(cfg.DynamicConfig)
+	configVersion := int32(0)
 	if config == nil {
 		config = []byte{}
+	} else {
+		configVersion = -1
 	}
-	t.insertSystemNode("/zookeeper/config", config, t.acls.intern(ReadACL), -1)
+	t.configNode = t.insertSystemNode("/zookeeper/config", config, t.acls.intern(ReadACL), -1)
+	t.setNodeData("/zookeeper/config", t.configNode, config, configVersion, 0, 0)
 	return t
+}
+
+// ConfigWritten records that this server wrote its configuration into /zookeeper/config at
+// timeMs: the node's Stat then reports that mtime (or a later one a txn gave it). A quorum
+// peer of Apache ZooKeeper 3.8 does this with its own wall clock when it starts
+// (QuorumPeerMain → ZKDatabase.initConfigInZKDatabase) and whenever it syncs with a leader
+// as a learner (Learner.syncWithLeader), and a standalone server never, so the mtime is
+// local to each server and is kept out of the digest (Apache's DigestCalculator skips the
+// /zookeeper/ subtree) and out of the snapshot: replicas that applied the same txns still
+// agree byte for byte.
+func (t *Tree) ConfigWritten(timeMs int64) { t.configWrittenMs = timeMs }
+
+// stat is n's Stat as a client sees it.
+func (t *Tree) stat(n *znode) wire.Stat {
+	s := n.stat(t.cfg.ExtendedTypesEnabled)
+	if n == t.configNode {
+		s.Mtime = max(s.Mtime, t.configWrittenMs)
+	}
+	return s
 }
 
 // insertSystemNode links a node without touching the parent's counters or zxids, as the
 // DataTree constructor does.
-func (t *Tree) insertSystemNode(path string, data []byte, acl uint32, aversion int32) {
+func (t *Tree) insertSystemNode(path string, data []byte, acl uint32, aversion int32) *znode {
 	parentPath, name, _ := splitPath(path)
 	parent := t.mustLookup(parentPath)
 	n := &znode{name: name, data: data, acl: acl, aversion: aversion}
@@ -82,6 +115,7 @@ func (t *Tree) insertSystemNode(path string, data []byte, acl uint32, aversion i
 	t.digest += t.nodeHash(path, n)
 	t.nodeCount++
 	t.dataBytes += nodeSizeBytes(path, data)
+	return n
 }
 
 // Config returns the settings the tree was created with.
