@@ -48,7 +48,9 @@ type Op struct {
 	// Client identifies the simulated client process (zero-based; porcupine's ClientId).
 	Client  int
 	Session int64
-	// Xid is the request's xid (cxid in the txn the leader makes of it).
+	// Xid is the request's xid (cxid in the txn the leader makes of it). addAuth (OpAuth)
+	// may keep the wire's reserved XidAuth (-4, the Java client's) or take an ordinary one
+	// (go-zookeeper's): the checks leave it out of the session's order either way.
 	Xid int32
 	// Call and Return are virtual times. Return is ignored when Unknown: an operation
 	// whose fate the client never learned stays open-ended (porcupine Return = MaxInt64).
@@ -63,7 +65,10 @@ type Op struct {
 	// last applied zxid for a read or sync. The errors a client library makes up itself
 	// (ConnectionLoss, OperationTimeout, RequestTimeout, and SessionExpired for requests
 	// pending when it learns of the expiry) carry no server zxid; the checks treat them
-	// like Unknown.
+	// like Unknown. ZooKeeper answers some requests with zxid 0, outside its request
+	// pipeline: addAuth (record it as Type OpAuth, Zxid 0, Err as replied), SASL, and a
+	// write its eager ACL check refuses (NoAuth or InvalidACL at zxid 0). Such a zxid is no
+	// server state; the session order checks skip these replies (zxidZero).
 	Zxid  int64
 	Reply Reply
 }
@@ -399,6 +404,10 @@ func opName(t wire.OpCode) string {
 		return "addWatch"
 	case wire.OpCloseSession:
 		return "closeSession"
+	case wire.OpAuth:
+		return "addAuth"
+	case wire.OpSASL:
+		return "sasl"
 	}
 	return fmt.Sprintf("op%d", int32(t))
 }

@@ -128,10 +128,31 @@ func sessionReplies(h *History) (map[int64][]*Op, []int64) {
 	return bySession, ids
 }
 
-// hasServerZxid reports whether a reply's zxid came from a server: the errors a client
-// library makes up for a lost connection or session carry none (see Op.Zxid).
+// hasServerZxid reports whether a reply's zxid tells the state of the server that sent
+// it: the errors a client library makes up for a lost connection or session carry none,
+// and the replies ZooKeeper gives zxid 0 say nothing (see Op.Zxid and zxidZero).
 func hasServerZxid(o *Op) bool {
-	return !o.outcomeUnknown()
+	return !o.outcomeUnknown() && !zxidZero(o)
+}
+
+// zxidZero reports whether o is a reply ZooKeeper 3.8.0 sends with zxid 0, outside the
+// request pipeline: addAuth and SASL, answered at once by ZooKeeperServer.processPacket
+// and processSasl, and a write refused by the eager ACL check (authWriteRequest, with
+// zookeeper.enableEagerACLCheck), answered before it is proposed. Their zxid is no server
+// state, so the Java client leaves its lastZxid alone (ClientCnxn.readResponse updates it
+// only for a zxid above 0) and the session order checks skip them; answered out of the
+// pipeline, they are not in FIFO order with the session's other replies either.
+func zxidZero(o *Op) bool {
+	if o.Unknown || o.Zxid != 0 {
+		return false
+	}
+	switch {
+	case o.Type == wire.OpAuth || o.Type == wire.OpSASL:
+		return true
+	case isWrite(o.Type):
+		return o.Err == wire.ErrNoAuth || o.Err == wire.ErrInvalidACL
+	}
+	return false
 }
 
 // CheckSessionOrder checks, per session in xid order, that replies come back in request
