@@ -82,6 +82,9 @@ const (
 	expireBatchMax  = 1000 // sessions expired per tick
 	authIDsMax      = 64   // auth ids one connection may accumulate
 	touchesBatchMax = 4096 // session touches per message
+	// shortSessionTicks: a learner reports a touch of a session this short (in ticks) at once
+	// instead of at the next tick.
+	shortSessionTicks = 4
 	// forwardsWaitingPerWindowSlot and forwardsWaitingBytesMax bound the requests waiting for
 	// the leader's window: 32 × ProposalsInFlightMax (16000 by default: eight members each
 	// with the daemon's 2000 requests in flight) and 64 MiB of payload.

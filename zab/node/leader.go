@@ -67,14 +67,22 @@ func (n *Node) touchSession(id int64, timeoutMs int32) {
 }
 
 // touchLocal records activity of a connected session: applied at once on the leader,
-// batched to the leader at the next tick elsewhere (the learner's ping piggyback).
+// batched to the leader at the next tick elsewhere (the learner's ping piggyback). A full
+// batch is sent at once rather than dropping a touch, and so is a batch holding a session of
+// at most shortSessionTicks: ZooKeeper's learners report touches every half tick (the
+// leader's PING), so a tick's batching would leave a 2-tick session half the slack it has
+// on ZooKeeper, and a member's brief stall would expire a client that pinged on time.
 func (n *Node) touchLocal(c *conn) {
 	if n.serve.leading {
 		n.touchSession(c.session, c.timeoutMs)
 		return
 	}
-	if len(n.touched) < touchesBatchMax {
-		n.touched[c.session] = c.timeoutMs
+	if _, ok := n.touched[c.session]; !ok && len(n.touched) >= touchesBatchMax {
+		n.flushTouches()
+	}
+	n.touched[c.session] = c.timeoutMs
+	if int64(c.timeoutMs) <= shortSessionTicks*int64(n.cfg.TickMillis) {
+		n.flushTouches()
 	}
 }
 

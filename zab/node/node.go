@@ -136,6 +136,10 @@ func (n *Node) Stats() Stats {
 		LogTxns: txns, LogBytes: bytes}
 }
 
+// DataWatchTable copies the data-watch table of this member's sessions, sorted: what
+// ZooKeeper's wchs, wchc and wchp print (child watches are only in Stats.Watches).
+func (n *Node) DataWatchTable() tree.DataWatchTable { return n.watches.DataWatchTable() }
+
 // Handle feeds one input at time now (milliseconds; never backwards) and returns the outputs
 // the host must execute, in order.
 func (n *Node) Handle(now zab.Time, in Input) []Output {

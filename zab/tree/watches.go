@@ -18,6 +18,11 @@ type Watches struct {
 	child     map[string]map[int64]watchBits
 	bySession map[int64]map[string]struct{} // paths with an entry in either table
 	recursive int                           // entries with bitRecursive, both tables
+	// dataWatchers holds the sessions that registered a data watch since their connection
+	// opened, also once all of them fired or were removed: ZooKeeper's data WatchManager
+	// keeps a watcher's (possibly empty) watch2Paths entry until the connection closes, and
+	// wchs and wchc count and list it.
+	dataWatchers map[int64]struct{}
 }
 
 type watchBits uint8
@@ -40,7 +45,15 @@ func NewWatches() *Watches {
 		data:      make(map[string]map[int64]watchBits),
 		child:     make(map[string]map[int64]watchBits),
 		bySession: make(map[int64]map[string]struct{}),
+
+		dataWatchers: make(map[int64]struct{}),
 	}
+}
+
+// addData adds to the data table (WatchManager.addWatch on DataTree.dataWatches).
+func (w *Watches) addData(session int64, path string, bit watchBits) {
+	w.add(w.data, session, path, bit)
+	w.dataWatchers[session] = struct{}{}
 }
 
 func (w *Watches) add(table map[string]map[int64]watchBits, session int64, path string, bit watchBits) {
@@ -92,7 +105,7 @@ func (w *Watches) clearBits(table map[string]map[int64]watchBits, session int64,
 
 // AddData registers a one-shot data watch (getData, or exists whether or not the node
 // exists: the "exist watch").
-func (w *Watches) AddData(session int64, path string) { w.add(w.data, session, path, bitStandard) }
+func (w *Watches) AddData(session int64, path string) { w.addData(session, path, bitStandard) }
 
 // AddChild registers a one-shot child watch (getChildren, getChildren2).
 func (w *Watches) AddChild(session int64, path string) { w.add(w.child, session, path, bitStandard) }
@@ -109,7 +122,7 @@ func (w *Watches) AddWatch(session int64, path string, mode wire.AddWatchMode) w
 	default:
 		return wire.ErrMarshallingError
 	}
-	w.add(w.data, session, path, bit)
+	w.addData(session, path, bit)
 	w.add(w.child, session, path, bit)
 	return wire.ErrOK
 }
@@ -187,6 +200,7 @@ func (w *Watches) RemoveSession(session int64) {
 		w.clearBits(w.child, session, path, all)
 	}
 	delete(w.bySession, session)
+	delete(w.dataWatchers, session)
 }
 
 // Count is the number of (path, session) entries over both tables, for wchs-style stats.
