@@ -6,6 +6,7 @@
 //	zabsim run -seeds 1000 -parallel 2  # a longer one
 //	zabsim run -budget 10m              # as many seeds as ten minutes of wall time allow
 //	zabsim run -stack zk -seeds 100     # whole servers with ZooKeeper clients (sim/zk)
+//	zabsim run -stack zk -kind snapsync # one sim/zk configuration kind (zk.Kinds; default swarm)
 //	zabsim replay -seed 42 -html t.html # print one seed's trace, write its HTML timeline
 //	zabsim replay -schedule F           # run a saved fault schedule (scenarios/failover)
 //	zabsim shrink -seed 42              # turn a failing seed's faults into a minimal schedule
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/zabkit/zabkit/sim/cluster"
+	"github.com/zabkit/zabkit/sim/zk"
 )
 
 func main() {
@@ -38,10 +40,10 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, `usage: zabsim run [-stack cluster|zk] [-seeds N] [-from S] [-seed S] [-budget D] [-parallel P]
+	fmt.Fprintln(w, `usage: zabsim run [-stack cluster|zk [-kind K]] [-seeds N] [-from S] [-seed S] [-budget D] [-parallel P]
                   [-duration D] [-buggify[=false]] [-bug Name,...] [-reports DIR] [-v]
        zabsim replay -schedule FILE [-seed S] [-html FILE]
-       zabsim replay -seed S [-stack cluster|zk] [-duration D] [-buggify[=false]] [-bug Name,...] [-html FILE]
+       zabsim replay -seed S [-stack cluster|zk [-kind K]] [-duration D] [-buggify[=false]] [-bug Name,...] [-html FILE]
        zabsim shrink -seed S [-duration D] [-bug Name,...] [-runs N] [-o FILE]
        zabsim shrink -schedule FILE [-runs N] [-o FILE]
 
@@ -110,6 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // seedFlags are the flags that build a seed's run, shared by run and replay.
 type seedFlags struct {
 	stack    *string
+	kind     *string
 	duration *time.Duration
 	buggify  buggifyFlag
 	bugs     *string
@@ -117,7 +120,9 @@ type seedFlags struct {
 
 func addSeedFlags(fs *flag.FlagSet) *seedFlags {
 	sf := &seedFlags{
-		stack:    fs.String("stack", "cluster", "what runs: cluster (bare ZAB peers and a list state machine, sim/cluster) or zk (whole zab/node servers with ZooKeeper clients, sim/zk)"),
+		stack: fs.String("stack", "cluster", "what runs: cluster (bare ZAB peers and a list state machine, sim/cluster) or zk (whole zab/node servers with ZooKeeper clients, sim/zk)"),
+		kind: fs.String("kind", "", "with -stack zk: the sim/zk configuration kind of every seed, one of "+strings.Join(zk.Kinds, ", ")+
+			" (default "+defaultZKKind+"; quiet, harsh and lockexpiry have their own fault phase)"),
 		duration: fs.Duration("duration", defaultDuration, "simulated fault phase per seed (a liveness phase follows)"),
 		bugs:     fs.String("bug", "", "zab.Bugs switches to turn on, comma-separated (the bug zoo; -stack cluster)"),
 	}
@@ -132,7 +137,7 @@ func (sf *seedFlags) sweep(stdout, stderr io.Writer) (*sweep, error) {
 	if *sf.duration <= 0 {
 		return nil, fmt.Errorf("-duration must be positive")
 	}
-	st, err := stackNamed(*sf.stack)
+	st, err := stackNamed(*sf.stack, *sf.kind)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +159,9 @@ func (sw *sweep) replayFlags() string {
 	var b strings.Builder
 	if sw.stack.name != "cluster" {
 		b.WriteString(" -stack " + sw.stack.name)
+	}
+	if sw.stack.kind != "" && sw.stack.kind != defaultZKKind {
+		b.WriteString(" -kind " + sw.stack.kind)
 	}
 	if sw.duration != defaultDuration {
 		b.WriteString(" -duration " + sw.duration.String())
@@ -280,7 +288,7 @@ func (sw *sweep) run(seeds []uint64, parallel int) int {
 		}
 		fmt.Fprintf(sw.stdout, "timeline: %s\n", sw.html)
 	}
-	sum.print(sw.stdout, parallel, sw.stack.name)
+	sum.print(sw.stdout, parallel, sw.stack)
 	if len(failed) > 0 {
 		return 1
 	}
@@ -388,7 +396,7 @@ func (s *summary) add(r outcome) {
 	}
 }
 
-func (s *summary) print(w io.Writer, parallel int, stack string) {
+func (s *summary) print(w io.Writer, parallel int, stack stack) {
 	st := s.stats
 	row := func(name string, format string, args ...any) {
 		fmt.Fprintf(w, "  %-26s %s\n", name, fmt.Sprintf(format, args...))
@@ -403,7 +411,7 @@ func (s *summary) print(w io.Writer, parallel int, stack string) {
 	row("failures", "%s", fails)
 	row("events", "%d (%.0f per seed)", s.events, float64(s.events)/float64(max(s.seeds, 1)))
 	row("simulated time", "%v", s.simulated.Round(time.Millisecond))
-	if stack == "zk" {
+	if stack.name == "zk" {
 		s.zk.print(row)
 	} else {
 		row("commits", "%d", st.Commits)

@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/zabkit/zabkit/sim/cluster"
+	"github.com/zabkit/zabkit/sim/zk"
 )
 
 func TestRunSweepPrintsSummary(t *testing.T) {
@@ -112,4 +114,62 @@ func TestSweepOfTheServerStack(t *testing.T) {
 	code, _, errOut = zabsim("run", "-stack", "zk", "-bug", "DiffByRange", "-seeds", "1")
 	require.Equal(t, 2, code, "-bug is for the cluster stack")
 	require.Contains(t, errOut, "-bug")
+}
+
+// The zk summary counts every op whose outcome the client never learned: no reply, or
+// ConnectionLoss (zk.Stats.UnknownOps), and says so.
+func TestServerSweepCountsUnknownOutcomes(t *testing.T) {
+	const seed = 3 // a swarm seed whose faults leave ConnectionLoss results (sim/zk's tests)
+	code, out, errOut := zabsim("run", "-stack", "zk", "-seed", fmt.Sprint(seed), "-duration", "1s", "-buggify=false")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	o := zk.Swarm(seed, time.Second)
+	r := zk.Run(o)
+	require.False(t, r.Failed(), "swarm seed %d, 1s: %v", seed, r)
+	require.Positive(t, r.Stats.UnknownOps, "swarm seed %d, 1s: the test needs a seed with unknown outcomes", seed)
+	want := fmt.Sprintf("%d (%d with an unknown outcome)", r.Stats.Ops, r.Stats.UnknownOps)
+	require.Contains(t, out, want, "the summary's client ops row (zk.Run of the same seed has %d ops, %d unknown):\n%s",
+		r.Stats.Ops, r.Stats.UnknownOps, out)
+}
+
+// settingRE matches a settings line of a -v run ("  name   value"; trace lines start with
+// their time).
+var settingRE = regexp.MustCompile(`(?m)^  [a-z][a-zA-Z.]* .*$`)
+
+// -stack zk -kind K sweeps a sim/zk configuration kind through zk.Build: the seed's
+// settings are that kind's, and a failure's replay command names it.
+func TestServerSweepOfAKind(t *testing.T) {
+	for _, tc := range []struct {
+		kind, setting string
+	}{
+		{"pause", `pauses +every`},                    // Paused: process pauses
+		{"snapsync", `buggify.forced +zab.sync-snap`}, // SnapSync: the SNAP site forced
+		{"harsh", `faultUntil +6s`},                   // Harsh: its own fault phase, not -duration
+		{"swarm", `faultUntil +1s`},                   // the default kind: -duration is its fault phase
+	} {
+		code, out, errOut := zabsim("run", "-stack", "zk", "-kind", tc.kind, "-seed", "1", "-duration", "1s", "-v")
+		require.Equal(t, 0, code, "-kind %s: stdout (the first 3000 bytes):\n%.3000s\nstderr:\n%s", tc.kind, out, errOut)
+		require.Contains(t, out, "stack                      zk (kind "+tc.kind+")", "-kind %s: the summary names the kind", tc.kind)
+		settings := strings.Join(settingRE.FindAllString(out, -1), "\n")
+		require.Regexp(t, tc.setting, settings, "-kind %s: the seed's settings must be the kind's", tc.kind)
+		o, err := zk.Build(tc.kind, 1, time.Second)
+		require.NoError(t, err)
+		o.Buggify = cluster.SwarmBuggify(1)
+		r := zk.Run(o)
+		require.Contains(t, out, fmt.Sprintf("trace hash %016x", r.TraceHash), "-kind %s: the run must be zk.Build's seed 1 (settings:\n%s)", tc.kind, settings)
+	}
+
+	st, err := stackNamed("zk", "snapsync")
+	require.NoError(t, err)
+	sw := &sweep{stack: st, duration: defaultDuration}
+	require.Equal(t, " -stack zk -kind snapsync", sw.replayFlags(), "a failure's replay command rebuilds the kind")
+	st, err = stackNamed("zk", "")
+	require.NoError(t, err)
+	require.Equal(t, " -stack zk", (&sweep{stack: st, duration: defaultDuration}).replayFlags(), "the default kind needs no flag")
+
+	code, _, errOut := zabsim("run", "-stack", "zk", "-kind", "nosuch", "-seeds", "1")
+	require.Equal(t, 2, code, "an unknown kind is a usage error")
+	require.Contains(t, errOut, "snapsync", "the error lists the kinds: %s", errOut)
+	code, _, errOut = zabsim("run", "-kind", "pause", "-seeds", "1")
+	require.Equal(t, 2, code, "-kind is for -stack zk")
+	require.Contains(t, errOut, "-kind", "the error names the flag: %s", errOut)
 }

@@ -21,7 +21,11 @@ func (sw *sweep) writeReport(r outcome) (string, error) {
 				r.seed, rec.traceHash, r.traceHash)
 		}
 	}
-	dir := filepath.Join(sw.reports, fmt.Sprintf("%s-seed-%d", sw.stack.name, r.seed))
+	name := sw.stack.name
+	if sw.stack.kind != "" {
+		name += "-" + sw.stack.kind // zk-snapsync-seed-7
+	}
+	dir := filepath.Join(sw.reports, fmt.Sprintf("%s-seed-%d", name, r.seed))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -36,7 +40,7 @@ func (sw *sweep) writeReport(r outcome) (string, error) {
 		failure += "also: " + f + "\n"
 	}
 	files := map[string]string{
-		"settings.txt": fmt.Sprintf("seed %d\nstack %s\n%s", r.seed, sw.stack.name, r.settings),
+		"settings.txt": fmt.Sprintf("seed %d\nstack %s\n%s", r.seed, sw.stack, r.settings),
 		"trace.txt":    trace.String(),
 		"failure.txt":  failure,
 	}
@@ -54,7 +58,7 @@ func (sw *sweep) replayCommand(seed uint64) string {
 
 func (sw *sweep) timelineOf(r outcome) timeline {
 	return timeline{
-		title:    fmt.Sprintf("zabsim: %s seed %d", sw.stack.name, r.seed),
+		title:    fmt.Sprintf("zabsim: %s seed %d", sw.stack, r.seed),
 		seed:     r.seed,
 		settings: r.settings,
 		events:   r.trace,

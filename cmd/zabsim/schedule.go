@@ -46,7 +46,7 @@ func replay(args []string, stdout, stderr io.Writer) int {
 		sw.verbose, sw.html = !*quiet, *htmlPath
 		return sw.run([]uint64{*seed}, 1)
 	}
-	for _, name := range []string{"stack", "duration", "buggify", "bug"} {
+	for _, name := range []string{"stack", "kind", "duration", "buggify", "bug"} {
 		if set[name] {
 			fmt.Fprintf(stderr, "zabsim replay: -%s is for -seed alone: a schedule file names its own configuration\n", name)
 			return 2

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/zabkit/zabkit/checker"
@@ -14,25 +15,50 @@ import (
 
 // stack is what a sweep runs on each seed: sim/cluster's bare ZAB peers under a list state
 // machine (fast: the protocol, storage and the ZAB checker), or sim/zk's whole zab/node
-// servers with simulated ZooKeeper clients (every client-level check as well).
+// servers with simulated ZooKeeper clients (every client-level check as well), in the
+// configuration kind zk.Build names (swarm unless -kind says otherwise).
 type stack struct {
 	name  string
+	kind  string // -stack zk: the zk.Build kind of every seed
 	build func(seed uint64, duration time.Duration, buggify bool, bugs []string) (built, error)
 }
+
+// defaultZKKind is the configuration -stack zk sweeps without -kind.
+const defaultZKKind = "swarm"
 
 // built is one seed's configuration, ready to run.
 type built interface {
 	run(record bool) outcome
 }
 
-func stackNamed(name string) (stack, error) {
+// stackNamed is the stack of -stack and -kind (kind "": the stack's default).
+func stackNamed(name, kind string) (stack, error) {
 	switch name {
 	case "cluster":
+		if kind != "" {
+			return stack{}, fmt.Errorf("-kind names a sim/zk configuration (-stack zk), got -kind %s with -stack cluster", kind)
+		}
 		return stack{name: name, build: buildCluster}, nil
 	case "zk":
-		return stack{name: name, build: buildZK}, nil
+		if kind == "" {
+			kind = defaultZKKind
+		}
+		if !slices.Contains(zk.Kinds, kind) {
+			return stack{}, fmt.Errorf("-kind is one of %s, got %q", strings.Join(zk.Kinds, ", "), kind)
+		}
+		return stack{name: name, kind: kind, build: func(seed uint64, duration time.Duration, buggify bool, bugs []string) (built, error) {
+			return buildZK(kind, seed, duration, buggify, bugs)
+		}}, nil
 	}
 	return stack{}, fmt.Errorf("-stack is cluster or zk, got %q", name)
+}
+
+// String names the stack as the summary shows it.
+func (s stack) String() string {
+	if s.kind == "" {
+		return s.name
+	}
+	return s.name + " (kind " + s.kind + ")"
 }
 
 // outcome is one seed's run, whichever stack ran it.
@@ -104,11 +130,16 @@ func (c clusterRun) run(record bool) outcome {
 
 type zkRun struct{ o zk.Options }
 
-func buildZK(seed uint64, duration time.Duration, buggify bool, bugs []string) (built, error) {
+// buildZK is one seed of a sim/zk kind. The quiet, harsh and lockexpiry kinds have their
+// own fault phase and ignore duration (zk.Build).
+func buildZK(kind string, seed uint64, duration time.Duration, buggify bool, bugs []string) (built, error) {
 	if len(bugs) > 0 {
 		return nil, fmt.Errorf("-bug is for -stack cluster")
 	}
-	o := zk.Swarm(seed, duration)
+	o, err := zk.Build(kind, seed, duration)
+	if err != nil {
+		return nil, err
+	}
 	o.Buggify = buggify
 	return zkRun{o: o}, nil
 }
@@ -164,7 +195,7 @@ func (t *zkTotals) add(s zk.Stats) {
 func (t zkTotals) print(row func(name, format string, args ...any)) {
 	s := t.s
 	row("commits", "%d", s.Commits)
-	row("client ops", "%d (%d without a reply)", s.Ops, s.UnknownOps)
+	row("client ops", "%d (%d with an unknown outcome)", s.Ops, s.UnknownOps)
 	row("sessions", "%d (%d expired)", s.Sessions, s.Expired)
 	row("watch events", "%d", s.WatchEvents)
 	row("recipe holds", "%d", s.RecipeHolds)
