@@ -29,9 +29,8 @@ const (
 
 // fourLetterWords are the commands zabd answers (zk-protocol.md §11); the other words of
 // ZooKeeper's list are closed unanswered, like an unknown word: hash (Apache 3.8.0 answers
-// nothing either, its digest log being empty), stmk (see traceMask), wchc and wchp (the
-// per-session watch lists live in zab/node, which exports only their count).
-var fourLetterWords = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchs"}
+// nothing either, its digest log being empty), stmk (see traceMask).
+var fourLetterWords = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchc", "wchp", "wchs"}
 
 func isFourLetterWord(w string) bool { return slices.Contains(fourLetterWords, w) }
 
@@ -156,14 +155,18 @@ func (s *Server) fourLetterOutput(word string) string {
 		}
 		b.WriteByte('\n')
 		return b.String()
-	case "wchs":
-		// node.Stats counts (path, session) watch entries only: with no per-path or
-		// per-session breakdown, the connection and path counts are upper bounds.
-		watching := 0
-		if v.watches > 0 {
-			watching = min(v.sessions, v.watches)
+	case "wchs", "wchc", "wchp":
+		t, ok := s.dataWatchTable()
+		if !ok {
+			return ""
 		}
-		return fmt.Sprintf("%d connections watching %d paths\nTotal watches:%d\n", watching, v.watches, v.watches)
+		switch word {
+		case "wchs":
+			return wchs(t)
+		case "wchc":
+			return wchc(t)
+		}
+		return wchp(t)
 	case "mntr":
 		return s.mntr(v)
 	case "crst":

@@ -44,7 +44,9 @@ func TestFourLetterWords(t *testing.T) {
 	_, err := c.Create("/4lw", nil, 0, open)
 	require.NoError(t, err)
 	_, _, _, err = c.GetW("/4lw")
-	require.NoError(t, err)
+	require.NoError(t, err, "getData /4lw with a watch")
+	_, _, _, err = c.ChildrenW("/")
+	require.NoError(t, err, "getChildren / with a watch (a child watch: not in the data-watch table)")
 	addr := e.Addrs()[0]
 	leaderAddr := e.Addrs()[e.Leader()]
 	followerAddr := e.Addrs()[(e.Leader()+1)%3]
@@ -61,7 +63,11 @@ func TestFourLetterWords(t *testing.T) {
 		{"srvr", leaderAddr, `(?s)\nMode: leader\n`},
 		{"stat", addr, `(?s)^Zookeeper version: .*\nClients:\n( /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+\)\n)+\nLatency min/avg/max: .*Node count: \d+\n$`},
 		{"cons", addr, `(?s) /127\.0\.0\.1:\d+\[1\]\(queued=\d+,recved=\d+,sent=\d+,sid=0x[0-9a-f]+,lop=[A-Z]+,est=\d+,to=\d+,lcxid=0x[0-9a-f]+,lzxid=0x[0-9a-f]+,lresp=\d+,llat=\d+,minlat=\d+,avglat=\d+,maxlat=\d+\)\n`},
-		{"wchs", addr, `^\d+ connections watching \d+ paths\nTotal watches:[1-9]\d*\n$`},
+		// The one session's getData watch on /4lw is the data-watch table; its child watch
+		// on / is not in it (Apache 3.8.0's WatchCommand reads dataWatches only).
+		{"wchs", addr, `^1 connections watching 1 paths\nTotal watches:1\n$`},
+		{"wchc", addr, `^0x[0-9a-f]+\n\t/4lw\n\n$`},
+		{"wchp", addr, `^/4lw\n\t0x[0-9a-f]+\n\n$`},
 		{"mntr", addr, `(?s)^zk_version\t3\.8\.0-zabkit.*\nzk_server_state\t(leader|follower)\n.*zk_znode_count\t\d+\n.*zk_quorum_size\t3\n`},
 		{"mntr", addr, `(?s)\nzk_ephemerals_count\t\d+\nzk_approximate_data_size\t[1-9]\d*\n.*\nzk_open_file_descriptor_count\t[1-9]\d*\nzk_max_file_descriptor_count\t[1-9]\d*\n`},
 		{"mntr", leaderAddr, `(?s)\nzk_server_state\tleader\n.*\nzk_learners\t2\nzk_synced_followers\t2\nzk_synced_non_voting_followers\t0\nzk_synced_observers\t0\nzk_pending_syncs\t0\n$`},
