@@ -160,6 +160,23 @@ func (f *fakeZK) do(session int64, q Request) int {
 			o.Reply.Children = b.Children
 		case *wire.GetChildren2Response:
 			o.Reply.Children, o.Reply.Stat = b.Children, &b.Stat
+		case *wire.GetACLResponse:
+			o.Reply.ACL, o.Reply.Stat = b.ACL, &b.Stat
+		case *wire.GetAllChildrenNumberResponse:
+			o.Reply.AllChildrenNumber = &b.TotalNumber
+		case *wire.GetEphemeralsResponse:
+			o.Reply.Children = b.Ephemerals
+		case *wire.MultiResponse:
+			for _, res := range b.Results {
+				sub := Result{Err: res.Err}
+				switch rb := res.Body.(type) {
+				case *wire.GetDataResponse:
+					sub.Data, sub.Stat = rb.Data, &rb.Stat
+				case *wire.GetChildrenResponse:
+					sub.Children = rb.Children
+				}
+				o.Reply.Results = append(o.Reply.Results, sub)
+			}
 		}
 	}
 	o.Return = f.now
@@ -270,6 +287,18 @@ func wireBody(q Request) wire.Record {
 		return m
 	case wire.OpCloseSession:
 		return nil
+	case wire.OpGetACL:
+		return &wire.GetACLRequest{Path: q.Path}
+	case wire.OpGetAllChildrenNumber:
+		return &wire.GetAllChildrenNumberRequest{Path: q.Path}
+	case wire.OpGetEphemerals:
+		return &wire.GetEphemeralsRequest{PrefixPath: q.Path}
+	case wire.OpMultiRead:
+		m := &wire.MultiRequest{}
+		for _, s := range q.Ops {
+			m.Ops = append(m.Ops, wire.MultiOp{Type: s.Type, Body: wireBody(s)})
+		}
+		return m
 	}
 	panic(fmt.Sprintf("wireBody: op %d", q.Type))
 }

@@ -92,20 +92,29 @@ type Request struct {
 
 // Reply is what came back, in the fields the op code fills.
 type Reply struct {
-	Data     []byte     // getData
-	Stat     *wire.Stat // exists, getData, getChildren2, setData, create2*
-	Children []string   // getChildren, getChildren2 (any order)
-	Path     string     // create*: the created path (sequential suffix included)
-	Results  []Result   // multi: one per sub-request
+	Data []byte     // getData
+	Stat *wire.Stat // exists, getData, getChildren2, setData, create2*, getACL
+	// Children are getChildren's and getChildren2's names, and getEphemerals' full paths of
+	// the session's ephemerals (any order).
+	Children []string
+	Path     string   // create*: the created path (sequential suffix included)
+	Results  []Result // multi, multiRead: one per sub-request
+	// ACL is getACL's list; nil when the recorder left it out (then it is not compared).
+	ACL []wire.ACL
+	// AllChildrenNumber is getAllChildrenNumber's count; nil when the recorder left it out.
+	AllChildrenNumber *int32
 }
 
-// Result is one sub-result of a multi reply. Err is the sub-op's code: ErrOK for an op that
-// applied, the failing op's code, and ErrOK / ErrRuntimeInconsistency for the others of a
-// failed multi (zk-protocol.md §10.3).
+// Result is one sub-result of a multi or multiRead reply. Err is the sub-op's code: for a
+// multi, ErrOK for an op that applied, the failing op's code, and ErrOK /
+// ErrRuntimeInconsistency for the others of a failed multi (zk-protocol.md §10.3); for a
+// multiRead, each read's own code. A field the recorder left out (nil) is not compared.
 type Result struct {
-	Err  wire.Err
-	Path string     // create*
-	Stat *wire.Stat // setData, create2*
+	Err      wire.Err
+	Path     string     // create*
+	Stat     *wire.Stat // setData, create2*, multiRead's getData
+	Data     []byte     // multiRead's getData
+	Children []string   // multiRead's getChildren (any order)
 }
 
 // WatchEvent is one watch notification a session received.
@@ -299,12 +308,12 @@ func (o Op) String() string {
 // String prints the request like a call.
 func (r Request) String() string {
 	switch {
-	case r.Type == wire.OpMulti:
+	case r.Type == wire.OpMulti || r.Type == wire.OpMultiRead:
 		subs := make([]string, len(r.Ops))
 		for i, s := range r.Ops {
 			subs[i] = s.String()
 		}
-		return "multi(" + strings.Join(subs, ", ") + ")"
+		return opName(r.Type) + "(" + strings.Join(subs, ", ") + ")"
 	case isCreate(r.Type):
 		return fmt.Sprintf("%s(%q, %q, mode %d)", opName(r.Type), r.Path, r.Data, r.Mode)
 	case r.Type == wire.OpSetData:
@@ -335,8 +344,15 @@ func (r Reply) String() string {
 	if r.Children != nil {
 		fmt.Fprintf(&b, " children %q", r.Children)
 	}
+	if r.ACL != nil {
+		fmt.Fprintf(&b, " acl %+v", r.ACL)
+	}
+	if r.AllChildrenNumber != nil {
+		fmt.Fprintf(&b, " all-children %d", *r.AllChildrenNumber)
+	}
 	for i, res := range r.Results {
-		fmt.Fprintf(&b, " [%d: err %d%s]", i, res.Err, Reply{Path: res.Path, Stat: res.Stat}.String())
+		fmt.Fprintf(&b, " [%d: err %d%s]", i, res.Err,
+			Reply{Path: res.Path, Stat: res.Stat, Data: res.Data, Children: res.Children}.String())
 	}
 	return b.String()
 }
@@ -404,6 +420,12 @@ func opName(t wire.OpCode) string {
 		return "addWatch"
 	case wire.OpCloseSession:
 		return "closeSession"
+	case wire.OpMultiRead:
+		return "multiRead"
+	case wire.OpGetEphemerals:
+		return "getEphemerals"
+	case wire.OpGetAllChildrenNumber:
+		return "getAllChildrenNumber"
 	case wire.OpAuth:
 		return "addAuth"
 	case wire.OpSASL:

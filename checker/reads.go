@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/zabkit/zabkit/zab/tree"
 	"github.com/zabkit/zabkit/zab/wire"
@@ -16,6 +17,18 @@ import (
 // reconstructs, and a session's zxids must never go backwards (single system image, §3
 // item 6), which also means it never misses its own acknowledged writes.
 
+// isStateRead reports whether t is a read a server answers from its applied tree at its
+// last applied zxid, the reply's (FinalRequestProcessor in ZooKeeper 3.8.0 answers each
+// of them from the DataTree with the same lastZxid in the header).
+func isStateRead(t wire.OpCode) bool {
+	switch t {
+	case wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2,
+		wire.OpGetACL, wire.OpGetAllChildrenNumber, wire.OpGetEphemerals, wire.OpMultiRead:
+		return true
+	}
+	return false
+}
+
 // readsByZxid returns the plain reads whose reply can be checked against a state, ordered
 // by reply zxid (stable, so equal zxids keep history order).
 func readsByZxid(h *History) []*Op {
@@ -25,8 +38,7 @@ func readsByZxid(h *History) []*Op {
 		if o.Unknown || (o.Err != wire.ErrOK && o.Err != wire.ErrNoNode) {
 			continue
 		}
-		switch o.Type {
-		case wire.OpExists, wire.OpGetData, wire.OpGetChildren, wire.OpGetChildren2:
+		if isStateRead(o.Type) {
 			reads = append(reads, o)
 		}
 	}
@@ -36,7 +48,7 @@ func readsByZxid(h *History) []*Op {
 
 // checkRead compares a read's reply with what t (the tree as of the read's zxid) answers.
 func checkRead(t *tree.Tree, o *Op, r *Report) {
-	want, err := readReply(t, o.Request)
+	want, err := readReply(t, o)
 	if err != o.Err {
 		r.add(Violation{Check: CheckReadState,
 			Detail: fmt.Sprintf("read got err %d, the tree as of zxid %s answers err %d",
@@ -55,40 +67,81 @@ func checkRead(t *tree.Tree, o *Op, r *Report) {
 	}
 }
 
-// readReply answers a read request from t, in the history's Reply form.
-func readReply(t *tree.Tree, q Request) (Reply, wire.Err) {
+// readReply answers a read from t, in the history's Reply form, as the server holding the
+// session would (getEphemerals lists the session's own ephemerals). Reads are replayed as
+// world:anyone (see History).
+func readReply(t *tree.Tree, o *Op) (Reply, wire.Err) {
+	body, err := t.Read(o.Type, readRequest(o.Request), o.Session, nil)
+	if err != wire.ErrOK {
+		return Reply{}, err
+	}
+	return readReplyOf(body), wire.ErrOK
+}
+
+// readRequest is the request record of a read; nil for an op that is none (the tree then
+// answers MarshallingError, as a server does for a body it cannot take).
+func readRequest(q Request) wire.Record {
 	switch q.Type {
 	case wire.OpExists:
-		res, err := t.Exists(q.Path, nil)
-		if err != wire.ErrOK {
-			return Reply{}, err
-		}
-		return Reply{Stat: &res.Stat}, err
+		return &wire.ExistsRequest{Path: q.Path}
 	case wire.OpGetData:
-		res, err := t.GetData(q.Path, nil)
-		if err != wire.ErrOK {
-			return Reply{}, err
-		}
-		return Reply{Data: res.Data, Stat: &res.Stat}, err
+		return &wire.GetDataRequest{Path: q.Path}
 	case wire.OpGetChildren:
-		res, err := t.GetChildren(q.Path, nil)
-		if err != wire.ErrOK {
-			return Reply{}, err
-		}
-		return Reply{Children: res.Children}, err
+		return &wire.GetChildrenRequest{Path: q.Path}
 	case wire.OpGetChildren2:
-		res, err := t.GetChildren2(q.Path, nil)
-		if err != wire.ErrOK {
-			return Reply{}, err
+		return &wire.GetChildren2Request{Path: q.Path}
+	case wire.OpGetACL:
+		return &wire.GetACLRequest{Path: q.Path}
+	case wire.OpGetAllChildrenNumber:
+		return &wire.GetAllChildrenNumberRequest{Path: q.Path}
+	case wire.OpGetEphemerals:
+		return &wire.GetEphemeralsRequest{PrefixPath: q.Path}
+	case wire.OpMultiRead:
+		m := &wire.MultiRequest{Ops: make([]wire.MultiOp, len(q.Ops))}
+		for i, sub := range q.Ops {
+			m.Ops[i] = wire.MultiOp{Type: sub.Type, Body: readRequest(sub)}
 		}
-		return Reply{Children: res.Children, Stat: &res.Stat}, err
+		return m
 	}
-	panic(fmt.Sprintf("checker: readReply of op %d", q.Type))
+	return nil
+}
+
+// readReplyOf turns a read's response record into the history's Reply form.
+func readReplyOf(body wire.Record) Reply {
+	switch b := body.(type) {
+	case *wire.ExistsResponse:
+		st := b.Stat
+		return Reply{Stat: &st}
+	case *wire.GetDataResponse:
+		st := b.Stat
+		return Reply{Data: b.Data, Stat: &st}
+	case *wire.GetChildrenResponse:
+		return Reply{Children: b.Children}
+	case *wire.GetChildren2Response:
+		st := b.Stat
+		return Reply{Children: b.Children, Stat: &st}
+	case *wire.GetACLResponse:
+		st := b.Stat
+		return Reply{ACL: b.ACL, Stat: &st}
+	case *wire.GetAllChildrenNumberResponse:
+		n := b.TotalNumber
+		return Reply{AllChildrenNumber: &n}
+	case *wire.GetEphemeralsResponse:
+		return Reply{Children: b.Ephemerals}
+	case *wire.MultiResponse:
+		rep := Reply{Results: make([]Result, len(b.Results))}
+		for i, res := range b.Results {
+			sub := readReplyOf(res.Body)
+			rep.Results[i] = Result{Err: res.Err, Data: sub.Data, Stat: sub.Stat, Children: sub.Children}
+		}
+		return rep
+	}
+	return Reply{}
 }
 
 // replyDiff describes how got differs from want in the fields op fills, "" if not at all.
-// A Stat the recorder left out is not compared; children are compared as sets (their
-// order is unspecified, zk-protocol.md §4.5).
+// A Stat, an ACL or a count the recorder left out (nil) is not compared; children and
+// ephemerals are compared as sets (their order is unspecified, zk-protocol.md §4.5).
 func replyDiff(want, got Reply, op wire.OpCode) string {
 	if op == wire.OpGetData && !bytes.Equal(want.Data, got.Data) {
 		return fmt.Sprintf("data %q, want %q", got.Data, want.Data)
@@ -96,18 +149,69 @@ func replyDiff(want, got Reply, op wire.OpCode) string {
 	if want.Stat != nil && got.Stat != nil && *want.Stat != *got.Stat {
 		return fmt.Sprintf("stat %+v, want %+v", *got.Stat, *want.Stat)
 	}
-	if op == wire.OpGetChildren || op == wire.OpGetChildren2 {
-		g, w := slices.Clone(got.Children), slices.Clone(want.Children)
-		slices.Sort(g)
-		slices.Sort(w)
-		if !slices.Equal(g, w) {
-			return fmt.Sprintf("children %q, want %q", g, w)
+	if op == wire.OpGetChildren || op == wire.OpGetChildren2 || op == wire.OpGetEphemerals {
+		if d := setDiff("children", got.Children, want.Children); d != "" {
+			return d
 		}
+	}
+	if got.ACL != nil && !slices.Equal(got.ACL, want.ACL) {
+		return fmt.Sprintf("acl %+v, want %+v", got.ACL, want.ACL)
+	}
+	if n := got.AllChildrenNumber; n != nil && (want.AllChildrenNumber == nil || *n != *want.AllChildrenNumber) {
+		return fmt.Sprintf("all-children number %d, want %s", *n, formatNumber(want.AllChildrenNumber))
+	}
+	if op == wire.OpMultiRead {
+		return multiReadDiff(want, got)
 	}
 	if want.Path != got.Path {
 		return fmt.Sprintf("path %q, want %q", got.Path, want.Path)
 	}
 	return ""
+}
+
+// multiReadDiff compares a multiRead's sub-results: each read is answered on its own (a
+// failed one gives its error and the others still run, ZooKeeper 3.8.0 ZKDatabase.multiRead
+// via FinalRequestProcessor), all from the same state.
+func multiReadDiff(want, got Reply) string {
+	if len(got.Results) != len(want.Results) {
+		return fmt.Sprintf("%d results, want %d", len(got.Results), len(want.Results))
+	}
+	for i, w := range want.Results {
+		g := got.Results[i]
+		if g.Err != w.Err {
+			return fmt.Sprintf("result %d err %d, want %d", i, g.Err, w.Err)
+		}
+		if g.Data != nil && !bytes.Equal(g.Data, w.Data) {
+			return fmt.Sprintf("result %d: data %q, want %q", i, g.Data, w.Data)
+		}
+		if g.Stat != nil && w.Stat != nil && *g.Stat != *w.Stat {
+			return fmt.Sprintf("result %d: stat %+v, want %+v", i, *g.Stat, *w.Stat)
+		}
+		if g.Children != nil {
+			if d := setDiff("children", g.Children, w.Children); d != "" {
+				return fmt.Sprintf("result %d: %s", i, d)
+			}
+		}
+	}
+	return ""
+}
+
+// setDiff compares two string lists as sets.
+func setDiff(what string, got, want []string) string {
+	g, w := slices.Clone(got), slices.Clone(want)
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		return fmt.Sprintf("%s %q, want %q", what, g, w)
+	}
+	return ""
+}
+
+func formatNumber(n *int32) string {
+	if n == nil {
+		return "none"
+	}
+	return strconv.Itoa(int(*n))
 }
 
 // sessionReplies groups the ops that got a reply by session, each in reply (= xid) order.
