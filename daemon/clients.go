@@ -160,7 +160,8 @@ func (c *clientConn) readLoop() {
 	s := c.s
 	defer s.wg.Done()
 	defer c.forget()
-	fr := wire.NewFrameReader(bufio.NewReaderSize(c.nc, 64<<10), wireFrameBytesMax)
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	fr := wire.NewFrameReader(br, wireFrameBytesMax)
 	first := true
 	for {
 		if !c.waitForRoom() {
@@ -178,7 +179,8 @@ func (c *clientConn) readLoop() {
 			var lenErr *wire.FrameLengthError
 			switch {
 			case first && errors.As(err, &lenErr) && isFourLetterWord(lenErr.Word()):
-				c.fourLetter(lenErr.Word())
+				// br holds what followed the word: stmk's eight mask bytes.
+				c.fourLetter(lenErr.Word(), br)
 				return
 			case errors.As(err, &lenErr):
 				s.logClose("client frame length out of range, closing the connection", "frame too large", "conn", uint64(c.id), "remote", c.remote, "err", err)

@@ -27,23 +27,33 @@ const (
 	notServed = "This ZooKeeper instance is not currently serving requests\n"
 )
 
-// fourLetterWords are the commands zabd answers (zk-protocol.md §11); the other words of
-// ZooKeeper's list are closed unanswered, like an unknown word: hash (Apache 3.8.0 answers
-// nothing either, its digest log being empty), stmk (see traceMask).
-var fourLetterWords = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "wchc", "wchp", "wchs"}
+// fourLetterWords are the commands zabd answers (zk-protocol.md §11), in byte order (the
+// configuration's whitelist is searched so); the other word of ZooKeeper's list, hash, is
+// closed unanswered like an unknown word (Apache 3.8.0 answers nothing either, its digest log
+// being empty).
+var fourLetterWords = []string{"conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "stmk", "wchc", "wchp", "wchs"}
 
 func isFourLetterWord(w string) bool { return slices.Contains(fourLetterWords, w) }
 
 // fourLetter answers a four-letter word on a connection that sent it instead of a
-// handshake, then closes it (ZooKeeper's NIOServerCnxn.checkFourLetterWord).
-func (c *clientConn) fourLetter(word string) {
+// handshake, then closes it (ZooKeeper's NIOServerCnxn.checkFourLetterWord). rest reads what
+// the client sent after the word (stmk's mask).
+func (c *clientConn) fourLetter(word string, rest io.Reader) {
 	s := c.s
 	defer c.abort()
 	s.metrics.fourLetter.WithLabelValues(word).Inc()
 	var out string
-	if !s.cfg.FourLetterWordEnabled(word) {
+	switch {
+	case !s.cfg.FourLetterWordEnabled(word):
 		out = word + " is not executed because it is not in the whitelist.\n"
-	} else {
+	case word == "stmk":
+		c.nc.SetReadDeadline(time.Now().Add(traceMaskWaitMax))
+		mask, ok := readTraceMask(rest)
+		if !ok {
+			return // Apache's getLong on fewer than 8 bytes throws: closed unanswered
+		}
+		out = stmk(mask)
+	default:
 		out = s.fourLetterOutput(word)
 	}
 	c.nc.SetWriteDeadline(time.Now().Add(queryWaitMax))

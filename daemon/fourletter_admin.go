@@ -1,22 +1,35 @@
 package daemon
 
 import (
+	"encoding/binary"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
 // The four-letter words of this file are the administrative ones of ZooKeeper's list
-// (FourLetterCommands): dump, dirs, crst, srst and gtmk. Their formats are Apache ZooKeeper
+// (FourLetterCommands): dump, dirs, crst, srst, gtmk and stmk. Their formats are Apache ZooKeeper
 // 3.8.0's, checked against it by conformance's TestFourLetterWordsAgree.
 
-// traceMask is what gtmk prints: ZooKeeper's default ZooTrace text trace mask, client
-// requests (2), server packets (16), sessions (32) and warnings (256). zabd writes no ZooTrace
-// trace, so nothing sets it: stmk is not answered, because the eight mask bytes that follow
-// the word are already in the connection's read buffer, which the 4lw handler does not see
-// (conformance/README.md).
-const traceMask = 306
+// defaultTraceMask is ZooKeeper's default ZooTrace text trace mask: client requests (2),
+// server packets (16), sessions (32) and warnings (256).
+const defaultTraceMask = 306
+
+// traceMask is what gtmk prints and stmk sets. Like ZooTrace's static mask it is one per
+// process, not per server. zabd writes no ZooTrace trace, so the mask selects nothing; it is
+// kept because tools set it and read it back.
+var traceMask atomic.Int64
+
+func init() { traceMask.Store(defaultTraceMask) }
+
+// traceMaskWaitMax is how long stmk waits for its eight mask bytes. Apache 3.8.0 makes one
+// non-blocking read of what has already arrived; the short wait also takes a mask that
+// arrives in a second segment.
+const traceMaskWaitMax = 200 * time.Millisecond
 
 // sessionlessConnTimeoutMs is how long ZooKeeper's NIO factory lets a connection without a
 // session live (zookeeper.nio.sessionlessCnxnTimeout, 10 s): dump lists it so.
@@ -27,7 +40,24 @@ const sessionlessConnTimeoutMs = 10000
 const javaDateLayout = "Mon Jan 02 15:04:05 MST 2006"
 
 // gtmk prints the trace mask with no line end, as GetTraceMaskCommand does.
-func gtmk() string { return fmt.Sprint(traceMask) }
+func gtmk() string { return strconv.FormatInt(traceMask.Load(), 10) }
+
+// readTraceMask reads stmk's mask: the eight bytes after the word, a big-endian long
+// (NIOServerCnxn.checkFourLetterWord's incomingBuffer.getLong). false if fewer arrive.
+func readTraceMask(r io.Reader) (int64, bool) {
+	var b [8]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return 0, false
+	}
+	return int64(binary.BigEndian.Uint64(b[:])), true
+}
+
+// stmk sets the trace mask and prints it, signed and with no line end, as
+// SetTraceMaskCommand does.
+func stmk(mask int64) string {
+	traceMask.Store(mask)
+	return strconv.FormatInt(mask, 10)
+}
 
 // resetConnStats is crst: every connection's counters and latencies start again, and cons
 // prints them as a fresh connection's (ServerCnxn.resetStats: lop NA, no lcxid, lzxid -1,
