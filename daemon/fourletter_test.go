@@ -25,11 +25,11 @@ import (
 func send(t *testing.T, addr string, b []byte) string {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, waitMax)
-	require.NoError(t, err)
+	require.NoError(t, err, "dial %s", addr)
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(waitMax))
 	_, err = c.Write(b)
-	require.NoError(t, err)
+	require.NoError(t, err, "write %q to %s", b, addr)
 	out, err := io.ReadAll(c)
 	if len(out) == 0 && errors.Is(err, syscall.ECONNRESET) {
 		return "" // refused or closed unanswered with our bytes unread: a reset
@@ -42,7 +42,7 @@ func TestFourLetterWords(t *testing.T) {
 	e := startEnsemble(t, 3)
 	c, _ := connect(t, e.Addrs()[:1], 4*time.Second)
 	_, err := c.Create("/4lw", nil, 0, open)
-	require.NoError(t, err)
+	require.NoError(t, err, "create /4lw")
 	_, _, _, err = c.GetW("/4lw")
 	require.NoError(t, err, "getData /4lw with a watch")
 	_, _, _, err = c.ChildrenW("/")
@@ -98,7 +98,7 @@ func TestBadFramesCloseOnlyTheirConnection(t *testing.T) {
 	addr := e.Addrs()[0]
 	c, _ := connect(t, []string{addr}, 4*time.Second)
 	_, err := c.Create("/alive", nil, 0, open)
-	require.NoError(t, err)
+	require.NoError(t, err, "create /alive")
 
 	oversized := binary.BigEndian.AppendUint32(nil, 0xfffff+1)
 	assert.Equal(t, "", send(t, addr, append(oversized, 1, 2, 3)), "a frame above jute.maxbuffer")
@@ -118,7 +118,7 @@ func TestMaxClientConnectionsPerIP(t *testing.T) {
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp", addr)
-		require.NoError(t, err)
+		require.NoError(t, err, "connection %d of maxClientCnxns=2 to %s", len(held)+1, addr)
 		held = append(held, c)
 		defer c.Close()
 	}
@@ -137,18 +137,17 @@ func TestPrometheusMetrics(t *testing.T) {
 	e := startEnsemble(t, 1, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:0" })
 	c, _ := connect(t, e.Addrs(), 4*time.Second)
 	_, err := c.Create("/m", nil, 0, open)
-	require.NoError(t, err)
+	require.NoError(t, err, "create /m")
 	resp, err := http.Get("http://" + e.Servers[0].MetricsAddr().String() + "/metrics")
-	require.NoError(t, err)
+	require.NoError(t, err, "GET the Prometheus /metrics endpoint")
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	require.NoError(t, err, "read the /metrics body")
 	text := string(body)
 	for _, want := range []string{"\nznode_count ", "\nnum_alive_connections 1\n", "\nserving 1\n",
 		"zabkit_committed_txns_total", "zabkit_request_latency_seconds_bucket{op=\"CREA\"", "\npackets_received "} {
 		assert.True(t, strings.Contains(text, want), "metrics lack %q:\n%s", want, text)
 	}
-	_ = zk.ErrNoNode
 }
 
 // The administrative words answer in Apache ZooKeeper 3.8.0's formats (conformance's
@@ -159,10 +158,10 @@ func TestAdministrativeFourLetterWords(t *testing.T) {
 	addr := e.Addrs()[0]
 	c, _ := connect(t, []string{addr}, 4*time.Second)
 	_, err := c.Create("/eph", nil, zk.FlagEphemeral, open)
-	require.NoError(t, err)
+	require.NoError(t, err, "create the ephemeral /eph")
 	for range 10 {
 		_, _, err = c.Get("/eph")
-		require.NoError(t, err)
+		require.NoError(t, err, "getData /eph")
 	}
 	sid := fmt.Sprintf("0x%x", c.SessionID())
 
@@ -191,7 +190,7 @@ func TestAdministrativeFourLetterWords(t *testing.T) {
 		m := received.FindStringSubmatch(send(t, addr, []byte("srvr")))
 		require.NotNil(t, m, "srvr has a Received line")
 		n, err := strconv.Atoi(m[1])
-		require.NoError(t, err)
+		require.NoError(t, err, "srvr's Received %q is a number", m[1])
 		return n
 	}
 	require.GreaterOrEqual(t, count(), 12, "handshake, create and 10 reads were received")
