@@ -3,6 +3,7 @@ package zk
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,6 +27,21 @@ func TestEndOfRunRecordsConnectedSessionsAndReplicas(t *testing.T) {
 	for _, cs := range r.History.Connected {
 		require.Positive(t, cs.AppliedZxid, "seed 1, quiet: %v sampled before its server applied anything", cs)
 	}
+	// The replicas' ephemerals are what the committed order says: a replica made to lack
+	// one fails the ephemeral check.
+	held := -1
+	for i, rs := range r.History.Replicas {
+		if len(rs.Ephemerals) > 0 {
+			held = i
+		}
+	}
+	require.NotEqual(t, -1, held, "seed 1, quiet: no server holds an ephemeral at the end, so the replica check is idle")
+	h := *r.History
+	h.Replicas = slices.Clone(h.Replicas)
+	lost := h.Replicas[held].Ephemerals[0]
+	h.Replicas[held].Ephemerals = h.Replicas[held].Ephemerals[1:]
+	rep := checker.Check(&h, checker.Config{Tree: treeConfig})
+	require.Contains(t, rep.Failed(), checker.CheckEphemeral, "seed 1, quiet: %s without %v must fail the ephemeral check", h.Replicas[held].Server, lost)
 }
 
 // A paused server's clients are not sampled: the process has not handled what it holds,
