@@ -25,7 +25,8 @@
 // connected and drained, at its server's LastApplied (paused servers left out), keeps those
 // still on the same connection after a wait longer than any message takes
 // (History.Connected: an event owed then is lost, not late), and records every running
-// server's final ephemerals (History.Replicas). Then the checks: the ZAB invariants (fed as
+// server's final ephemerals (History.Replicas); ZABKIT_KIND_SWEEP=N go test ./sim/zk -run
+// TestKindsSweep runs N seeds of every kind to show clean runs pass them. Then the checks: the ZAB invariants (fed as
 // the run goes), replica agreement on txn bytes and tree digest at every zxid
 // (checker.ReplicaDigests), and every
 // client-level check of checker.Check (linearizable writes and sync+reads with porcupine,
