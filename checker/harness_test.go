@@ -129,6 +129,12 @@ func (f *fakeZK) do(session int64, q Request) int {
 		if o.Err == wire.ErrOK && q.WatchType != wire.WatcherData {
 			delete(c.child, q.Path)
 		}
+		if o.Err == wire.ErrOK && q.WatchType == wire.WatcherAny {
+			// The Java client drops persistent watches only for Any (3.8.0
+			// ZKWatchManager.removeWatcher): otherwise it re-registers them on reconnect.
+			delete(c.persistent, q.Path)
+			delete(c.persistentRecur, q.Path)
+		}
 	case q.Type == wire.OpAddWatch:
 		o.Err = f.w.AddWatch(session, q.Path, q.WatchMode)
 		o.Zxid = f.t.LastZxid()

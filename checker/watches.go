@@ -36,11 +36,16 @@ import (
 // The walk keeps the triggers it expanded as the state of the server the session talks
 // to, and a reply below an event's trigger moves it back (rewind).
 //
+// removeWatches of one type drops that table's entry of the session at the path, whatever
+// its mode, so a persistent or recursive watch loses that half and lives on in the other
+// table (ZooKeeper 3.8.0 DataTree.removeWatch and WatchManager.removeWatcher, which also
+// drops the entry's mode; zab/tree's Watches.Check alike); Any drops both. The client keeps
+// a persistent watch in its table unless it removed type Any (3.8.0
+// ZKWatchManager.removeWatcher), and setWatches2 names persistent watches by path only, so
+// a reconnect brings a halved watch back whole.
+//
 // Known limits: the ACL filter of ZOOKEEPER-4799 is not modelled (workloads checked here
-// must let every session READ what it watches). A
-// persistent watch that removeWatches cut down to one table is re-armed by a reconnect as
-// it stands, which is what a client does only if it, too, kept just that half (client
-// libraries differ; sim/zk's workload never removes a type from a persistently watched path).
+// must let every session READ what it watches).
 
 type watchTable uint8
 
@@ -69,7 +74,8 @@ type persistentWatch struct {
 	path        string
 	recursive   bool
 	since       int64
-	data, child bool // the tables that still hold it
+	data, child bool // the server tables that still hold it
+	held        bool // the client still holds it: a reconnect re-registers it whole
 }
 
 // fires reports whether the entry notifies tr: the data table's copy for NodeCreated and
@@ -437,7 +443,7 @@ func (w *sessionWatches) reply(o *Op) {
 		if o.Err == wire.ErrOK {
 			w.persistent = append(w.persistent, persistentWatch{path: o.Request.Path,
 				recursive: o.Request.WatchMode == wire.AddWatchPersistentRecursive, since: o.Zxid,
-				data: true, child: true})
+				data: true, child: true, held: true})
 		}
 	case wire.OpRemoveWatches:
 		if o.Err == wire.ErrOK {
@@ -478,9 +484,10 @@ func (w *sessionWatches) remove(path string, typ wire.WatcherType) {
 		if p := &w.persistent[i]; p.path == path {
 			p.data = p.data && typ == wire.WatcherChildren
 			p.child = p.child && typ == wire.WatcherData
+			p.held = p.held && typ != wire.WatcherAny
 		}
 	}
-	w.persistent = slices.DeleteFunc(w.persistent, func(p persistentWatch) bool { return !p.data && !p.child })
+	w.persistent = slices.DeleteFunc(w.persistent, func(p persistentWatch) bool { return !p.data && !p.child && !p.held })
 }
 
 // reconnect takes a setWatches reply: the old connection's watches are gone, and the
@@ -498,7 +505,9 @@ func (w *sessionWatches) reconnect(o *Op, replays []*WatchEvent) {
 		w.standard[k] = s
 	}
 	for i := range w.persistent {
-		w.persistent[i].since = at // re-registered without replay
+		p := &w.persistent[i]
+		p.since = at // re-registered without replay, whole (setWatches2 lists paths only)
+		p.data, p.child = true, true
 	}
 	// The triggers up to at were missed while disconnected, or are replaced by the
 	// replays; the ones past it the new server fires as it applies them, even those an
