@@ -45,10 +45,11 @@
 //     carries a snapshot only for a SNAP from the leader. The in-memory log is bounded by
 //     zab itself (Config.DiffTxnsMax), whatever the snapshots do. The tree is serialized
 //     inside the Handle step that crosses snapCount, so that step stalls every input for
-//     the serialization: about 7.5 ms per 10k znodes of 128 bytes (BenchmarkSnapshotStall:
-//     84 ms at 100k, 0.49 s at 500k on the 2-core CI machine). ZooKeeper serializes a fuzzy
-//     snapshot on another thread; doing so here needs a tree that can be read while it
-//     changes (a copy-on-write view from zab/tree), which does not exist yet.
+//     the serialization (BenchmarkSnapshotStall, znodes of 128 bytes on the 2-core machine:
+//     about 1 ms at 10k, 23-28 ms at 100k, 130 ms at 500k, since tree.Snapshot allocates
+//     its exact size once; it was 3.9, 48 and 270-320 ms in the same runs before). ZooKeeper
+//     serializes a fuzzy snapshot on another thread; doing so here needs a tree that can be
+//     read while it changes (a copy-on-write view from zab/tree), which does not exist yet.
 //   - ClientSend / CloseClient: write the frame; close after the frames already written.
 //   - Committed / StateChanged: for traces, checkers, logs and metrics only.
 //

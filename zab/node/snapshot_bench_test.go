@@ -17,6 +17,8 @@ import (
 // (maybeSaveSnapshot calls tree.Snapshot on the node goroutine), so every client and peer
 // input waits that long. ZooKeeper serializes a fuzzy snapshot on another thread instead;
 // this design cannot without a tree that can be read while it changes (zab/tree owns that).
+// Compare a change with the same command on the parent commit in the same run: the figures
+// move with the machine's load.
 // One op is one snapshot step; bytes/op is the snapshot's size. Tree sizes: 10k and 100k
 // nodes of 128 bytes, or ZABKIT_SNAPSHOT_BENCH_NODES (e.g. 500000).
 func BenchmarkSnapshotStall(b *testing.B) {

@@ -31,22 +31,28 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // Snapshot returns the deterministic snapshot bytes of the replicated state (znodes,
 // sessions, last applied zxid). Outstanding changes are leader state and are not included.
 func (t *Tree) Snapshot() []byte {
-	// Number ACL slots by first use in node order.
-	number := make(map[uint32]uint32)
+	// Number ACL slots by first use in node order (numbered is indexed by slot: slots are
+	// dense, and a slice lookup per node is what keeps this step short). size adds up the
+	// exact encoding, so the buffer is allocated once: growing it by appends copied the
+	// snapshot several times over, inside the node's Handle step (BenchmarkSnapshotStall).
+	numbered := make([]uint32, len(t.acls.entries))
 	var lists [][]wire.ACL
 	stack := []*znode{t.root}
-	var order []*znode
+	order := make([]*znode, 0, t.nodeCount)
+	size := 4 + 1 + 1 + 8 + 4 + 4 + 8 + 4 + len(t.sessions)*12
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		order = append(order, n)
-		if _, ok := number[n.acl]; !ok {
-			number[n.acl] = uint32(len(lists))
+		size += nodeBytesMin + len(n.name) + len(n.data)
+		if numbered[n.acl] == 0 {
 			lists = append(lists, t.acls.get(n.acl))
+			numbered[n.acl] = uint32(len(lists)) // number + 1; 0 = not yet numbered
+			size += aclBytes(lists[len(lists)-1])
 		}
 		stack = n.children.appendReversed(stack)
 	}
-	b := make([]byte, 0, 64+t.nodeCount*96)
+	b := make([]byte, 0, size)
 	b = append(b, snapshotMagic[:]...)
 	b = append(b, snapshotFormat)
 	if t.cfg.ExtendedTypesEnabled {
@@ -74,11 +80,25 @@ func (t *Tree) Snapshot() []byte {
 		for _, v := range [...]int32{n.version, n.creates, n.aversion} {
 			b = binary.BigEndian.AppendUint32(b, uint32(v))
 		}
-		b = binary.BigEndian.AppendUint32(b, number[n.acl])
+		b = binary.BigEndian.AppendUint32(b, numbered[n.acl]-1)
 		b = binary.BigEndian.AppendUint32(b, uint32(n.children.len()))
 	}
 	b = binary.BigEndian.AppendUint64(b, t.digest)
-	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	if len(b) != size {
+		panic(fmt.Sprintf("tree: invariant broken: snapshot of %d bytes, sized %d (%d nodes, %d ACL lists, %d sessions)",
+			len(b), size, len(order), len(lists), len(ids)))
+	}
+	return b
+}
+
+// aclBytes is the length of appendACL's encoding of acl.
+func aclBytes(acl []wire.ACL) int {
+	size := 4
+	for _, a := range acl {
+		size += 4 + 4 + len(a.ID.Scheme) + 4 + len(a.ID.ID)
+	}
+	return size
 }
 
 // nodeBytesMin is the smallest encoded node: empty name, null data, 6×8 + 5×4 bytes.
