@@ -53,6 +53,11 @@ func mutate(h *History, what, at, v int) {
 			o.Reply.Data = []byte{byte(v)}
 		case 6:
 			o.Type = wire.OpCode(v%24 - 11)
+			if v >= 230 { // the reads and zxid-0 requests beyond -11..12
+				o.Type = []wire.OpCode{wire.OpMultiRead, wire.OpGetEphemerals, wire.OpGetAllChildrenNumber,
+					wire.OpGetACL, wire.OpAuth, wire.OpSASL, wire.OpAddWatch, wire.OpRemoveWatches,
+					wire.OpSetWatches2}[v%9]
+			}
 		case 7:
 			o.Call, o.Return = int64(v), int64(v/2)
 		}
