@@ -85,13 +85,12 @@ func (t *Tree) applyOp(zxid, timeMs int64, x *Txn, events *[]Event) wire.MultiRe
 			panic(fmt.Sprintf("tree: setData %q at zxid %#x to version %d, node is at %d",
 				x.Path, zxid, x.Version, n.version))
 		}
-		t.setNodeData(x.Path, n, slices.Clone(x.Data), x.Version, zxid, timeMs)
+		n = t.setNodeData(x.Path, slices.Clone(x.Data), x.Version, zxid, timeMs)
 		*events = append(*events, Event{Type: wire.EventNodeDataChanged, Path: x.Path, ACL: t.acls.get(n.acl)})
 		return wire.MultiResult{Type: wire.OpSetData,
 			Body: &wire.SetDataResponse{Stat: t.stat(n)}}
 	case wire.OpSetACL:
-		n := t.mustLookup(x.Path)
-		t.setNodeACL(x.Path, n, t.acls.intern(x.ACL), x.Version)
+		n := t.setNodeACL(x.Path, t.acls.intern(x.ACL), x.Version)
 		return wire.MultiResult{Type: wire.OpSetACL,
 			Body: &wire.SetACLResponse{Stat: t.stat(n)}}
 	case wire.OpCheck:

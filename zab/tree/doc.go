@@ -30,7 +30,8 @@
 // ephemerals in the same txn). The leader reaps containers and TTL nodes by proposing
 // Request{Type: OpDeleteContainer, Body: &wire.DeleteRequest{Path: p}} for each path of
 // Reapable(nowMs, ...). Snapshot and Restore give deterministic bytes of the whole
-// replicated state.
+// replicated state; Freeze returns a View that gives the same bytes later, from another
+// goroutine if need be, while the tree goes on changing (copy-on-write, view.go).
 //
 // Nothing here reads a clock, draws randomness or iterates a map into an output: the same
 // txns applied in the same order give byte-identical snapshots on every replica.

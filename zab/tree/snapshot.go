@@ -30,23 +30,27 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Snapshot returns the deterministic snapshot bytes of the replicated state (znodes,
 // sessions, last applied zxid). Outstanding changes are leader state and are not included.
-func (t *Tree) Snapshot() []byte {
+func (t *Tree) Snapshot() []byte { return t.view().Snapshot() }
+
+// Snapshot returns the snapshot bytes of the tree as it was at the Freeze. It only reads
+// what no later change of the tree writes, so it may run on another goroutine.
+func (v *View) Snapshot() []byte {
 	// Number ACL slots by first use in node order (numbered is indexed by slot: slots are
 	// dense, and a slice lookup per node is what keeps this step short). size adds up the
 	// exact encoding, so the buffer is allocated once: growing it by appends copied the
 	// snapshot several times over, inside the node's Handle step (BenchmarkSnapshotStall).
-	numbered := make([]uint32, len(t.acls.entries))
+	numbered := make([]uint32, len(v.acls))
 	var lists [][]wire.ACL
-	stack := []*znode{t.root}
-	order := make([]*znode, 0, t.nodeCount)
-	size := 4 + 1 + 1 + 8 + 4 + 4 + 8 + 4 + len(t.sessions)*12
+	stack := []*znode{v.root}
+	order := make([]*znode, 0, v.nodeCount)
+	size := 4 + 1 + 1 + 8 + 4 + 4 + 8 + 4 + len(v.sessions)*12
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		order = append(order, n)
 		size += nodeBytesMin + len(n.name) + len(n.data)
 		if numbered[n.acl] == 0 {
-			lists = append(lists, t.acls.get(n.acl))
+			lists = append(lists, v.acls[n.acl])
 			numbered[n.acl] = uint32(len(lists)) // number + 1; 0 = not yet numbered
 			size += aclBytes(lists[len(lists)-1])
 		}
@@ -55,21 +59,20 @@ func (t *Tree) Snapshot() []byte {
 	b := make([]byte, 0, size)
 	b = append(b, snapshotMagic[:]...)
 	b = append(b, snapshotFormat)
-	if t.cfg.ExtendedTypesEnabled {
+	if v.extended {
 		b = append(b, 1)
 	} else {
 		b = append(b, 0)
 	}
-	b = binary.BigEndian.AppendUint64(b, uint64(t.lastZxid))
+	b = binary.BigEndian.AppendUint64(b, uint64(v.lastZxid))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(lists)))
 	for _, acl := range lists {
 		b = appendACL(b, acl)
 	}
-	ids := t.Sessions()
-	b = binary.BigEndian.AppendUint32(b, uint32(len(ids)))
-	for _, id := range ids {
-		b = binary.BigEndian.AppendUint64(b, uint64(id))
-		b = binary.BigEndian.AppendUint32(b, uint32(t.sessions[id].timeoutMs))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(v.sessions)))
+	for _, s := range v.sessions {
+		b = binary.BigEndian.AppendUint64(b, uint64(s.id))
+		b = binary.BigEndian.AppendUint32(b, uint32(s.timeoutMs))
 	}
 	for _, n := range order {
 		b = appendString(b, n.name)
@@ -83,11 +86,11 @@ func (t *Tree) Snapshot() []byte {
 		b = binary.BigEndian.AppendUint32(b, numbered[n.acl]-1)
 		b = binary.BigEndian.AppendUint32(b, uint32(n.children.len()))
 	}
-	b = binary.BigEndian.AppendUint64(b, t.digest)
+	b = binary.BigEndian.AppendUint64(b, v.digest)
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 	if len(b) != size {
 		panic(fmt.Sprintf("tree: invariant broken: snapshot of %d bytes, sized %d (%d nodes, %d ACL lists, %d sessions)",
-			len(b), size, len(order), len(lists), len(ids)))
+			len(b), size, len(order), len(lists), len(v.sessions)))
 	}
 	return b
 }

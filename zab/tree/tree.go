@@ -45,6 +45,10 @@ type Tree struct {
 	// configWrittenMs is when this server last wrote its configuration into configNode
 	// (ConfigWritten): server-local, like Apache's, so neither digested nor snapshotted.
 	configWrittenMs int64
+	// owned is nil until the first Freeze; then it holds the nodes created or copied since
+	// the last Freeze. Every other node may be shared with a View, so it is copied before
+	// it changes, and so is each ancestor up to the root (view.go).
+	owned map[*znode]struct{}
 }
 
 // session is a live session as replicated state (SessionTrackerImpl + DataTree.ephemerals).
@@ -79,7 +83,7 @@ func New(cfg Config) *Tree {
 		configVersion = -1
 	}
 	t.configNode = t.insertSystemNode("/zookeeper/config", config, t.acls.intern(ReadACL), -1)
-	t.setNodeData("/zookeeper/config", t.configNode, config, configVersion, 0, 0)
+	t.setNodeData("/zookeeper/config", config, configVersion, 0, 0)
 	return t
 }
 
@@ -180,7 +184,7 @@ func (t *Tree) mustLookup(path string) *znode {
 // the owning session's ephemeral set and the digest.
 func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid, timeMs int64) *znode {
 	parentPath, name, ok := splitPath(path)
-	parent := t.lookup(parentPath)
+	parent := t.writable(parentPath)
 	if !ok || parent == nil || name == "" {
 		panic(fmt.Sprintf("tree: invariant broken: create %q at zxid %#x: no parent", path, zxid))
 	}
@@ -195,6 +199,9 @@ func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid,
 		ctime: timeMs, mtime: timeMs,
 		owner: owner,
 		acl:   aclSlot,
+	}
+	if t.owned != nil {
+		t.owned[n] = struct{}{}
 	}
 	t.digest -= t.nodeHash(parentPath, parent)
 	parent.children.insert(chunk, i, n)
@@ -220,7 +227,7 @@ func (t *Tree) createNode(path string, data []byte, aclSlot uint32, owner, zxid,
 // DataTree.deleteNode.
 func (t *Tree) deleteNode(path string, zxid int64) *znode {
 	parentPath, name, ok := splitPath(path)
-	parent := t.lookup(parentPath)
+	parent := t.writable(parentPath)
 	var n *znode
 	var chunk, i int
 	if ok && parent != nil {
@@ -236,6 +243,7 @@ func (t *Tree) deleteNode(path string, zxid int64) *znode {
 	t.digest += t.nodeHash(parentPath, parent)
 	t.nodeCount--
 	t.dataBytes -= nodeSizeBytes(path, n.data)
+	delete(t.owned, n) // no longer the tree's: the set would keep it alive until the next Freeze
 	t.acls.release(n.acl)
 	if ownerKind(n.owner, t.cfg.ExtendedTypesEnabled) == kindEphemeral {
 		if s := t.sessions[n.owner]; s != nil {
@@ -245,7 +253,10 @@ func (t *Tree) deleteNode(path string, zxid int64) *znode {
 	return n
 }
 
-func (t *Tree) setNodeData(path string, n *znode, data []byte, version int32, zxid, timeMs int64) {
+// setNodeData changes the data of the node at path and returns the node (a copy, when the
+// old one is shared with a View).
+func (t *Tree) setNodeData(path string, data []byte, version int32, zxid, timeMs int64) *znode {
+	n := t.mustWritable(path)
 	t.digest -= t.nodeHash(path, n)
 	t.dataBytes += int64(len(data)) - int64(len(n.data))
 	n.data = data
@@ -253,14 +264,18 @@ func (t *Tree) setNodeData(path string, n *znode, data []byte, version int32, zx
 	n.mzxid = zxid
 	n.mtime = timeMs
 	t.digest += t.nodeHash(path, n)
+	return n
 }
 
-func (t *Tree) setNodeACL(path string, n *znode, aclSlot uint32, aversion int32) {
+// setNodeACL changes the ACL of the node at path and returns the node (see setNodeData).
+func (t *Tree) setNodeACL(path string, aclSlot uint32, aversion int32) *znode {
+	n := t.mustWritable(path)
 	t.digest -= t.nodeHash(path, n)
 	t.acls.release(n.acl)
 	n.acl = aclSlot
 	n.aversion = aversion
 	t.digest += t.nodeHash(path, n)
+	return n
 }
 
 func (t *Tree) addSession(id int64, timeoutMs int32) {
