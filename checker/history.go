@@ -16,7 +16,8 @@ import (
 // Recording rules the checks rely on:
 //   - Xids are unique and increasing per session, across reconnects (the Java and go-zk
 //     clients keep one counter per handle), and every request the client sends has one,
-//     setWatches included (the C client's fixed -8 would not order it).
+//     setWatches included (the C client's fixed -8 would not order it). addAuth may keep
+//     its reserved -4: the order checks leave out the replies ZooKeeper gives zxid 0.
 //   - Replies arrive in xid order (FIFO, zk-protocol.md §3.3), so a session's known-outcome
 //     Ops sorted by Xid are its replies in arrival order.
 //   - Events holds each session's watch events in the order that session received them.
