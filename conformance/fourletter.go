@@ -1,11 +1,13 @@
 package conformance
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,22 +18,14 @@ const fourLetterReplyBytesMax = 4 << 20
 
 // FourLetterWords are the commands TestFourLetterWordsAgree compares: those monitoring tools
 // parse (issue 8), then the administrative ones; crst and srst come last because they reset
-// what the others count.
-var FourLetterWords = []string{"ruok", "srvr", "stat", "mntr", "envi", "conf", "cons", "wchs", "isro",
-	"dump", "dirs", "gtmk", "hash", "crst", "srst"}
+// what the others count. stmk is not here: it needs its eight mask bytes (SetTraceMask).
+var FourLetterWords = []string{"ruok", "srvr", "stat", "mntr", "envi", "conf", "cons", "wchs", "wchc", "wchp",
+	"isro", "dump", "dirs", "gtmk", "hash", "crst", "srst"}
 
-// ZabdUnansweredWords are the words of ZooKeeper's list that zabd closes unanswered while
-// Apache ZooKeeper 3.8.0 answers them (README.md, "Four-letter words"): wchc and wchp list
-// the watches per session and per path, which zab/node keeps without exporting them; stmk
-// reads its eight mask bytes from the connection's buffer, which zabd's 4lw handler does not
-// see.
-var ZabdUnansweredWords = []string{"wchc", "wchp", "stmk"}
-
-// ZabdCountDifferences are the StateCounts keys where zabd's value is known to differ from
-// Apache ZooKeeper 3.8.0's (README.md): ZooKeeper's wchs counts its data-watch table only
-// (DataTree.getWatchesSummary), zabd's the (path, session) entries of both tables, since
-// zab/node exports no per-table count.
-var ZabdCountDifferences = []string{"wchs paths", "wchs watches", "wchs connections"}
+// WatchListingWords are the words that list the data-watch table watch by watch (WatchCommand's
+// dumpWatches: by session, by path). Apache prints its HashMaps' order, zabd increasing order,
+// so their replies are compared as sets of watches (WatchPairs).
+var WatchListingWords = []string{"wchc", "wchp"}
 
 // FourLetterWord sends a four-letter-word command on a fresh connection and returns everything
 // the server writes before closing it (zk-protocol.md §11). The whole exchange is bounded by
@@ -53,6 +47,103 @@ func FourLetterWord(addr, cmd string, timeout time.Duration) (string, error) {
 		return string(out), fmt.Errorf("conformance: %s on %s: %w", cmd, addr, err)
 	}
 	return string(out), nil
+}
+
+// SetTraceMask sends stmk followed by mask as the eight-byte big-endian long ZooKeeper reads
+// after the word (NIOServerCnxn.checkFourLetterWord: incomingBuffer.getLong) and returns the
+// reply: the mask the server now holds, in decimal. Without the eight bytes both Apache
+// ZooKeeper 3.8.0 and zabd close the connection unanswered.
+func SetTraceMask(addr string, mask int64, timeout time.Duration) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
+	req := binary.BigEndian.AppendUint64([]byte("stmk"), uint64(mask))
+	if _, err := c.Write(req); err != nil {
+		return "", err
+	}
+	out, err := io.ReadAll(io.LimitReader(c, fourLetterReplyBytesMax))
+	if err != nil {
+		return string(out), fmt.Errorf("conformance: stmk %d on %s: %w", mask, addr, err)
+	}
+	return string(out), nil
+}
+
+// WatchPairs reads a wchc or wchp reply into its watches, one "<session> <path>" per watch,
+// sorted. The reply is WatchCommand's dumpWatches: a header line per session (wchc, 0x<id>)
+// or per path (wchp), each followed by its paths or sessions indented by a tab, then the blank
+// line of the final println. Session ids are replaced by their names in sessions, so that the
+// listings of two servers, whose ids differ, compare; an id not in sessions reads as
+// "unknown-0x<id>", which no other server's listing can match. A malformed reply (an indented
+// line before any header, a header that is not a session id or a path, a watch listed twice,
+// no final blank line) is an error.
+func WatchPairs(cmd, out string, sessions map[int64]string) ([]string, error) {
+	if cmd != "wchc" && cmd != "wchp" {
+		return nil, fmt.Errorf("conformance: WatchPairs of %q: not a watch listing (wchc, wchp)", cmd)
+	}
+	if out == "\n" {
+		return nil, nil // an empty table: the blank line alone
+	}
+	body, ok := strings.CutSuffix(out, "\n\n")
+	if !ok {
+		return nil, fmt.Errorf("conformance: %s reply does not end with a blank line: %q", cmd, out)
+	}
+	session := func(s string) (string, error) {
+		hex, ok := strings.CutPrefix(s, "0x")
+		id, err := strconv.ParseUint(hex, 16, 64)
+		if !ok || err != nil {
+			return "", fmt.Errorf("conformance: %s: %q is not a session id (0x<hex>)", cmd, s)
+		}
+		if name, ok := sessions[int64(id)]; ok {
+			return name, nil
+		}
+		return "unknown-" + s, nil
+	}
+	var pairs []string
+	seen := map[string]bool{}
+	header := ""
+	for _, l := range strings.Split(body, "\n") {
+		item, indented := strings.CutPrefix(l, "\t")
+		if !indented {
+			if cmd == "wchc" {
+				name, err := session(l)
+				if err != nil {
+					return nil, err
+				}
+				header = name
+			} else {
+				if !strings.HasPrefix(l, "/") {
+					return nil, fmt.Errorf("conformance: wchp: header %q is not a path", l)
+				}
+				header = l
+			}
+			continue
+		}
+		if header == "" {
+			return nil, fmt.Errorf("conformance: %s: indented line %q before any header", cmd, l)
+		}
+		pair := header + " " + item
+		if cmd == "wchp" {
+			name, err := session(item)
+			if err != nil {
+				return nil, err
+			}
+			pair = name + " " + header
+		} else if !strings.HasPrefix(item, "/") {
+			return nil, fmt.Errorf("conformance: wchc: watched path %q does not start with /", item)
+		}
+		if seen[pair] {
+			return nil, fmt.Errorf("conformance: %s lists the watch %q twice", cmd, pair)
+		}
+		seen[pair] = true
+		pairs = append(pairs, pair)
+	}
+	sort.Strings(pairs)
+	return pairs, nil
 }
 
 // FourLetterReport is the comparable content of one 4lw reply: for every field a server
