@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -26,6 +27,11 @@ import (
 //     so two transactions of a run never share a millisecond on any server, and the ranks of
 //     their times follow the ranks of their zxids: a node's mtime equals its ctime exactly
 //     when it was never changed, and a setData that leaves mtime alone is caught;
+//   - the quorum configuration node's Stat (isQuorumConfigStat) keeps its zxids, versions and
+//     counts, but its mtime is only checked to be a wall time ("wall") and stays out of the
+//     time ranks: the members write their configuration outside any transaction, each at its
+//     own moment. Its data lists the members' ports, so ports are masked (configData) and its
+//     dataLength is not printed;
 //   - session ids as the session number that received them, passwords by length and
 //     sameness;
 //   - the run prefix as "~", children as sorted sets (their order is unspecified, §4.5),
@@ -88,6 +94,9 @@ func (c *canon) collectTimes() {
 			continue
 		}
 		forEachStat(ex.Reply.Body, func(s *wire.Stat) {
+			if isQuorumConfigStat(s) {
+				return
+			}
 			for _, ms := range []int64{s.Ctime, s.Mtime} {
 				if ms > 0 {
 					set[ms] = true
@@ -190,6 +199,36 @@ func (c *canon) time(ms int64) string {
 	return "T" // not from a Stat of a successful reply (never rendered today)
 }
 
+// isQuorumConfigStat tells the Stat of /zookeeper/config in an ensemble: a node no
+// transaction wrote (czxid = mzxid = 0, ctime 0) with an mtime. Apache ZooKeeper 3.8.0 sets
+// that mtime when the member writes its dynamic configuration (DataTree.processReconfig /
+// QuorumPeer's initConfigInZKDatabase, outside any txn), so it is each member's own moment;
+// on a standalone server, and for /, /zookeeper and /zookeeper/quota, mtime is 0. Recognised
+// by its Stat because a reply does not carry its path (a multiRead's sub-reads included).
+func isQuorumConfigStat(s *wire.Stat) bool {
+	return s.Czxid == 0 && s.Mzxid == 0 && s.Ctime == 0 && s.Mtime != 0
+}
+
+// wallTime renders a time compared only as "a plausible wall-clock millisecond".
+func wallTime(ms int64) string {
+	if ms < wallMsMin || ms > time.Now().Add(24*time.Hour).UnixMilli() {
+		return fmt.Sprintf("bad-time(%d)", ms)
+	}
+	return "wall"
+}
+
+var portRE = regexp.MustCompile(`:[0-9]+`)
+
+// configData renders the quorum configuration's data ("server.1=127.0.0.1:2888:3888:
+// participant;127.0.0.1:2181\n…version=0") with every port masked: the members' ids, roles,
+// hosts and the configuration version must agree, the ports differ between any two ensembles.
+func configData(b []byte) string {
+	if b == nil {
+		return "null"
+	}
+	return fmt.Sprintf("config%q", portRE.ReplaceAll(b, []byte(":<port>")))
+}
+
 func (c *canon) session(id int64) string {
 	if id == 0 {
 		return "0"
@@ -208,6 +247,11 @@ func (c *canon) path(p string) string {
 }
 
 func (c *canon) stat(s *wire.Stat) string {
+	if isQuorumConfigStat(s) {
+		return fmt.Sprintf("{czxid=%s mzxid=%s pzxid=%s ctime=%s mtime=%s version=%d cversion=%d aversion=%d owner=%s dataLength=(ports) numChildren=%d}",
+			c.zxid(s.Czxid), c.zxid(s.Mzxid), c.zxid(s.Pzxid), c.time(s.Ctime), wallTime(s.Mtime), s.Version, s.Cversion,
+			s.Aversion, c.session(s.EphemeralOwner), s.NumChildren)
+	}
 	mtime := c.time(s.Mtime)
 	if s.Mtime < s.Ctime {
 		mtime += "(<ctime!)"
@@ -258,6 +302,9 @@ func (c *canon) body(body wire.Record) string {
 	case *wire.ExistsResponse:
 		return "stat=" + c.stat(&b.Stat)
 	case *wire.GetDataResponse:
+		if isQuorumConfigStat(&b.Stat) {
+			return fmt.Sprintf("data=%s stat=%s", configData(b.Data), c.stat(&b.Stat))
+		}
 		return fmt.Sprintf("data=%s stat=%s", data(b.Data), c.stat(&b.Stat))
 	case *wire.SetDataResponse:
 		return "stat=" + c.stat(&b.Stat)

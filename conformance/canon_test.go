@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,4 +78,70 @@ func TestCanonicalLinesAbstractWhatServersMayChoose(t *testing.T) {
 	if assert.NotNil(t, d) {
 		assert.Equal(t, 2, d.Step)
 	}
+}
+
+// TestCanonicalLinesCompareTheQuorumConfigNode: /zookeeper/config in an ensemble (Stat as seen
+// on 3-server ensembles of Apache ZooKeeper 3.8.0 and zabd: czxid = mzxid = ctime = 0,
+// version -1, aversion -1, an mtime of when the member wrote its configuration) is compared
+// on everything but its ports and the moment of that write; its mtime stays out of the ranks
+// of the run's transaction times.
+func TestCanonicalLinesCompareTheQuorumConfigNode(t *testing.T) {
+	now := time.Now().UnixMilli()
+	config := func(ports string, mtime int64) *wire.GetDataResponse {
+		d := []byte("server.1=127.0.0.1:" + ports + ":3888:participant;127.0.0.1:2181\nversion=0")
+		return &wire.GetDataResponse{Data: d, Stat: wire.Stat{Mtime: mtime, Version: -1, Aversion: -1, DataLength: int32(len(d))}}
+	}
+	created := func(ctime int64) *wire.Create2Response {
+		return &wire.Create2Response{Path: "/p/a", Stat: wire.Stat{Czxid: 0x105, Mzxid: 0x105, Pzxid: 0x105, Ctime: ctime, Mtime: ctime}}
+	}
+	run := func(ports string, configMtime, ctime int64, mutate func(*wire.GetDataResponse)) *Transcript {
+		cfg := config(ports, configMtime)
+		if mutate != nil {
+			mutate(cfg)
+		}
+		return &Transcript{Prefix: "/p", Observations: []Observation{
+			replied(0, wire.OpCreate2, 0x105, wire.ErrOK, created(ctime)),
+			replied(1, wire.OpGetData, 0x105, wire.ErrOK, cfg),
+			replied(2, wire.OpMultiRead, 0x105, wire.ErrOK, &wire.MultiResponse{Results: []wire.MultiResult{{Type: wire.OpGetData, Body: cfg}}}),
+		}}
+	}
+	// Written a minute before the run on A, after the run's create on B (which would shift
+	// the create's time rank if the config's mtime were ranked), other ports, 4 digits on B.
+	a := run("2888", now-60000, now, nil)
+	b := run("12888", now+5, now+1, func(r *wire.GetDataResponse) { r.Stat.DataLength++ })
+	assert.Equal(t, []string{`s0 getData → replied err=OK(0) zxid=z0 data=config"server.1=127.0.0.1:<port>:<port>:participant;127.0.0.1:<port>\nversion=0" ` +
+		`stat={czxid=0 mzxid=0 pzxid=0 ctime=0 mtime=wall version=-1 cversion=0 aversion=-1 owner=0 dataLength=(ports) numChildren=0}`},
+		CanonicalLines(a, 3)[2])
+	assert.Contains(t, CanonicalLines(b, 3)[1][0], "ctime=t0 mtime=t0", "the config's mtime is not one of the run's ranked times")
+	assert.Nil(t, Compare(a, b, make([]Step, 3)), "ports and the configuration's write time are not compared")
+
+	for _, tc := range []struct {
+		name   string
+		mutate func(*wire.GetDataResponse)
+	}{
+		{"version 0 (zabd before its fix)", func(r *wire.GetDataResponse) { r.Stat.Version = 0 }},
+		{"aversion 0", func(r *wire.GetDataResponse) { r.Stat.Aversion = 0 }},
+		{"a cversion", func(r *wire.GetDataResponse) { r.Stat.Cversion = 1 }},
+		{"a child", func(r *wire.GetDataResponse) { r.Stat.NumChildren = 1 }},
+		{"an owner", func(r *wire.GetDataResponse) { r.Stat.EphemeralOwner = 7 }},
+		{"a pzxid", func(r *wire.GetDataResponse) { r.Stat.Pzxid = 0x105 }},
+		{"an mtime that is no wall time", func(r *wire.GetDataResponse) { r.Stat.Mtime = 12345 }},
+		{"another role", func(r *wire.GetDataResponse) {
+			r.Data = []byte(strings.Replace(string(r.Data), "participant", "observer", 1))
+		}},
+		{"another configuration version", func(r *wire.GetDataResponse) {
+			r.Data = []byte(strings.Replace(string(r.Data), "version=0", "version=100000000", 1))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Compare(a, run("2888", now-60000, now, tc.mutate), make([]Step, 3))
+			if assert.NotNil(t, d, "a config node with %s must diverge", tc.name) {
+				assert.Equal(t, 1, d.Step, "at the getData:\n%s", d.Report)
+			}
+		})
+	}
+	// Once created or written by a transaction (czxid or mzxid set), a node's mtime is ranked
+	// as any other's, whatever its path.
+	written := run("2888", now, now, func(r *wire.GetDataResponse) { r.Stat.Mzxid = 0x105 })
+	assert.Contains(t, CanonicalLines(written, 3)[2][0], "mtime=t0 version=-1", "a written node's mtime is ranked")
 }

@@ -76,7 +76,9 @@ func TestEnsembleDifferential(t *testing.T) {
 		checks = n
 	}
 	a, b, kill := startEnsembles(t)
-	exclude := map[string]bool{"config-node": true}
+	// The configuration node ("config-node") is compared: canon.go masks its ports and checks
+	// its mtime is a wall time.
+	exclude := map[string]bool{}
 	for _, name := range zabdKnownDifferences {
 		exclude[name] = true
 	}
@@ -134,6 +136,45 @@ func TestEnsembleDifferential(t *testing.T) {
 		}
 		assert.Equal(t, 3, d.Step, "at the follower session's create:\n%s", d.Report)
 		assert.Nil(t, Differential(a, b, nextPrefix(), steps).Divergence, "without the proxies the steps agree")
+	})
+	t.Run("the configuration node through the leader and a follower", func(t *testing.T) {
+		// /zookeeper/config holds the quorum's configuration: compared on its Stat (zxids,
+		// versions, counts, mtime a wall time) and its data with the ports masked (canon.go,
+		// isQuorumConfigStat). Generated sequences reach it only now and then.
+		var steps []Step
+		for _, session := range []int{0, 1} {
+			steps = append(steps, Step{Session: session, Kind: StepConnect, TimeoutMs: 60000})
+		}
+		for _, session := range []int{0, 1} {
+			for _, s := range []Step{
+				{Kind: StepRequest, Op: wire.OpGetData, Path: configNode, Watch: true},
+				{Kind: StepRequest, Op: wire.OpExists, Path: configNode},
+				{Kind: StepRequest, Op: wire.OpGetACL, Path: configNode},
+				{Kind: StepRequest, Op: wire.OpMultiRead, Sub: []Step{{Op: wire.OpGetData, Path: configNode}, {Op: wire.OpGetChildren, Path: configNode}}},
+				{Kind: StepRequest, Op: wire.OpSetData, Path: configNode, Text: "x", Version: -1},
+				{Kind: StepRequest, Op: wire.OpDelete, Path: configNode, Version: -1},
+				{Kind: StepRequest, Op: wire.OpGetChildren2, Path: "/zookeeper"},
+			} {
+				s.Session = session
+				steps = append(steps, s)
+			}
+		}
+		r := Differential(a, b, nextPrefix(), steps)
+		if r.Divergence != nil {
+			t.Fatalf("%s\nreproduce: go test ./conformance -run 'TestEnsembleDifferential/the_configuration_node' -v", r.Divergence.Report)
+		}
+		read := 0
+		for _, tr := range []*Transcript{r.A, r.B} {
+			for _, line := range CanonicalLines(tr, len(steps)) {
+				for _, l := range line {
+					if strings.Contains(l, "mtime=wall version=-1") {
+						read++
+					}
+				}
+			}
+		}
+		// getData, exists, getACL and the multiRead's getData, through each of two sessions.
+		assert.Equal(t, 2*2*4, read, "Stats of the quorum configuration node read on both ensembles (A's transcript:\n%s)", formatTranscript(r.A, len(steps)))
 	})
 	for _, move := range []struct {
 		name     string
@@ -240,4 +281,12 @@ func lastNote(tr *Transcript, what string) string {
 		}
 	}
 	return note
+}
+
+func formatTranscript(tr *Transcript, steps int) string {
+	var lines []string
+	for _, step := range CanonicalLines(tr, steps) {
+		lines = append(lines, step...)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -12,8 +12,9 @@ import (
 
 // configNode is ZooKeeper's dynamic-configuration node. In an ensemble it holds the members'
 // ports, which differ between any two ensembles, and Apache 3.8.0 gives it version -1 and the
-// mtime of the moment the configuration was written; ensemble runs leave it out
-// ("config-node", README.md).
+// mtime of the moment each member wrote its configuration: the canonical form masks the ports
+// and checks that mtime is a wall time (canon.go, isQuorumConfigStat). "config-node" still
+// leaves its steps out when named (ZABKIT_CONFORMANCE_EXCLUDE).
 const configNode = "/zookeeper/config"
 
 // sessionsMax is how many client sessions one sequence uses.
