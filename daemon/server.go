@@ -436,7 +436,9 @@ func (s *Server) execute(out node.Output) {
 	case node.CloseClient:
 		s.closeClient(o.Conn, o.Reason)
 	case node.SaveSnapshot:
-		if !s.writer.SaveSnapshot(uint64(o.Zxid), o.Data) {
+		// The View is frozen: the writer's snapshot goroutine serializes it while this
+		// goroutine goes on feeding the node (tree.Freeze, copy-on-write).
+		if !s.writer.SaveSnapshotOf(uint64(o.Zxid), o.View.Snapshot) {
 			s.log.Warn("snapshot skipped: the previous one is still being written or adopted (or the log writer stopped)", "zxid", fmt.Sprintf("%#x", uint64(o.Zxid)))
 		}
 	case node.StateChanged:

@@ -25,6 +25,15 @@ type writtenSnapshot struct {
 // recovery, and the next one comes snapCount txns later. A failed write is fatal like any
 // storage error.
 func (w *Writer) SaveSnapshot(zxid uint64, data []byte) bool {
+	return w.SaveSnapshotOf(zxid, func() []byte { return data })
+}
+
+// SaveSnapshotOf is SaveSnapshot for a snapshot not serialized yet: serialize runs on the
+// snapshot goroutine, before the write, so a large tree's serialization stalls neither the
+// caller nor the group commit (the daemon passes a frozen tree.View's Snapshot, which is
+// safe to run while the node goes on changing its tree). While the slot is taken it returns
+// false without calling serialize.
+func (w *Writer) SaveSnapshotOf(zxid uint64, serialize func() []byte) bool {
 	w.submitMu.Lock()
 	defer w.submitMu.Unlock()
 	if w.cfg.DataFS == nil || w.closed || w.Err() != nil || !w.snapping.CompareAndSwap(false, true) {
@@ -33,6 +42,7 @@ func (w *Writer) SaveSnapshot(zxid uint64, data []byte) bool {
 	w.snapWG.Add(1)
 	go func() {
 		defer w.snapWG.Done()
+		data := serialize()
 		err := storage.WriteSnapshot(w.cfg.DataFS, zxid, data)
 		w.written <- writtenSnapshot{zxid: zxid, sizeBytes: len(data), err: err}
 	}()

@@ -195,3 +195,50 @@ func TestSnapBelowTheAdoptedSnapshotKeepsTheNode(t *testing.T) {
 	assert.Equal(t, entry(4).Zxid, rec.Snapshot.Zxid)
 	assert.Equal(t, []storage.Entry{entry(5)}, rec.Entries)
 }
+
+// TestSnapshotIsSerializedOffTheCallersGoroutine: SaveSnapshotOf returns before serialize
+// runs to its end (the daemon's node goroutine must not wait for a large tree's bytes), the
+// group commit goes on meanwhile, and the bytes serialize returns are what is written; a
+// second snapshot while the slot is taken is refused without being serialized.
+func TestSnapshotIsSerializedOffTheCallersGoroutine(t *testing.T) {
+	dir := t.TempDir()
+	fsys, err := osfs.Open(dir)
+	require.NoError(t, err)
+	store, _, err := storage.Recover(fsys, fsys, storage.Config{})
+	require.NoError(t, err)
+	w := New(store, Config{DataFS: fsys})
+	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1), entry(2)}}))
+	waitDurable(t, w, 1)
+
+	started, release := make(chan struct{}), make(chan struct{})
+	returned := make(chan bool, 1)
+	go func() {
+		returned <- w.SaveSnapshotOf(entry(2).Zxid, func() []byte {
+			close(started)
+			<-release
+			return []byte("state at 2, serialized late")
+		})
+	}()
+	select {
+	case ok := <-returned:
+		require.True(t, ok, "the snapshot slot was free")
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("SaveSnapshotOf waited for serialize: it must run on the snapshot goroutine, not the caller's")
+	}
+	<-started
+	assert.False(t, w.SaveSnapshotOf(entry(2).Zxid, func() []byte {
+		t.Error("a snapshot refused for a taken slot was serialized")
+		return nil
+	}), "one snapshot at a time")
+	require.NoError(t, w.Submit(Batch{ID: 2, Entries: []storage.Entry{entry(3)}}))
+	waitDurable(t, w, 2) // the group commit does not wait for the serialization
+	assert.Equal(t, uint64(0), w.Snapshots(), "nothing is adopted before serialize returns")
+	close(release)
+	require.NoError(t, w.Close())
+	assert.Equal(t, uint64(1), w.Snapshots(), "the snapshot was written and adopted")
+	require.NoError(t, store.Close())
+	rec := recoverDir(t, dir)
+	assert.Equal(t, entry(2).Zxid, rec.Snapshot.Zxid)
+	assert.Equal(t, "state at 2, serialized late", string(rec.Snapshot.Data))
+}

@@ -229,7 +229,9 @@ func (s *server) execute(out node.Output) {
 	case node.CloseClient:
 		l.closeClient(o.Conn, o.Reason)
 	case node.SaveSnapshot:
-		if l.writer.SaveSnapshot(o.Zxid, o.Data) {
+		// Serialized here, where the output is executed: the simulator is single-threaded,
+		// so the View is read at the same point of every replay of a seed.
+		if l.writer.SaveSnapshot(o.Zxid, o.View.Snapshot()) {
 			c.stats.Snapshots++
 		}
 	case node.StateChanged:

@@ -80,6 +80,15 @@ type member struct {
 	// committed is every txn the member applied (since its last start), for agreement checks.
 	committed []Committed
 	snapshots int
+	// lastSnapshot is the member's newest SaveSnapshot with the bytes its View gave when the
+	// output was executed: its View is serialized again at the member's next SaveSnapshot,
+	// after the tree went on changing, and must give the same bytes (checkSnapshotView).
+	lastSnapshot *savedSnapshot
+}
+
+type savedSnapshot struct {
+	out   SaveSnapshot
+	bytes []byte
 }
 
 type envelope struct {
@@ -225,8 +234,9 @@ func (w *world) execute(m *member, o Output) {
 		}
 		require.GreaterOrEqual(w.t, m.durable.lastLogged(), o.Zxid,
 			"member %d saves a snapshot above its durable log (seed %d)", m.id, w.seed)
+		data := w.checkSnapshotView(m, o)
 		if o.Zxid > m.durable.snap.Zxid {
-			m.durable.snap = zab.Snapshot{Zxid: o.Zxid, Data: o.Data}
+			m.durable.snap = zab.Snapshot{Zxid: o.Zxid, Data: data}
 			m.durable.log = slices.DeleteFunc(m.durable.log, func(t zab.Txn) bool { return t.Zxid <= o.Zxid })
 		}
 		m.snapshots++
@@ -245,6 +255,32 @@ func (w *world) execute(m *member, o Output) {
 	default:
 		w.t.Fatalf("unknown output %T", o)
 	}
+}
+
+// checkSnapshotView serializes a SaveSnapshot's View as a host does and checks it against
+// the committed history: the bytes restore to a tree at o.Zxid whose digest is the one the
+// members agreed on at o.Zxid. The member's previous View, serialized again now that the
+// tree has gone on changing, must still give the bytes it gave then: the daemon serializes
+// a View on another goroutine while the node applies more txns (tree.Freeze).
+func (w *world) checkSnapshotView(m *member, o SaveSnapshot) []byte {
+	w.t.Helper()
+	if prev := m.lastSnapshot; prev != nil {
+		require.Equal(w.t, prev.bytes, prev.out.View.Snapshot(),
+			"member %d: the snapshot view at %v gave other bytes once the tree went on to %v (seed %d)",
+			m.id, prev.out.Zxid, m.n.lastApplied, w.seed)
+	}
+	require.NotNil(w.t, o.View, "member %d: SaveSnapshot at %v without a view (seed %d)", m.id, o.Zxid, w.seed)
+	data := o.View.Snapshot()
+	restored, err := tree.Restore(m.n.tree.Config(), data)
+	require.NoError(w.t, err, "member %d: the snapshot at %v must restore (seed %d)", m.id, o.Zxid, w.seed)
+	require.LessOrEqual(w.t, restored.LastZxid(), int64(o.Zxid),
+		"member %d: the snapshot saved for %v holds a tree from beyond it (seed %d)", m.id, o.Zxid, w.seed)
+	if agreed, ok := w.agreed[o.Zxid]; ok {
+		require.Equal(w.t, agreed.Digest, restored.Digest(),
+			"member %d: the snapshot at %v restores to another digest than the committed one (seed %d)", m.id, o.Zxid, w.seed)
+	}
+	m.lastSnapshot = &savedSnapshot{out: o, bytes: data}
+	return data
 }
 
 func (w *world) send(msg Message) {

@@ -1,6 +1,9 @@
 package node
 
-import "github.com/zabkit/zabkit/zab"
+import (
+	"github.com/zabkit/zabkit/zab"
+	"github.com/zabkit/zabkit/zab/tree"
+)
 
 // Output is one effect the host carries out, in the order Handle returned them.
 type Output interface{ isOutput() }
@@ -32,9 +35,15 @@ type CloseClient struct {
 // SaveSnapshot asks the host to store a snapshot of the committed state at Zxid
 // (storage.Store.SaveSnapshot, which also purges the log behind the retained snapshots).
 // It is emitted only once the log is durable up to Zxid.
+//
+// View is the tree frozen at Zxid (tree.Freeze, copy-on-write), not its bytes: the host
+// calls View.Snapshot where a large tree's serialization stalls nobody (the daemon on its
+// snapshot goroutine, while this node goes on changing the tree; ZooKeeper's
+// SyncRequestProcessor likewise snapshots on a thread of its own). A host that skips the
+// snapshot just drops the View.
 type SaveSnapshot struct {
 	Zxid zab.Zxid
-	Data []byte
+	View *tree.View
 }
 
 // StateChanged passes zab's role and phase changes on, for the host's logs and metrics.
