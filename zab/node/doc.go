@@ -47,12 +47,14 @@
 //     step that crosses snapCount only freezes the tree (tree.Freeze, copy-on-write) and
 //     the host serializes the View where it stalls no input: the daemon on its log
 //     writer's snapshot goroutine, while the node goes on; the simulator where it executes
-//     the output. BenchmarkSnapshotStall, znodes of 128 bytes on the 2-core machine, same
-//     run: the step takes 0.25-0.35 us at 10k, 100k and 500k znodes, the serialization it
-//     no longer waits for 0.65-1.0 ms, 25-31 ms and 141-171 ms. What remains on the node
-//     goroutine is spread over the writes after a Freeze: the first change of a znode
-//     copies it, its ancestors and their child-pointer chunks (zab/tree's BenchmarkFreeze:
-//     1000 setData after a Freeze 4.5 ms vs 3.1 ms unfrozen, 100k znodes). The leader's
+//     the output. BenchmarkSnapshotStall, znodes of 128 bytes under 1000 parents on the
+//     2-core machine, same runs: the step takes 0.25-0.45 us at 10k, 100k and 500k znodes,
+//     the serialization it no longer waits for 0.65-1.5 ms, 25-40 ms and 131-171 ms. What
+//     remains on the node goroutine is spread over the writes after a Freeze: the first
+//     change of a znode copies it and its ancestors with their child-pointer lists, so the
+//     step and one setData take 5-16 us where the setData alone takes 1.3-1.9 us (zab/tree's
+//     BenchmarkFreeze: 1000 setData after a Freeze 4.5 ms vs 3.1 ms unfrozen, 100k znodes);
+//     a parent of n children costs a copy of n pointers at its first change. The leader's
 //     SNAP for a lagging follower still serializes the tree inside Handle (zab asks the
 //     state machine for bytes, machine.Snapshot); only the periodic snapshot is off it.
 //   - ClientSend / CloseClient: write the frame; close after the frames already written.

@@ -39,6 +39,22 @@ func BenchmarkSnapshotStall(b *testing.B) {
 				}
 			}
 		})
+		// The copy-on-write cost lands on the writes after the step: the first change of a
+		// znode copies it and its ancestors with their child-pointer lists (here 1000 under
+		// the root, nodes/1000 under each parent). step+write is the step and then one
+		// setData; write is the same setData on a znode already copied since the Freeze.
+		path := fmt.Sprintf("/p%03d/n%07d", (nodes-1)%1000, nodes-1)
+		b.Run(fmt.Sprintf("nodes=%d/step+write", nodes), func(b *testing.B) {
+			for b.Loop() {
+				snapshotStep(b, n)
+				benchSetData(b, n, path)
+			}
+		})
+		b.Run(fmt.Sprintf("nodes=%d/write", nodes), func(b *testing.B) {
+			for b.Loop() {
+				benchSetData(b, n, path)
+			}
+		})
 		b.Run(fmt.Sprintf("nodes=%d/serialize", nodes), func(b *testing.B) {
 			view := snapshotStep(b, n).View
 			var size int
@@ -63,6 +79,21 @@ func snapshotStep(b *testing.B, n *Node) SaveSnapshot {
 	}
 	return n.out[0].(SaveSnapshot)
 }
+
+// benchSetData applies a setData of 128 bytes at path to n's tree as the next txn, with the
+// log durable up to it.
+func benchSetData(b *testing.B, n *Node, path string) {
+	zxid := n.tree.LastZxid() + 1
+	req := tree.Request{Type: wire.OpSetData, Zxid: zxid, TimeMs: 1_700_000_000_000 + zxid, SessionID: 1,
+		Body: &wire.SetDataRequest{Path: path, Data: benchData, Version: -1}}
+	if r := n.tree.Apply(zxid, n.tree.Prepare(req)); r.Err != wire.ErrOK {
+		b.Fatalf("setData %s at %#x failed: %v", path, zxid, r.Err)
+	}
+	n.lastApplied = zab.Zxid(zxid)
+	n.snap.durable = n.lastApplied
+}
+
+var benchData = make([]byte, 128)
 
 // snapshotBenchNode is a standalone member whose tree holds nodes znodes of 128 bytes under
 // 1000 parents, applied straight to the tree (the leader's Prepare then Apply).
