@@ -97,11 +97,7 @@ func replyOf(body wire.Record) checker.Reply {
 		return checker.Reply{Stat: &st}
 	case *wire.GetDataResponse:
 		st := b.Stat
-		data := b.Data
-		if data == nil {
-			data = []byte{}
-		}
-		return checker.Reply{Data: data, Stat: &st}
+		return checker.Reply{Data: nonNilBytes(b.Data), Stat: &st}
 	case *wire.SetDataResponse:
 		st := b.Stat
 		return checker.Reply{Stat: &st}
@@ -109,9 +105,15 @@ func replyOf(body wire.Record) checker.Reply {
 		st := b.Stat
 		return checker.Reply{Stat: &st}
 	case *wire.GetACLResponse:
-		// The ACL itself has no field in the history (and is always the open one).
 		st := b.Stat
-		return checker.Reply{Stat: &st}
+		acl := b.ACL
+		if acl == nil {
+			acl = []wire.ACL{} // recorded: nil would mean left out, and skip the comparison
+		}
+		return checker.Reply{ACL: acl, Stat: &st}
+	case *wire.GetAllChildrenNumberResponse:
+		n := b.TotalNumber
+		return checker.Reply{AllChildrenNumber: &n}
 	case *wire.GetEphemeralsResponse:
 		return checker.Reply{Children: nonNil(b.Ephemerals)}
 	case *wire.GetChildrenResponse:
@@ -132,6 +134,11 @@ func replyOf(body wire.Record) checker.Reply {
 			case *wire.SetDataResponse:
 				st := rb.Stat
 				out.Stat = &st
+			case *wire.GetDataResponse: // multiRead
+				st := rb.Stat
+				out.Data, out.Stat = nonNilBytes(rb.Data), &st
+			case *wire.GetChildrenResponse: // multiRead
+				out.Children = nonNil(rb.Children)
 			}
 			rep.Results[i] = out
 		}
@@ -145,4 +152,12 @@ func nonNil(xs []string) []string {
 		return []string{}
 	}
 	return xs
+}
+
+// nonNilBytes keeps empty data recorded: a nil Data is a field the recorder left out.
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
