@@ -69,7 +69,7 @@ type clientConn struct {
 type call struct {
 	req  checker.Request
 	xid  int32
-	op   int // index of the recorded op; -1 for pings and auth
+	op   int // index of the recorded op; -1 for pings
 	done func(res result)
 	// body, when set, is sent instead of the one encodeRequest makes from req (auth: the
 	// history's Request has no fields for it).
@@ -331,10 +331,13 @@ func (cl *client) transmitBody(cc *clientConn, k *call, op wire.OpCode, body wir
 	case wire.OpPing:
 		k.xid = wire.XidPing
 	case wire.OpAuth:
-		// Auth travels with its reserved xid and its reply carries zxid 0 (zk-protocol.md;
-		// Apache answers it so too), so it stays out of the history, whose session order
-		// check would read that as the session's zxid going back.
-		k.xid, k.op = wire.XidAuth, -1
+		// Auth travels with the Java client's reserved xid, outside the session's xid
+		// order; ZooKeeperServer.processPacket answers it at once with zxid 0. The history
+		// records it so (checker.Op: Type OpAuth, Xid XidAuth), and the checks leave such a
+		// reply out of the session order.
+		k.xid = wire.XidAuth
+		k.op = cl.c.rec.call(checker.Op{Client: cl.idx, Session: cl.session, Xid: k.xid, Call: int64(cl.now()),
+			Request: k.req, Unknown: true})
 	default:
 		cl.xid++
 		k.xid = cl.xid
@@ -378,12 +381,18 @@ func (cl *client) frame(cc *clientConn, payload []byte) {
 		return
 	}
 	if k.op < 0 {
-		if k.done != nil { // auth; pings have no callback
-			k.done(result{err: r.Header.Err, zxid: r.Header.Zxid})
-		}
-		return
+		return // a ping
 	}
 	res := result{err: r.Header.Err, zxid: r.Header.Zxid}
+	if k.req.Type == wire.OpAuth {
+		// Recorded as replied, and nothing else: the Java client takes no lastZxid from a
+		// zxid of 0 (ClientCnxn.readResponse), and the reply, answered outside the
+		// request pipeline, places no watch event (lastReplyXid).
+		o := cl.c.rec.op(k.op)
+		o.Unknown, o.Return, o.Err, o.Zxid = false, int64(cl.now()), res.err, res.zxid
+		k.done(res)
+		return
+	}
 	if r.Header.Err == wire.ErrOK {
 		res.reply = replyOf(r.Body)
 	}

@@ -10,6 +10,77 @@ import (
 	"github.com/zabkit/zabkit/zab/wire"
 )
 
+// addAuth is in the history as ZooKeeper answers it: Type OpAuth, the reserved xid
+// XidAuth, zxid 0, the reply's err. It moves neither the session's last zxid nor the reply
+// that places the next watch event (the Java client's readResponse takes neither from it).
+// The checks skip a zxid-0 reply in the session order, and do not skip one whose zxid is a
+// server state: an auth answered at zxid 0x1 after the session saw a later zxid fails.
+func TestAddAuthIsRecorded(t *testing.T) {
+	o := Quiet(4)
+	o.OutDir = t.TempDir()
+	r := Run(o)
+	require.False(t, r.Failed(), "quiet seed 4 must pass with its addAuths recorded:\n%v", r)
+	h := r.History
+	ok, after := 0, -1
+	for i, op := range h.Ops {
+		if op.Type != wire.OpAuth {
+			continue
+		}
+		require.Equal(t, wire.XidAuth, op.Xid, "quiet seed 4: %v: addAuth keeps the Java client's reserved xid", op)
+		require.Falsef(t, op.Unknown, "quiet seed 4: %v: a fault-free run answers every addAuth", op)
+		require.Zero(t, op.Zxid, "quiet seed 4: %v: ZooKeeper answers addAuth with zxid 0", op)
+		if op.Err == wire.ErrOK {
+			ok++
+			if after == -1 && i > 0 && lastZxidOf(h, op.Session, i) > 0 {
+				after = i // an auth after a reply that set the session's zxid
+			}
+		}
+	}
+	require.Equal(t, r.Stats.Auths, ok, "quiet seed 4: every addAuth answered OK is in the history")
+	require.NotEqual(t, -1, after, "quiet seed 4: no addAuth after a reply with a zxid: the mutation below has nothing to bite")
+	afterAuth := 0
+	for _, e := range h.Events {
+		if lastReplyBefore(h, e).Type == wire.OpAuth {
+			afterAuth++
+		}
+		require.NotEqual(t, wire.XidAuth, e.AfterXid, "quiet seed 4: %v is placed after an addAuth reply, which is outside the session's order", e)
+	}
+	require.Positive(t, afterAuth, "quiet seed 4: no watch event arrived right after an addAuth reply: the placement check above has nothing to bite")
+
+	mutated := *h
+	mutated.Ops = slices.Clone(h.Ops)
+	mutated.Ops[after].Zxid = 1 // a server state below the session's earlier reply
+	rep := checker.Check(&mutated, checker.Config{Tree: treeConfig})
+	// With its zxid a server state, the auth joins the session's order at its xid (-4,
+	// before every other): its reply is out of FIFO order, and its zxid goes back.
+	require.NotEmpty(t, rep.Failed(), "quiet seed 4: %v answered at zxid 0x1 after the session saw %#x must fail",
+		mutated.Ops[after], lastZxidOf(h, h.Ops[after].Session, after))
+	require.Subset(t, []string{checker.CheckSessionFIFO, checker.CheckSessionZxid}, rep.Failed(),
+		"quiet seed 4: %v answered at zxid 0x1: only the session order checks may fail\n%v", mutated.Ops[after], rep.String())
+}
+
+// lastReplyBefore is the session's last reply before event e arrived (a zero Op if none).
+func lastReplyBefore(h *checker.History, e checker.WatchEvent) checker.Op {
+	var last checker.Op
+	for _, op := range h.Ops {
+		if op.Session == e.Session && !op.Unknown && op.Return <= e.Time && op.Return >= last.Return {
+			last = op
+		}
+	}
+	return last
+}
+
+// lastZxidOf is the highest zxid of the replies of session before op index i.
+func lastZxidOf(h *checker.History, session int64, i int) int64 {
+	z := int64(0)
+	for _, op := range h.Ops[:i] {
+		if op.Session == session && !op.Unknown && op.Return < h.Ops[i].Call {
+			z = max(z, op.Zxid)
+		}
+	}
+	return z
+}
+
 // getACL's ACL, getAllChildrenNumber's count and multiRead's sub-results (getData's data
 // and stat, getChildren's children) reach the history, and the checker compares them with
 // the tree at the reply's zxid: each one changed fails ReadAtZxid. The recorder before

@@ -75,7 +75,7 @@ type Stats struct {
 	ConnLosses, ConnBreaks       int // connections the clients lost; of them, broken by a lost packet
 	RecipeHolds                  int // lock holds and leaderships
 	Pauses                       int // server processes paused (Options.Pauses)
-	Auths                        int // addAuth requests answered OK (not in the history)
+	Auths                        int // addAuth requests answered OK
 	HoldersExpired               int // lock holders and leaders whose client saw its session expire while holding
 	HotChanges, HotEvents        int // committed changes of HotPath; watch events on it the clients received
 	Ops, UnknownOps              int // requests recorded; of them, with an unknown outcome (no reply, or ConnectionLoss)

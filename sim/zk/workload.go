@@ -520,7 +520,7 @@ func (wl *workload) reaped() {
 // getAllChildrenNumber, multiRead, whoAmI) it checks only for session order (reply zxids
 // never go back, FIFO), as its read model covers exists, getData and getChildren alone;
 // removeWatches updates its watch model. addAuth (digest, never needed: every ACL is open)
-// stays out of the history, see transmitBody.
+// is recorded with its reserved xid and zxid 0, which the session order checks skip.
 func (wl *workload) admin() {
 	switch wl.rng().IntN(9) {
 	case 0:
