@@ -423,14 +423,21 @@ func (cl *client) arm(req checker.Request, err wire.Err) {
 		return
 	}
 	if req.Type == wire.OpRemoveWatches && err == wire.ErrOK {
-		// The server dropped the standard watches of that type on the path (the workload
-		// never removes a path that holds a persistent watch of the session).
+		// The server dropped the session's watches of that type on the path. The client's
+		// table drops the standard ones of the type, and the persistent ones only for Any:
+		// ZooKeeper 3.8.0's ZKWatchManager.removeWatcher keeps a persistent watch whose
+		// data or child half was removed, so setWatches2 re-arms it whole after a
+		// reconnect (it names persistent watches by path only), as the checker models.
 		if req.WatchType == wire.WatcherData || req.WatchType == wire.WatcherAny {
 			delete(cl.watches.data, req.Path)
 			delete(cl.watches.exist, req.Path)
 		}
 		if req.WatchType == wire.WatcherChildren || req.WatchType == wire.WatcherAny {
 			delete(cl.watches.child, req.Path)
+		}
+		if req.WatchType == wire.WatcherAny && cl.c.opts.bug != bugKeepPersistentOnRemoveAny {
+			delete(cl.watches.persistent, req.Path)
+			delete(cl.watches.recursive, req.Path)
 		}
 		return
 	}

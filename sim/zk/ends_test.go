@@ -74,9 +74,10 @@ func TestPausedServerIsNotSampled(t *testing.T) {
 
 // A host that loses the watch events it sends once the clients stopped making requests is
 // caught only by the end-of-run record: no later reply reveals those events, so the same
-// history without History.Connected passes. Swarm seed 3 and storm seed 1 have such events.
+// history without History.Connected passes. Swarm seed 1 and storm seed 2 have such events
+// (swarm 3 and storm 1 did until removeWatches reached persistent watches and changed them).
 func TestEventsLostAtTheEndAreCaught(t *testing.T) {
-	for _, o := range []Options{Swarm(3, DefaultFaultPhase), Storm(1, DefaultFaultPhase)} {
+	for _, o := range []Options{Swarm(1, DefaultFaultPhase), Storm(2, DefaultFaultPhase)} {
 		o.OutDir = t.TempDir()
 		o.bug = bugDropEventsAtEnd
 		r := Run(o)

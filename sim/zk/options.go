@@ -124,6 +124,10 @@ const (
 	// stopped making requests (the quiet end): no later reply can reveal them, so only the
 	// end-of-run record of the sessions still connected (History.Connected) catches it.
 	bugDropEventsAtEnd
+	// bugKeepPersistentOnRemoveAny is a client defect: its watch table keeps a persistent
+	// watch that removeWatches(Any) removed on the server, so the setWatches2 of its next
+	// reconnect registers it again and the server fires events no watch is owed.
+	bugKeepPersistentOnRemoveAny
 )
 
 func (b hostBug) String() string {
@@ -148,6 +152,8 @@ func (b hostBug) String() string {
 		return "host:otherSessionOnResume"
 	case bugDropEventsAtEnd:
 		return "host:dropEventsAtEnd"
+	case bugKeepPersistentOnRemoveAny:
+		return "host:keepPersistentOnRemoveAny"
 	}
 	return fmt.Sprintf("host:%d", uint8(b))
 }

@@ -166,3 +166,55 @@ func TestReadReplyFieldsAreRecordedAndChecked(t *testing.T) {
 			"quiet seed 1: %v with its %s changed must fail ReadAtZxid alone\n%v", mutated.Ops[i], tc.what, rep.String())
 	}
 }
+
+// removeWatches drops the client's own watches as the Java client does (ZooKeeper 3.8.0
+// ZKWatchManager.removeWatcher): the standard ones of the type, and the persistent and
+// recursive ones only for Any; of a Data or Children removal, the persistent watch stays
+// in the table, to be re-armed whole by setWatches2.
+func TestRemoveWatchesDropsTheClientsWatches(t *testing.T) {
+	const path = "/t0"
+	all := func() watchTable {
+		t := newWatchTable()
+		for _, m := range []map[string]bool{t.data, t.exist, t.child, t.persistent, t.recursive} {
+			m[path], m["/t1"] = true, true
+		}
+		return t
+	}
+	for _, tc := range []struct {
+		typ                                     wire.WatcherType
+		data, exist, child, persistent, recurse bool // still held on path
+	}{
+		{wire.WatcherData, false, false, true, true, true},
+		{wire.WatcherChildren, true, true, false, true, true},
+		{wire.WatcherAny, false, false, false, false, false},
+	} {
+		cl := &client{c: &Cluster{}, watches: all()}
+		cl.arm(checker.Request{Type: wire.OpRemoveWatches, Path: path, WatchType: tc.typ}, wire.ErrOK)
+		w := cl.watches
+		got := []bool{w.data[path], w.exist[path], w.child[path], w.persistent[path], w.recursive[path]}
+		require.Equal(t, []bool{tc.data, tc.exist, tc.child, tc.persistent, tc.recurse}, got,
+			"removeWatches(%q, type %d): held data, exist, child, persistent, recursive", path, tc.typ)
+		require.True(t, w.data["/t1"] && w.exist["/t1"] && w.child["/t1"] && w.persistent["/t1"] && w.recursive["/t1"],
+			"removeWatches(%q, type %d) must leave another path's watches alone: %+v", path, tc.typ, w)
+
+		cl = &client{c: &Cluster{}, watches: all()}
+		cl.arm(checker.Request{Type: wire.OpRemoveWatches, Path: path, WatchType: tc.typ}, wire.ErrNoWatcher)
+		require.Equal(t, all(), cl.watches, "a removeWatches answered NoWatcher removes nothing")
+	}
+}
+
+// A client that kept a persistent watch removeWatches(Any) removed registers it again with
+// the setWatches2 of its next reconnect; the server then fires events for it, which the
+// checker, holding no such watch, rejects. Swarm seed 26 is the first of seeds 1-60 that
+// shows it (34 the next); without the defect it passes.
+func TestKeptPersistentWatchIsCaught(t *testing.T) {
+	o := Swarm(26, DefaultFaultPhase)
+	o.OutDir = t.TempDir()
+	r := Run(o)
+	require.False(t, r.Failed(), "swarm seed 26 without the defect must pass:\n%v", r)
+	o.bug = bugKeepPersistentOnRemoveAny
+	r = Run(o)
+	require.True(t, r.Failed(), "swarm seed 26 with %v must fail:\n%v", o.bug, r)
+	require.Equal(t, FailCheck, r.Failure.Kind, "swarm seed 26 with %v: %v", o.bug, r)
+	require.Equal(t, checker.CheckWatchOneShot, r.Report.Failed()[0], "swarm seed 26 with %v: the first failed check\n%v", o.bug, r.Report.String())
+}

@@ -516,9 +516,9 @@ func (wl *workload) reaped() {
 }
 
 // admin runs one of the ops the other tasks leave out. The checker replays setACL's txn and
-// checks its reply; the reads among them (getACL, checkWatches, getEphemerals,
-// getAllChildrenNumber, multiRead, whoAmI) it checks only for session order (reply zxids
-// never go back, FIFO), as its read model covers exists, getData and getChildren alone;
+// checks its reply; it checks getACL (the ACL and stat), getEphemerals,
+// getAllChildrenNumber and multiRead (each sub-read's data, stat or children) against the
+// tree as of their reply zxid, and checkWatches and whoAmI for session order only;
 // removeWatches updates its watch model. addAuth (digest, never needed: every ACL is open)
 // is recorded with its reserved xid and zxid 0, which the session order checks skip.
 func (wl *workload) admin() {
@@ -587,8 +587,13 @@ func (wl *workload) addAuth() {
 	wl.done()
 }
 
-// watchedPath is a path with a standard watch of the session and its type, or a random
-// key when there is none (checkWatches then answers NoWatcher).
+// watcherTypes are removeWatches' and checkWatches' watcher types.
+var watcherTypes = []wire.WatcherType{wire.WatcherData, wire.WatcherChildren, wire.WatcherAny}
+
+// watchedPath is a path with a watch of the session and a type to name it by (a standard
+// watch's own type; any of the three for a persistent watch, whose data and child halves
+// are removed apart), or a random key when there is none (checkWatches then answers
+// NoWatcher).
 func (wl *workload) watchedPath() (string, wire.WatcherType) {
 	t := wl.cl.watches
 	var paths []string
@@ -602,8 +607,11 @@ func (wl *workload) watchedPath() (string, wire.WatcherType) {
 	for _, p := range sortedSet(t.child) {
 		paths, types = append(paths, p), append(types, wire.WatcherChildren)
 	}
+	for _, p := range append(sortedSet(t.persistent), sortedSet(t.recursive)...) {
+		paths, types = append(paths, p), append(types, watcherTypes[wl.rng().IntN(len(watcherTypes))])
+	}
 	if len(paths) == 0 || wl.rng().IntN(5) == 0 {
-		return wl.pickPath(), []wire.WatcherType{wire.WatcherData, wire.WatcherChildren, wire.WatcherAny}[wl.rng().IntN(3)]
+		return wl.pickPath(), watcherTypes[wl.rng().IntN(len(watcherTypes))]
 	}
 	i := wl.rng().IntN(len(paths))
 	if wl.rng().IntN(4) == 0 {
@@ -612,15 +620,10 @@ func (wl *workload) watchedPath() (string, wire.WatcherType) {
 	return paths[i], types[i]
 }
 
-// removeWatch removes a standard watch of the session, never on a path where it also holds
-// a persistent watch (removeWatches' effect on those differs between Apache versions).
+// removeWatch removes a watch of the session, persistent ones included (their halves as
+// ZooKeeper 3.8.0 removes them: see client.arm).
 func (wl *workload) removeWatch() {
 	path, typ := wl.watchedPath()
-	t := wl.cl.watches
-	if t.persistent[path] || t.recursive[path] {
-		wl.read()
-		return
-	}
 	wl.cl.do(checker.Request{Type: wire.OpRemoveWatches, Path: path, WatchType: typ}, func(result) { wl.done() })
 }
 
