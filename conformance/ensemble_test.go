@@ -91,9 +91,24 @@ func TestEnsembleDifferential(t *testing.T) {
 		// Replies to requests of sessions on the leader (slots 0, 3) and on followers (1, 2):
 		// both must have been reached, or the run compared nothing about member placement.
 		onLeader, onFollower := 0, 0
+		// Six processes on two loaded cores: a reply can miss its deadline on either side (CI
+		// saw Apache's ensemble leave a sync unanswered, and zabd's expire a 1 s session). A
+		// divergence is therefore run again on fresh nodes; a difference between the servers
+		// diverges again, a timing accident does not. Retried ones are logged with their
+		// report, and more than retriedMax in one run fails the test.
+		const retriedMax = 2
+		retried := 0
 		rapid.Check(t, func(rt *rapid.T) {
 			steps := Without(DrawSteps(rt, ensembleStepsMax), exclude)
 			r := Differential(a, b, nextPrefix(), steps)
+			if r.Divergence != nil && retried < retriedMax {
+				first := r.Divergence.Report + leaderMoved(a, b)
+				r = Differential(a, b, nextPrefix(), steps)
+				if r.Divergence == nil {
+					retried++
+					t.Logf("a divergence did not recur when the sequence ran again (a timing accident, %d of at most %d per run):\n%s", retried, retriedMax, first)
+				}
+			}
 			if r.Divergence != nil {
 				rt.Fatalf("%s%s\nreproduce: go test ./conformance -run 'TestEnsembleDifferential' -v -rapid.seed=<the seed above>", r.Divergence.Report, leaderMoved(a, b))
 			}
