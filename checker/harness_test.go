@@ -111,12 +111,6 @@ func (f *fakeZK) do(session int64, q Request) int {
 			Type: q.Type, Body: wireBody(q)})
 		o.Err, o.Zxid = a.Err, a.Zxid
 		o.Reply = replyOf(a.Body)
-		if m, ok := a.Body.(*wire.MultiResponse); ok {
-			for _, res := range m.Results {
-				rr := replyOf(res.Body)
-				o.Reply.Results = append(o.Reply.Results, Result{Err: res.Err, Path: rr.Path, Stat: rr.Stat})
-			}
-		}
 	case q.Type == wire.OpSync:
 		o.Zxid = f.t.LastZxid()
 	case q.Type == wire.OpRemoveWatches:

@@ -75,7 +75,7 @@ func readReply(t *tree.Tree, o *Op) (Reply, wire.Err) {
 	if err != wire.ErrOK {
 		return Reply{}, err
 	}
-	return readReplyOf(body), wire.ErrOK
+	return replyOf(body), wire.ErrOK
 }
 
 // readRequest is the request record of a read; nil for an op that is none (the tree then
@@ -106,9 +106,20 @@ func readRequest(q Request) wire.Record {
 	return nil
 }
 
-// readReplyOf turns a read's response record into the history's Reply form.
-func readReplyOf(body wire.Record) Reply {
+// replyOf turns a response record, a read's or a write's, into the history's Reply form.
+func replyOf(body wire.Record) Reply {
 	switch b := body.(type) {
+	case *wire.CreateResponse:
+		return Reply{Path: b.Path}
+	case *wire.Create2Response:
+		st := b.Stat
+		return Reply{Path: b.Path, Stat: &st}
+	case *wire.SetDataResponse:
+		st := b.Stat
+		return Reply{Stat: &st}
+	case *wire.SetACLResponse:
+		st := b.Stat
+		return Reply{Stat: &st}
 	case *wire.ExistsResponse:
 		st := b.Stat
 		return Reply{Stat: &st}
@@ -131,8 +142,8 @@ func readReplyOf(body wire.Record) Reply {
 	case *wire.MultiResponse:
 		rep := Reply{Results: make([]Result, len(b.Results))}
 		for i, res := range b.Results {
-			sub := readReplyOf(res.Body)
-			rep.Results[i] = Result{Err: res.Err, Data: sub.Data, Stat: sub.Stat, Children: sub.Children}
+			sub := replyOf(res.Body)
+			rep.Results[i] = Result{Err: res.Err, Path: sub.Path, Data: sub.Data, Stat: sub.Stat, Children: sub.Children}
 		}
 		return rep
 	}
@@ -366,22 +377,4 @@ func multiDiff(o *Op, a appliedTxn) string {
 		}
 	}
 	return ""
-}
-
-// replyOf turns a write's response record into the history's Reply form.
-func replyOf(body wire.Record) Reply {
-	switch b := body.(type) {
-	case *wire.CreateResponse:
-		return Reply{Path: b.Path}
-	case *wire.Create2Response:
-		st := b.Stat
-		return Reply{Path: b.Path, Stat: &st}
-	case *wire.SetDataResponse:
-		st := b.Stat
-		return Reply{Stat: &st}
-	case *wire.SetACLResponse:
-		st := b.Stat
-		return Reply{Stat: &st}
-	}
-	return Reply{}
 }
