@@ -150,7 +150,12 @@ func (t *Tree) NodeCount() int { return t.nodeCount }
 
 // lookup finds the node at path without validating it: a malformed path simply finds
 // nothing, as DataTree.getNode does. "" names the root (DataTree maps "" to the root too).
-func (t *Tree) lookup(path string) *znode {
+func (t *Tree) lookup(path string) *znode { return t.walk(path, false) }
+
+// walk finds the node at path one name at a time; owning replaces each node on the way by
+// the tree's private copy (writable's copy-on-write after a Freeze), so lookup and writable
+// share one walk.
+func (t *Tree) walk(path string, owning bool) *znode {
 	if path == "" || path == "/" {
 		return t.root
 	}
@@ -161,11 +166,20 @@ func (t *Tree) lookup(path string) *znode {
 	rest := path[1:]
 	for depthMax := len(path); depthMax > 0; depthMax-- {
 		name, tail, more := strings.Cut(rest, "/")
-		n = n.child(name)
-		if n == nil || !more {
-			return n
+		c, chunk, i := n.children.find(name)
+		if c == nil {
+			return nil
 		}
-		rest = tail
+		if owning {
+			if owned := t.own(c); owned != c {
+				n.children.chunks[chunk][i] = owned
+				c = owned
+			}
+		}
+		if !more {
+			return c
+		}
+		n, rest = c, tail
 	}
 	return nil
 }

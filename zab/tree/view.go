@@ -3,7 +3,6 @@ package tree
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/zabkit/zabkit/zab/wire"
 )
@@ -67,30 +66,7 @@ func (t *Tree) writable(path string) *znode {
 		return t.lookup(path)
 	}
 	t.root = t.own(t.root)
-	if path == "" || path == "/" {
-		return t.root
-	}
-	if path[0] != '/' {
-		return nil
-	}
-	n := t.root
-	rest := path[1:]
-	for depthMax := len(path); depthMax > 0; depthMax-- {
-		name, tail, more := strings.Cut(rest, "/")
-		c, chunk, i := n.children.find(name)
-		if c == nil {
-			return nil
-		}
-		if owned := t.own(c); owned != c {
-			n.children.chunks[chunk][i] = owned
-			c = owned
-		}
-		if !more {
-			return c
-		}
-		n, rest = c, tail
-	}
-	return nil
+	return t.walk(path, true)
 }
 
 func (t *Tree) mustWritable(path string) *znode {
