@@ -123,20 +123,7 @@ func TestBatchesBecomeDurableInOrder(t *testing.T) {
 // queued: they must all be made durable by a single second fsync.
 func TestOneFsyncCoversEverythingQueued(t *testing.T) {
 	dir := t.TempDir()
-	base, err := osfs.Open(dir)
-	require.NoError(t, err)
-	release := make(chan struct{})
-	fsys := &hookFS{FS: base}
-	fsys.onSync = func(n int64) error {
-		if n == 1 {
-			select {
-			case <-release:
-			case <-time.After(10 * time.Second):
-				return errors.New("test never released the first sync")
-			}
-		}
-		return nil
-	}
+	fsys, release := holdFirstSync(t, dir)
 	store := newStore(t, dir, fsys)
 	w := New(store, Config{})
 	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1)}}))
@@ -156,16 +143,7 @@ func TestOneFsyncCoversEverythingQueued(t *testing.T) {
 
 func TestGroupSizeIsBounded(t *testing.T) {
 	dir := t.TempDir()
-	base, err := osfs.Open(dir)
-	require.NoError(t, err)
-	release := make(chan struct{})
-	fsys := &hookFS{FS: base}
-	fsys.onSync = func(n int64) error {
-		if n == 1 {
-			<-release
-		}
-		return nil
-	}
+	fsys, release := holdFirstSync(t, dir)
 	store := newStore(t, dir, fsys)
 	w := New(store, Config{GroupBatchesMax: 10})
 	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1)}}))
@@ -183,16 +161,7 @@ func TestGroupSizeIsBounded(t *testing.T) {
 // TestSubmitBlocksWhenTheQueueIsFull: back-pressure, not unbounded memory.
 func TestSubmitBlocksWhenTheQueueIsFull(t *testing.T) {
 	dir := t.TempDir()
-	base, err := osfs.Open(dir)
-	require.NoError(t, err)
-	release := make(chan struct{})
-	fsys := &hookFS{FS: base}
-	fsys.onSync = func(n int64) error {
-		if n == 1 {
-			<-release
-		}
-		return nil
-	}
+	fsys, release := holdFirstSync(t, dir)
 	store := newStore(t, dir, fsys)
 	w := New(store, Config{QueueBatchesMax: 3})
 	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1)}}))
@@ -357,16 +326,7 @@ func TestConcurrentSubmitAndClose(t *testing.T) {
 // an fsync are never written, and nothing after it is reported durable.
 func TestAbandonDropsQueuedBatches(t *testing.T) {
 	dir := t.TempDir()
-	base, err := osfs.Open(dir)
-	require.NoError(t, err)
-	release := make(chan struct{})
-	fsys := &hookFS{FS: base}
-	fsys.onSync = func(n int64) error {
-		if n == 1 {
-			<-release
-		}
-		return nil
-	}
+	fsys, release := holdFirstSync(t, dir)
 	store := newStore(t, dir, fsys)
 	w := New(store, Config{})
 	require.NoError(t, w.Submit(Batch{ID: 1, Entries: []storage.Entry{entry(1)}}))
@@ -392,4 +352,26 @@ func TestAbandonDropsQueuedBatches(t *testing.T) {
 	}
 	require.NoError(t, store.Close())
 	assert.Len(t, recoverDir(t, dir).Entries, 1, "only the batch being synced when Abandon came is on disk; the 49 queued must be dropped")
+}
+
+// holdFirstSync opens dir with a file system whose first fsync waits until release is closed
+// (failing after 10 s, so a test that forgets to release fails instead of hanging): a test
+// queues work behind a writer that is inside its fsync.
+func holdFirstSync(t *testing.T, dir string) (*hookFS, chan struct{}) {
+	t.Helper()
+	base, err := osfs.Open(dir)
+	require.NoError(t, err, "open %s", dir)
+	release := make(chan struct{})
+	fsys := &hookFS{FS: base}
+	fsys.onSync = func(n int64) error {
+		if n == 1 {
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+				return errors.New("test never released the first sync")
+			}
+		}
+		return nil
+	}
+	return fsys, release
 }
